@@ -1,0 +1,92 @@
+"""`evgate serve`: the gateway and the config API in one event loop, stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+
+import uvicorn
+from fastapi import FastAPI
+
+from config.settings import Settings
+from gateway.server import Gateway, GatewayOptions
+from store import migrate
+from store.db import create_engine
+
+log = logging.getLogger("evgate")
+
+
+def build_api(gateway: Gateway) -> FastAPI:
+    api = FastAPI(title="evgate config API", version="0.1.0")
+
+    @api.get("/healthz", summary="liveness and the number of connected chargers")
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "chargers_connected": len(gateway.registry)}
+
+    return api
+
+
+async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    engine = create_engine(settings.database_url)
+    await migrate.upgrade(engine)
+    gateway = Gateway(
+        engine,
+        GatewayOptions(
+            host=settings.host,
+            port=settings.ocpp_port,
+            unknown_chargers=settings.unknown_chargers,
+            heartbeat_interval=settings.heartbeat_interval,
+            tls_cert=settings.tls_cert,
+            tls_key=settings.tls_key,
+        ),
+    )
+    await gateway.start()
+    api_server = uvicorn.Server(
+        uvicorn.Config(
+            build_api(gateway),
+            host=settings.host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    api_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    api_task = asyncio.create_task(api_server.serve())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    while not api_server.started and not api_task.done():
+        await asyncio.sleep(0.01)
+    if api_task.done():
+        await gateway.close()
+        await engine.dispose()
+        api_task.result()
+        raise OSError(f"config API could not listen on {settings.host}:{settings.api_port}")
+    log.info(
+        "evgate ready",
+        extra={
+            "ocpp": f"ws://{settings.host}:{gateway.port}/ocpp/{{charger_id}}",
+            "api": f"http://{settings.host}:{settings.api_port}",
+        },
+    )
+    print(
+        f"evgate: OCPP on ws://{settings.host}:{gateway.port}/ocpp/{{charger_id}}, "
+        f"API on http://{settings.host}:{settings.api_port}",
+        flush=True,
+    )
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        log.info("evgate stopping")
+        api_server.should_exit = True
+        await gateway.close()
+        with suppress(Exception):
+            await api_task
+        await engine.dispose()

@@ -1,0 +1,94 @@
+"""`evgate chargers add|import|list`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from config.commands.common import add_database_flag, in_transaction
+from config.commands.imports import checked, hash_all, read_rows
+from gateway.auth import check_password, hash_password
+from store import admin
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("chargers", help="register chargers")
+    group = parser.add_subparsers(dest="action", metavar="ACTION")
+    group.required = True
+
+    add = group.add_parser("add", help="register one charger")
+    add.add_argument("id", help="the OCPP identity: last path segment of the charger's URL")
+    add.add_argument("--site", required=True)
+    add.add_argument("--password", help="HTTP Basic Auth password (16-40 characters)")
+    add_database_flag(add)
+    add.set_defaults(func=_add)
+
+    imp = group.add_parser("import", help="register chargers from a CSV file (id[,password])")
+    imp.add_argument("file")
+    imp.add_argument("--site", required=True)
+    add_database_flag(imp)
+    imp.set_defaults(func=_import)
+
+    ls = group.add_parser("list", help="list chargers")
+    ls.add_argument("--json", action="store_true")
+    add_database_flag(ls)
+    ls.set_defaults(func=_list)
+
+
+def _check_row(row: dict[str, str]) -> None:
+    admin.check_identifier(row["id"], "charger id")
+    if row.get("password"):
+        check_password(row["password"])
+
+
+def _add(args: argparse.Namespace) -> int:
+    _check_row({"id": args.id, "password": args.password or ""})
+    password_hash = hash_password(args.password) if args.password else None
+
+    async def work(conn):  # type: ignore[no-untyped-def]
+        await admin.get_site(conn, args.site)
+        await admin.add_chargers(conn, [admin.charger_row(args.id, args.site, password_hash)])
+
+    in_transaction(args, work)
+    print(
+        f"charger {args.id} registered on site {args.site}"
+        f" ({'password set' if password_hash else 'no password'})"
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    rows = checked(args.file, read_rows(args.file, "id", ("password",)), _check_row, "id")
+    hashes = hash_all([r.get("password") or None for _, r in rows], hash_password)
+    records = [
+        admin.charger_row(r["id"], args.site, h) for (_, r), h in zip(rows, hashes, strict=True)
+    ]
+
+    async def work(conn):  # type: ignore[no-untyped-def]
+        await admin.get_site(conn, args.site)
+        return await admin.add_chargers(conn, records)
+
+    count = in_transaction(args, work)
+    print(f"{count} chargers imported into site {args.site}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from store.schema import chargers
+
+    async def work(conn):  # type: ignore[no-untyped-def]
+        result = await conn.execute(select(chargers).order_by(chargers.c.id))
+        return [{k: v for k, v in r.items() if k != "password_hash"} for r in result.mappings()]
+
+    rows = in_transaction(args, work)
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+    else:
+        for r in rows:
+            print(
+                f"{r['id']}\t{r['site_id'] or '-'}\t{r['state']}\t"
+                f"{'monthly' if r['monthly_payment'] else 'direct'}"
+            )
+    return 0

@@ -1,0 +1,58 @@
+"""`evgate serve`: run the OCPP central system and the config API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from config import logs
+from config.cli import CliError
+from config.commands.common import settings_from
+from store.db import StoreError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="run the OCPP central system and the config API")
+    p.add_argument(
+        "--database-url",
+        help="default: $EVGATE_DATABASE_URL or sqlite+aiosqlite:///./var/evgate.db",
+    )
+    p.add_argument(
+        "--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for real chargers)"
+    )
+    p.add_argument("--ocpp-port", type=int, help="OCPP WebSocket port (default 9000)")
+    p.add_argument("--api-port", type=int, help="config API port (default 8080)")
+    p.add_argument(
+        "--unknown-chargers",
+        choices=("reject", "pending"),
+        help="refuse unknown charger ids, or register them as pending (default reject)",
+    )
+    p.add_argument("--heartbeat-interval", type=int, help="seconds, sent in BootNotification (300)")
+    p.add_argument("--tls-cert", help="certificate file: serve wss:// (security profile 2)")
+    p.add_argument("--tls-key", help="private key file of --tls-cert")
+    p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
+    p.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from config.app import run
+
+    settings = settings_from(
+        args,
+        host=args.host,
+        ocpp_port=args.ocpp_port,
+        api_port=args.api_port,
+        unknown_chargers=args.unknown_chargers,
+        heartbeat_interval=args.heartbeat_interval,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        log_level=args.log_level,
+    )
+    logs.setup(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(run(settings))
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot start: {exc.strerror or exc}") from None
+    return 0

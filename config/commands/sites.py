@@ -1,0 +1,76 @@
+"""`evgate sites add|list`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from decimal import Decimal, InvalidOperation
+
+from config.cli import CliError
+from config.commands.common import add_database_flag, in_transaction
+from store import admin
+
+
+def vat_basis_points(text: str) -> int:
+    """'25' or '25%' or '12.5' percent -> basis points, exactly."""
+    try:
+        value = Decimal(text.strip().rstrip("%")) * 100
+    except InvalidOperation:
+        raise CliError(f"VAT {text!r} is not a percentage such as 25 or 12.5") from None
+    if value != value.to_integral_value():
+        raise CliError(f"VAT {text!r} has more than two decimals")
+    return int(value)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("sites", help="create and list sites")
+    group = parser.add_subparsers(dest="action", metavar="ACTION")
+    group.required = True
+
+    add = group.add_parser("add", help="create a site")
+    add.add_argument("id")
+    add.add_argument("--tz", required=True, help="IANA time zone, e.g. Europe/Oslo")
+    add.add_argument("--currency", required=True, help="ISO 4217 code, e.g. NOK")
+    add.add_argument("--vat", required=True, help="VAT rate in percent, e.g. 25")
+    add.add_argument("--plan", choices=admin.PLANS, default="basic")
+    add.add_argument("--name", default="")
+    add.add_argument(
+        "--allow-passwordless",
+        action="store_true",
+        help="let chargers without a password connect (the Wallbox default)",
+    )
+    add.add_argument("--payment-terms", type=int, default=30, help="days to pay an invoice")
+    add_database_flag(add)
+    add.set_defaults(func=_add)
+
+    ls = group.add_parser("list", help="list sites")
+    ls.add_argument("--json", action="store_true")
+    add_database_flag(ls)
+    ls.set_defaults(func=_list)
+
+
+def _add(args: argparse.Namespace) -> int:
+    site = admin.SiteInput(
+        id=args.id,
+        tz=args.tz,
+        currency=args.currency,
+        vat_bp=vat_basis_points(args.vat),
+        plan=args.plan,
+        allow_passwordless=args.allow_passwordless,
+        name=args.name,
+        payment_terms_days=args.payment_terms,
+    )
+    in_transaction(args, lambda conn: admin.add_site(conn, site))
+    print(f"site {site.id} created ({site.plan}, {site.tz}, {site.currency})")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = in_transaction(args, admin.list_sites)
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+    else:
+        for r in rows:
+            vat = Decimal(r["vat_bp"]) / 100
+            print(f"{r['id']}\t{r['plan']}\t{r['tz']}\t{r['currency']}\tVAT {vat}%")
+    return 0

@@ -1,0 +1,71 @@
+"""`evgate tokens add|import|block|unblock`: RFID cards (OCPP idTags) of a site."""
+
+from __future__ import annotations
+
+import argparse
+
+from config.commands.common import add_database_flag, in_transaction
+from config.commands.imports import checked, read_rows
+from store import admin
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("tokens", help="RFID cards and app tokens")
+    group = parser.add_subparsers(dest="action", metavar="ACTION")
+    group.required = True
+
+    add = group.add_parser("add", help="add one token to a site")
+    add.add_argument("id_tag")
+    add.add_argument("--site", required=True)
+    add_database_flag(add)
+    add.set_defaults(func=_add)
+
+    imp = group.add_parser("import", help="add tokens from a CSV file (column id_tag)")
+    imp.add_argument("file")
+    imp.add_argument("--site", required=True)
+    add_database_flag(imp)
+    imp.set_defaults(func=_import)
+
+    for name, state in (("block", "blocked"), ("unblock", "active")):
+        cmd = group.add_parser(name, help=f"mark a token {state}")
+        cmd.add_argument("id_tag")
+        cmd.add_argument("--site", required=True)
+        add_database_flag(cmd)
+        cmd.set_defaults(func=_set_state, state=state)
+
+
+def _add(args: argparse.Namespace) -> int:
+    admin.check_id_tag(args.id_tag)
+
+    async def work(conn):  # type: ignore[no-untyped-def]
+        await admin.get_site(conn, args.site)
+        await admin.add_tokens(conn, args.site, [args.id_tag])
+
+    in_transaction(args, work)
+    print(f"token {args.id_tag} added to site {args.site}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    rows = checked(
+        args.file,
+        read_rows(args.file, "id_tag"),
+        lambda r: admin.check_id_tag(r["id_tag"]),
+        "id_tag",
+    )
+
+    async def work(conn):  # type: ignore[no-untyped-def]
+        await admin.get_site(conn, args.site)
+        return await admin.add_tokens(conn, args.site, [r["id_tag"] for _, r in rows])
+
+    count = in_transaction(args, work)
+    print(f"{count} tokens imported into site {args.site}")
+    return 0
+
+
+def _set_state(args: argparse.Namespace) -> int:
+    in_transaction(
+        args, lambda conn: admin.set_token_state(conn, args.site, args.id_tag, args.state)
+    )
+    print(f"token {args.id_tag} on site {args.site} is now {args.state}")
+    return 0

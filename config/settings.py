@@ -1,0 +1,67 @@
+"""Settings: command-line flags over EVGATE_* environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+from store.db import DEFAULT_URL
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    host: str = "127.0.0.1"
+    ocpp_port: int = 9000
+    api_port: int = 8080
+    unknown_chargers: str = "reject"  # reject | pending
+    heartbeat_interval: int = 300
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    log_level: str = "INFO"
+    log_format: str = "json"  # json | text
+
+    @classmethod
+    def load(
+        cls, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None
+    ) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = (overrides or {}).get(f.name)
+            if raw is None:
+                raw = env.get(f"EVGATE_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                try:
+                    raw = int(raw)
+                except (TypeError, ValueError):
+                    raise SettingsError(
+                        f"EVGATE_{f.name.upper()} / --{f.name.replace('_', '-')} "
+                        f"must be a whole number, not {raw!r}"
+                    ) from None
+            values[f.name] = raw
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        for name in ("ocpp_port", "api_port"):
+            port = getattr(self, name)
+            if not 0 <= port <= 65535:
+                raise SettingsError(f"{name.replace('_', ' ')} {port} is not a TCP port (0-65535)")
+        if self.unknown_chargers not in ("reject", "pending"):
+            raise SettingsError("unknown chargers must be 'reject' or 'pending'")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise SettingsError("TLS needs both a certificate and a key file")
+        for path in (self.tls_cert, self.tls_key):
+            if path and not os.path.isfile(path):
+                raise SettingsError(f"TLS file {path!r} does not exist")
+        if self.heartbeat_interval < 1:
+            raise SettingsError("heartbeat interval must be at least 1 second")

@@ -1,0 +1,89 @@
+"""Charger passwords (OCPP security profile 1): scrypt hashes, and a cache for reconnects.
+
+Chargers reconnect often (some Wallbox units every 30-60 s); a verified password is
+remembered by its SHA-256 so a reconnect costs microseconds, not a scrypt run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+# n=2^10, r=8: ~2 ms and 1 MiB per hash. Charger passwords are machine secrets of 16-40
+# characters (OCPP security whitepaper), so the cost guards against leaks, not weak words.
+_N, _R, _P, _LEN = 1 << 10, 8, 1, 32
+MIN_LENGTH, MAX_LENGTH = 16, 40
+
+
+class PasswordError(ValueError):
+    pass
+
+
+def check_password(password: str) -> None:
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise PasswordError(
+            f"a charger password must be {MIN_LENGTH} to {MAX_LENGTH} characters "
+            "(OCPP security profile 1)"
+        )
+    if not password.isprintable():
+        raise PasswordError("a charger password must be printable characters")
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=_LEN)
+    b64 = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def _verify_slow(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    expected = base64.b64decode(digest)
+    actual = hashlib.scrypt(
+        password.encode(),
+        salt=base64.b64decode(salt),
+        n=int(n),
+        r=int(r),
+        p=int(p),
+        dklen=len(expected),
+    )
+    return hmac.compare_digest(actual, expected)
+
+
+class PasswordCache:
+    """stored hash -> SHA-256 of the password that last matched it."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._seen: dict[str, bytes] = {}
+        self._limit = limit
+
+    def verify(self, password: str, stored: str) -> bool:
+        quick = hashlib.sha256(password.encode()).digest()
+        known = self._seen.get(stored)
+        if known is not None and hmac.compare_digest(known, quick):
+            return True
+        if not _verify_slow(password, stored):
+            return False
+        if len(self._seen) >= self._limit:
+            self._seen.clear()
+        self._seen[stored] = quick
+        return True
+
+
+def parse_basic_auth(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None

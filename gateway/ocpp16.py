@@ -1,0 +1,163 @@
+"""The OCPP 1.6J adapter: frames' payloads in, domain calls, response payloads out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway import schemas
+from gateway.ocpp_j import OcppError
+from gateway.service import ChargerContext, ChargingService
+from gateway.sessions import parse_reading, parse_timestamp
+
+log = logging.getLogger("evgate.ocpp")
+
+VERSION = "v16"
+SUBPROTOCOL = "ocpp1.6"
+
+# actions a central system sends, never receives: a charger sending one is NotSupported
+CSMS_ACTIONS = frozenset(
+    {
+        "CancelReservation",
+        "ChangeAvailability",
+        "ChangeConfiguration",
+        "ClearCache",
+        "ClearChargingProfile",
+        "GetCompositeSchedule",
+        "GetConfiguration",
+        "GetDiagnostics",
+        "GetLocalListVersion",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "ReserveNow",
+        "Reset",
+        "SendLocalList",
+        "SetChargingProfile",
+        "TriggerMessage",
+        "UnlockConnector",
+        "UpdateFirmware",
+    }
+)
+
+Handler = Callable[[ChargerContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _time(value: str, what: str) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise OcppError(
+            "TypeConstraintViolation", f"{what} {value!r} is not an ISO 8601 date-time"
+        ) from None
+
+
+class Ocpp16Adapter:
+    version = VERSION
+
+    def __init__(self, service: ChargingService, heartbeat_interval: int = 300) -> None:
+        self.service = service
+        self.heartbeat_interval = heartbeat_interval
+        self.handlers: dict[str, Handler] = {
+            "BootNotification": self.boot_notification,
+            "Heartbeat": self.heartbeat,
+            "StatusNotification": self.status_notification,
+            "Authorize": self.authorize,
+            "StartTransaction": self.start_transaction,
+            "MeterValues": self.meter_values,
+            "StopTransaction": self.stop_transaction,
+            "DataTransfer": self.data_transfer,
+            "DiagnosticsStatusNotification": self.notice,
+            "FirmwareStatusNotification": self.notice,
+        }
+
+    async def handle(
+        self, ctx: ChargerContext, action: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        handler = self.handlers.get(action)
+        if handler is None:
+            if action in CSMS_ACTIONS:
+                raise OcppError("NotSupported", f"{action} is sent by a central system, not to it")
+            raise OcppError("NotImplemented", f"unknown action {action!r}")
+        try:
+            schemas.check(VERSION, action, payload)
+        except OcppError:
+            if not ctx.lenient:
+                raise
+            payload, fixes = schemas.repair(VERSION, action, payload)
+            schemas.check(VERSION, action, payload)  # still wrong: the CallError stands
+            log.warning(
+                "lenient repair", extra={"charger": ctx.id, "action": action, "fixes": fixes}
+            )
+        return await handler(ctx, payload)
+
+    async def boot_notification(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        info = {
+            "vendor": p["chargePointVendor"],
+            "model": p["chargePointModel"],
+            "serial": p.get("chargePointSerialNumber") or p.get("chargeBoxSerialNumber"),
+            "firmware": p.get("firmwareVersion"),
+        }
+        status = await self.service.boot(ctx, info)
+        return {"status": status, "currentTime": iso_now(), "interval": self.heartbeat_interval}
+
+    async def heartbeat(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        return {"currentTime": iso_now()}
+
+    async def status_notification(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        ts = _time(p["timestamp"], "timestamp") if "timestamp" in p else None
+        await self.service.status(ctx, p["connectorId"], p["status"], p["errorCode"], ts, p)
+        return {}
+
+    async def authorize(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        return {"idTagInfo": {"status": await self.service.authorize(ctx, p["idTag"])}}
+
+    async def start_transaction(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        result = await self.service.start(
+            ctx,
+            p["connectorId"],
+            p["idTag"],
+            p["meterStart"],
+            _time(p["timestamp"], "timestamp"),
+            p.get("reservationId"),
+        )
+        return {"transactionId": result.transaction_id, "idTagInfo": {"status": result.status}}
+
+    async def meter_values(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        readings = [
+            (parse_reading(mv, _time(mv["timestamp"], "meterValue.timestamp")), mv["sampledValue"])
+            for mv in p["meterValue"]
+        ]
+        await self.service.meter_values(ctx, p["connectorId"], p.get("transactionId"), readings)
+        return {}
+
+    async def stop_transaction(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        readings = [
+            (
+                parse_reading(mv, _time(mv["timestamp"], "transactionData.timestamp")),
+                mv["sampledValue"],
+            )
+            for mv in p.get("transactionData") or ()
+        ]
+        status = await self.service.stop(
+            ctx,
+            p["transactionId"],
+            p["meterStop"],
+            _time(p["timestamp"], "timestamp"),
+            p.get("reason"),
+            p.get("idTag"),
+            readings,
+        )
+        return {"idTagInfo": {"status": status}} if status is not None else {}
+
+    async def data_transfer(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        await self.service.data_transfer(ctx, p["vendorId"], p.get("messageId"), p.get("data"))
+        return {"status": "Accepted"}
+
+    async def notice(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        return {}

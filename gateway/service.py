@@ -1,0 +1,506 @@
+"""The charging-session service: version-neutral domain calls behind every OCPP adapter.
+
+The pure core (gateway.sessions) decides; the store commits through the group committer;
+the caller acknowledges after the returned awaitable completes. Per-connection state
+(open sessions, recent stops) is only changed after a commit succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.sessions import Reading, sane_timestamp, session_energy, split_time
+from store import charging as db
+from store.batcher import Batch, GroupCommitter
+
+# how long after its stop a sample without transactionId still belongs to a session
+POST_STOP_GRACE = timedelta(minutes=10)
+# a StartTransaction older than this with a token we refuse goes to review
+LATE_START = timedelta(minutes=5)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def decide(monthly_payment: bool, token_state: str | None) -> str:
+    """Who may charge where (domain.md): the idTagInfo status for a token on a charger."""
+    if token_state == "blocked":
+        return "Blocked"
+    if monthly_payment:
+        return "Accepted" if token_state == "active" else "Invalid"
+    return "Accepted"
+
+
+@dataclass
+class ChargerContext:
+    """What one connection knows about its charger; rebuilt at every connect."""
+
+    id: str
+    site_id: str | None
+    state: str
+    lenient: bool = False
+    max_power_w: int = 22000
+    booted: bool = False
+    boot_triggered: bool = False
+    connected_at: datetime = field(default_factory=now)
+    open_sessions: dict[int, tuple[int, datetime]] = field(default_factory=dict)
+    recent_stops: dict[int, tuple[int, datetime]] = field(default_factory=dict)
+    known_sessions: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class StartResult:
+    transaction_id: int
+    status: str
+
+
+class ChargingService:
+    def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
+        self.engine = engine
+        self.committer = committer
+
+    # -- connection lifecycle -------------------------------------------------------------
+    async def load_context(self, charger: dict[str, Any]) -> ChargerContext:
+        ctx = ChargerContext(
+            id=charger["id"],
+            site_id=charger["site_id"],
+            state=charger["state"],
+            lenient=bool(charger["lenient"]),
+            max_power_w=int(charger["max_power_w"]),
+        )
+        async with self.engine.connect() as conn:
+            for row in await db.open_sessions(conn, ctx.id):
+                ctx.open_sessions[row["connector_id"]] = (row["id"], row["started_at"])
+                ctx.known_sessions.add(row["id"])
+            for row in await db.recent_stops(conn, ctx.id, now() - timedelta(days=1)):
+                ctx.recent_stops[row["connector_id"]] = (row["id"], row["stopped_at"])
+                ctx.known_sessions.add(row["id"])
+        return ctx
+
+    async def disconnected(self, ctx: ChargerContext) -> None:
+        async with self.engine.begin() as conn:
+            await db.touch_charger(conn, ctx.id, now())
+
+    # -- charger -> central system --------------------------------------------------------
+    async def boot(self, ctx: ChargerContext, info: dict[str, Any]) -> str:
+        at = now()
+        values = {**info, "last_boot_at": at, "last_seen_at": at}
+
+        async def op(batch: Batch) -> None:
+            await db.record_boot(batch, ctx.id, values)
+            db.add_event(
+                batch, "charger_booted", ctx.site_id, ctx.id, {**info, "at": at.isoformat()}, at
+            )
+
+        await self.committer.run(op)
+        ctx.booted = True
+        return "Accepted" if ctx.state == "approved" else "Pending"
+
+    async def status(
+        self,
+        ctx: ChargerContext,
+        connector_id: int,
+        status: str,
+        error_code: str,
+        ts: datetime | None,
+        extra: dict[str, Any],
+    ) -> None:
+        received = now()
+        flags: list[str] = []
+        if ts is None:
+            ts = received
+        else:
+            ts, corrected = sane_timestamp(ts, received)
+            if corrected:
+                flags.append("clock_corrected")
+        row = {
+            "charger_id": ctx.id,
+            "connector_id": connector_id,
+            "status": status,
+            "error_code": error_code,
+            "info": extra.get("info"),
+            "vendor_id": extra.get("vendorId"),
+            "vendor_error_code": extra.get("vendorErrorCode"),
+            "ts": ts,
+            "received_at": received,
+        }
+        # A connector that comes back Available after a reboot while we still hold its
+        # session open: the charger forgot the transaction. Close it at its last sample.
+        forgotten = None
+        open_session = ctx.open_sessions.get(connector_id)
+        if (
+            status == "Available"
+            and ctx.booted
+            and open_session
+            and open_session[1] < ctx.connected_at
+        ):
+            forgotten = open_session[0]
+
+        async def op(batch: Batch) -> datetime | None:
+            await db.record_status(batch, row)
+            db.add_event(
+                batch,
+                "connector_status",
+                ctx.site_id,
+                ctx.id,
+                {
+                    "connector_id": connector_id,
+                    "status": status,
+                    "error_code": error_code,
+                    "at": ts.isoformat(),
+                },
+                received,
+            )
+            if forgotten is not None:
+                return await self._close_forgotten(batch, ctx, forgotten)
+            return None
+
+        closed_at = await self.committer.run(op)
+        if forgotten is not None and closed_at is not None:
+            self._mark_stopped(ctx, connector_id, forgotten, closed_at)
+
+    async def authorize(self, ctx: ChargerContext, id_tag: str) -> str:
+        async with self.engine.connect() as conn:
+            charger = await db.load_charger(conn, ctx.id)
+            state = await db.token_state(conn, ctx.site_id, id_tag)
+        return decide(bool(charger and charger["monthly_payment"]), state)
+
+    async def start(
+        self,
+        ctx: ChargerContext,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        charger_ts: datetime,
+        reservation_id: int | None,
+    ) -> StartResult:
+        received = now()
+        started_at, corrected = sane_timestamp(charger_ts, received)
+        key = {
+            "charger_id": ctx.id,
+            "connector_id": connector_id,
+            "id_tag": id_tag,
+            "charger_started_at": charger_ts,
+            "meter_start_wh": meter_start,
+        }
+        previous = ctx.open_sessions.get(connector_id)
+
+        async def op(batch: Batch) -> tuple[int, str, datetime | None, bool]:
+            existing = await db.find_session_by_key(batch, key)
+            if existing is not None:  # a replay: same answer, nothing new
+                return existing["id"], existing["auth_status"], None, False
+            snap = await db.charger_snapshot(batch, ctx.id)
+            status = decide(
+                bool(snap["monthly_payment"]), await db.token_state(batch, snap["site_id"], id_tag)
+            )
+            flags = []
+            if corrected:
+                flags.append("clock_corrected")
+            if status != "Accepted" and received - started_at > LATE_START:
+                flags.append("review")  # offline charger let an unknown token charge
+            closed_at = None
+            if previous is not None and previous[0] != -1:
+                closed_at = await self._close_forgotten(batch, ctx, previous[0])
+            session_id = await db.insert_session(
+                batch,
+                {
+                    **key,
+                    "auth_status": status,
+                    "started_at": started_at,
+                    "monthly_payment": bool(snap["monthly_payment"]),
+                    "tariff_id": snap["tariff_id"],
+                    "reservation_id": reservation_id,
+                    "flags": flags,
+                    "received_at": received,
+                },
+            )
+            db.add_event(
+                batch,
+                "session_started",
+                ctx.site_id,
+                ctx.id,
+                {
+                    "session_id": session_id,
+                    "connector_id": connector_id,
+                    "id_tag": id_tag,
+                    "started_at": started_at.isoformat(),
+                    "meter_start_wh": meter_start,
+                    "monthly_payment": bool(snap["monthly_payment"]),
+                    "auth_status": status,
+                },
+                received,
+            )
+            return session_id, status, closed_at, True
+
+        session_id, status, closed_at, created = await self.committer.run(op)
+        if previous is not None and closed_at is not None:
+            self._mark_stopped(ctx, connector_id, previous[0], closed_at)
+        if created or session_id not in ctx.known_sessions:
+            ctx.known_sessions.add(session_id)
+            # a replayed start of a session that has since stopped stays stopped
+            if created or not any(s == session_id for s, _ in ctx.recent_stops.values()):
+                ctx.open_sessions[connector_id] = (session_id, started_at)
+        return StartResult(session_id, status)
+
+    async def meter_values(
+        self,
+        ctx: ChargerContext,
+        connector_id: int,
+        transaction_id: int | None,
+        readings: Sequence[tuple[Reading, Any]],
+    ) -> None:
+        """The hot path: rows only, no read; acked after the group commit."""
+        received = now()
+        rows = []
+        for reading, raw in readings:
+            ts, _ = sane_timestamp(reading.ts, received)
+            rows.append(
+                {
+                    "charger_id": ctx.id,
+                    "connector_id": connector_id,
+                    "session_id": await self._attribute(ctx, connector_id, transaction_id, ts),
+                    "ts": ts,
+                    "energy_mwh": reading.energy_mwh,
+                    "power_w": reading.power_w,
+                    "context": reading.context,
+                    "values": raw,
+                    "received_at": received,
+                }
+            )
+        await self.committer.rows(db.meter_samples, rows)
+
+    async def _attribute(
+        self, ctx: ChargerContext, connector_id: int, transaction_id: int | None, ts: datetime
+    ) -> int | None:
+        """Which session a sample belongs to (post-stop samples go to the one just ended)."""
+        if transaction_id is not None:
+            if transaction_id in ctx.known_sessions:
+                return transaction_id
+            async with self.engine.connect() as conn:
+                row = await db.get_session(conn, transaction_id)
+            if row is not None and row["charger_id"] == ctx.id:
+                ctx.known_sessions.add(transaction_id)
+                return transaction_id
+            return None
+        open_session = ctx.open_sessions.get(connector_id)
+        if open_session is not None:
+            return open_session[0]
+        stop = ctx.recent_stops.get(connector_id)
+        if stop is not None and stop[1] - timedelta(seconds=5) <= ts <= stop[1] + POST_STOP_GRACE:
+            return stop[0]
+        return None
+
+    async def stop(
+        self,
+        ctx: ChargerContext,
+        transaction_id: int,
+        meter_stop: int,
+        charger_ts: datetime,
+        reason: str | None,
+        id_tag: str | None,
+        readings: Sequence[tuple[Reading, Any]],
+    ) -> str | None:
+        received = now()
+        stopped_at, corrected = sane_timestamp(charger_ts, received)
+        sample_rows = [
+            {
+                "charger_id": ctx.id,
+                "ts": sane_timestamp(r.ts, received)[0],
+                "energy_mwh": r.energy_mwh,
+                "power_w": r.power_w,
+                "context": r.context,
+                "values": raw,
+                "received_at": received,
+            }
+            for r, raw in readings
+        ]
+
+        async def op(batch: Batch) -> tuple[str | None, int | None, int, datetime | None]:
+            session = await db.get_session(batch, transaction_id)
+            status = None
+            if id_tag is not None:
+                snap = await db.charger_snapshot(batch, ctx.id)
+                status = decide(False, await db.token_state(batch, snap["site_id"], id_tag))
+            if session is None or session["charger_id"] != ctx.id:
+                # a stop for a transaction we never saw: keep it as a session for review
+                session = await self._orphan_session(
+                    batch, ctx, transaction_id, meter_stop, stopped_at, id_tag, received
+                )
+            if session["stopped_at"] is not None and "closed_without_stop" not in session["flags"]:
+                return status, None, session["id"], None  # a repeated stop changes nothing
+            sid = session["id"]
+            if sample_rows:
+                db.add_samples(
+                    batch,
+                    [
+                        {**r, "connector_id": session["connector_id"], "session_id": sid}
+                        for r in sample_rows
+                    ],
+                )
+            extra = ["clock_corrected"] if corrected else []
+            if "closed_without_stop" in session["flags"]:
+                extra.append("late_stop")
+            await self._finish(
+                batch,
+                ctx,
+                session,
+                meter_stop,
+                stopped_at,
+                reason,
+                id_tag,
+                extra,
+                drop=("closed_without_stop",),
+            )
+            return status, session["connector_id"], sid, stopped_at
+
+        status, connector_id, sid, at = await self.committer.run(op)
+        if connector_id is not None and at is not None:
+            self._mark_stopped(ctx, connector_id, sid, at)
+        return status
+
+    async def data_transfer(
+        self, ctx: ChargerContext, vendor_id: str, message_id: str | None, data: str | None
+    ) -> None:
+        row = {
+            "charger_id": ctx.id,
+            "vendor_id": vendor_id,
+            "message_id": message_id,
+            "data": data,
+            "received_at": now(),
+        }
+
+        async def op(batch: Batch) -> None:
+            db.add_data_transfer(batch, row)
+
+        await self.committer.run(op)
+
+    # -- inside a transaction ---------------------------------------------------------------
+    async def _close_forgotten(
+        self, batch: Batch, ctx: ChargerContext, session_id: int
+    ) -> datetime | None:
+        """Close a session the charger forgot (reboot) at its last sample, flagged."""
+        session = await db.get_session(batch, session_id)
+        if session is None or session["stopped_at"] is not None:
+            return None
+        return await self._finish(
+            batch, ctx, session, None, None, "Forgotten", None, ["closed_without_stop"]
+        )
+
+    async def _finish(
+        self,
+        batch: Batch,
+        ctx: ChargerContext,
+        session: dict[str, Any],
+        meter_stop: int | None,
+        stopped_at: datetime | None,
+        reason: str | None,
+        stop_id_tag: str | None,
+        extra_flags: list[str],
+        drop: Sequence[str] = (),
+    ) -> datetime:
+        sid = session["id"]
+        started_at: datetime = session["started_at"]
+        samples = await db.session_meter(batch, sid)
+        if stopped_at is None:  # no stop from the charger: end at the last sample
+            stopped_at = max([started_at, *(ts for ts, _, _ in samples)])
+        flags = [f for f in session["flags"] if f not in drop]
+        if stopped_at < started_at:
+            flags.append("stop_before_start")
+            stopped_at = started_at
+        energy = session_energy(
+            session["meter_start_wh"],
+            meter_stop,
+            [(ts, e) for ts, e, _ in samples],
+            started_at,
+            stopped_at,
+            ctx.max_power_w,
+        )
+        statuses = await db.connector_statuses(
+            batch, ctx.id, session["connector_id"], started_at, stopped_at
+        )
+        charging_s, parking_s = split_time(
+            started_at, stopped_at, statuses, [(ts, p) for ts, _, p in samples]
+        )
+        for flag in (*extra_flags, *energy.flags):
+            if flag not in flags:
+                flags.append(flag)
+        values = {
+            "stopped_at": stopped_at,
+            "meter_stop_wh": energy.meter_stop_wh,
+            "energy_wh": energy.energy_wh,
+            "charging_s": charging_s,
+            "parking_s": parking_s,
+            "stop_reason": reason,
+            "stop_id_tag": stop_id_tag,
+            "flags": flags,
+        }
+        await db.update_session(batch, sid, values)
+        db.add_event(
+            batch,
+            "session_stopped",
+            ctx.site_id,
+            ctx.id,
+            {
+                "session_id": sid,
+                "connector_id": session["connector_id"],
+                "stopped_at": stopped_at.isoformat(),
+                "energy_wh": energy.energy_wh,
+                "charging_s": charging_s,
+                "parking_s": parking_s,
+                "flags": flags,
+            },
+            now(),
+        )
+        return stopped_at
+
+    async def _orphan_session(
+        self,
+        batch: Batch,
+        ctx: ChargerContext,
+        transaction_id: int,
+        meter_stop: int,
+        stopped_at: datetime,
+        id_tag: str | None,
+        received: datetime,
+    ) -> dict[str, Any]:
+        key = {
+            "charger_id": ctx.id,
+            "connector_id": 0,
+            "id_tag": id_tag or "",
+            "charger_started_at": stopped_at,
+            "meter_start_wh": meter_stop,
+        }
+        existing = await db.find_session_by_key(batch, key)
+        if existing is not None:  # the same unknown stop again
+            return existing
+        snap = await db.charger_snapshot(batch, ctx.id)
+        row = {
+            "charger_id": ctx.id,
+            "connector_id": 0,
+            "id_tag": id_tag or "",
+            "auth_status": "Unknown",
+            "started_at": stopped_at,
+            "charger_started_at": stopped_at,
+            "meter_start_wh": meter_stop,
+            "monthly_payment": bool(snap["monthly_payment"]),
+            "tariff_id": snap["tariff_id"],
+            "flags": ["unknown_transaction", "review", f"charger_transaction_id:{transaction_id}"],
+            "received_at": received,
+        }
+        sid = await db.insert_session(batch, row)
+        return {**row, "id": sid, "stopped_at": None}
+
+    def _mark_stopped(
+        self, ctx: ChargerContext, connector_id: int, session_id: int, at: datetime
+    ) -> None:
+        current = ctx.open_sessions.get(connector_id)
+        if current is not None and current[0] == session_id:
+            del ctx.open_sessions[connector_id]
+        ctx.recent_stops[connector_id] = (session_id, at)
+        ctx.known_sessions.add(session_id)

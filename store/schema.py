@@ -1,0 +1,199 @@
+"""The schema: SQLAlchemy Core tables. Money and energy are integers, times are UTC.
+
+Migrations under store/migrations/ create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from store.types import JsonText, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# A 64-bit integer primary key that is SQLite's rowid there (so autoincrement is cheap).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("tz", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # VAT rate in basis points: 2500 = 25 %
+    Column("vat_bp", Integer, nullable=False),
+    Column("plan", String(16), nullable=False),  # basic | business
+    Column("allow_passwordless", Boolean, nullable=False, server_default=text("false")),
+    Column("invoice_series", String(32), nullable=False, server_default=""),
+    Column("payment_terms_days", Integer, nullable=False, server_default=text("30")),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+chargers = Table(
+    "chargers",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the OCPP identity
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=True),
+    Column("password_hash", String(200), nullable=True),
+    Column("state", String(16), nullable=False, server_default="approved"),  # approved | pending
+    Column("monthly_payment", Boolean, nullable=False, server_default=text("false")),
+    Column("tariff_id", BigInteger, nullable=True),
+    Column("lenient", Boolean, nullable=False, server_default=text("false")),
+    Column("max_power_w", Integer, nullable=False, server_default=text("22000")),
+    Column("vendor", String(20), nullable=True),
+    Column("model", String(20), nullable=True),
+    Column("serial", String(25), nullable=True),
+    Column("firmware", String(50), nullable=True),
+    Column("last_boot_at", UtcDateTime, nullable=True),
+    Column("last_seen_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+connectors = Table(
+    "connectors",
+    metadata,
+    Column("charger_id", String(64), ForeignKey("chargers.id"), primary_key=True),
+    Column("connector_id", Integer, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("error_code", String(30), nullable=False, server_default="NoError"),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=False),
+    Column("id_tag", String(20), nullable=False),
+    Column("state", String(16), nullable=False, server_default="active"),  # active | blocked
+    Column("subscriber_id", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("site_id", "id_tag"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # the OCPP transactionId: a unique integer handed out by the store
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("charger_id", String(64), ForeignKey("chargers.id"), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("id_tag", String(20), nullable=False),
+    Column("auth_status", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    # the start time exactly as the charger sent it (started_at may be corrected)
+    Column("charger_started_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime, nullable=True),
+    Column("meter_start_wh", BigInteger, nullable=False),
+    Column("meter_stop_wh", BigInteger, nullable=True),
+    Column("energy_wh", BigInteger, nullable=True),
+    Column("charging_s", Integer, nullable=True),
+    Column("parking_s", Integer, nullable=True),
+    Column("stop_reason", String(32), nullable=True),
+    Column("stop_id_tag", String(20), nullable=True),
+    # snapshots taken at start: later edits of the charger never change them
+    Column("monthly_payment", Boolean, nullable=False),
+    Column("tariff_id", BigInteger, nullable=True),
+    Column("reservation_id", Integer, nullable=True),
+    Column("flags", JsonText, nullable=False, server_default="[]"),
+    Column("received_at", UtcDateTime, nullable=False),
+    # a replayed StartTransaction finds its session again through this key
+    UniqueConstraint(
+        "charger_id", "connector_id", "id_tag", "charger_started_at", "meter_start_wh"
+    ),
+    Index(None, "charger_id", "connector_id", "stopped_at"),
+    Index(None, "stopped_at"),
+)
+
+meter_samples = Table(
+    "meter_samples",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("charger_id", String(64), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("session_id", BigInteger, ForeignKey("sessions.id"), nullable=True),
+    Column("ts", UtcDateTime, nullable=False),
+    # Energy.Active.Import.Register normalised to milli-Wh (exact for "532363.9" Wh)
+    Column("energy_mwh", BigInteger, nullable=True),
+    Column("power_w", Integer, nullable=True),
+    Column("context", String(24), nullable=True),
+    # every sampled value exactly as the charger sent it
+    Column("values", JsonText, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "session_id", "ts"),
+)
+
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("charger_id", String(64), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("error_code", String(30), nullable=False),
+    Column("info", String(50), nullable=True),
+    Column("vendor_id", String(255), nullable=True),
+    Column("vendor_error_code", String(50), nullable=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "charger_id", "connector_id", "ts"),
+)
+
+data_transfers = Table(
+    "data_transfers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("charger_id", String(64), nullable=False),
+    Column("vendor_id", String(255), nullable=False),
+    Column("message_id", String(50), nullable=True),
+    Column("data", Text, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("kind", String(48), nullable=False),
+    Column("site_id", String(64), nullable=True),
+    Column("charger_id", String(64), nullable=True),
+    Column("payload", JsonText, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime, nullable=True),
+    Index(None, "published_at", "id"),
+)
+
+__all__ = [
+    "metadata",
+    "sites",
+    "chargers",
+    "connectors",
+    "tokens",
+    "sessions",
+    "meter_samples",
+    "status_events",
+    "data_transfers",
+    "outbox",
+]

@@ -51,9 +51,9 @@ def free_tariffs(draw: st.DrawFn, with_limits: bool = False) -> Tariff:
         low = draw(st.one_of(st.none(), st.decimals(min_value=0, max_value=5, places=2)))
         high = draw(st.one_of(st.none(), st.decimals(min_value=5, max_value=50, places=2)))
         if low is not None:
-            top["min_price"] = {"excl_vat": low, "incl_vat": low * Decimal("1.25")}
+            top["min_price"] = {"excl_vat": low, "incl_vat": low * Decimal("1.1")}
         if high is not None:
-            top["max_price"] = {"excl_vat": high, "incl_vat": high * Decimal("1.1")}
+            top["max_price"] = {"excl_vat": high, "incl_vat": high * Decimal("1.25")}
     return parse_tariff(top)
 
 

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 # group name -> module that defines it (``register(subparsers)`` adds the group's parser)
 GROUPS: dict[str, str] = {
@@ -28,8 +29,15 @@ class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line (what was wrong, where to look), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser(groups: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evgate", description="EV charger billing gateway")
+    parser = Parser(prog="evgate", description="EV charger billing gateway")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
     sub.required = True
     for name in groups if groups is not None else GROUPS:
@@ -41,6 +49,13 @@ def build_parser(groups: Sequence[str] | None = None) -> argparse.ArgumentParser
             raise
         module.register(sub)
     return parser
+
+
+def _is_user_error(exc: Exception) -> bool:
+    """Input the user can fix (validation, conflicts, unknown ids): one line, no traceback."""
+    from config.commands.common import USER_ERRORS
+
+    return isinstance(exc, USER_ERRORS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
+        print(f"evgate: {exc}", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

@@ -48,15 +48,20 @@ class Env:
 
 async def seed(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await admin.add_site(conn, admin.SiteInput("S1", "Europe/Oslo", "NOK", 2500, "business",
-                                                   allow_passwordless=True))
+        await admin.add_site(
+            conn,
+            admin.SiteInput("S1", "Europe/Oslo", "NOK", 2500, "business", allow_passwordless=True),
+        )
         await admin.add_site(conn, admin.SiteInput("S2", "Europe/Oslo", "NOK", 2500, "basic"))
-        await admin.add_chargers(conn, [
-            admin.charger_row("CP1", "S1", None),
-            admin.charger_row("CP2", "S1", None),
-            admin.charger_row("SECURE", "S2", hash_password(PASSWORD)),
-            admin.charger_row("NOPASS", "S2", None),
-        ])
+        await admin.add_chargers(
+            conn,
+            [
+                admin.charger_row("CP1", "S1", None),
+                admin.charger_row("CP2", "S1", None),
+                admin.charger_row("SECURE", "S2", hash_password(PASSWORD)),
+                admin.charger_row("NOPASS", "S2", None),
+            ],
+        )
         await admin.add_tokens(conn, "S1", ["TAG1", "TAG2", "BLOCKED"])
         await admin.set_token_state(conn, "S1", "BLOCKED", "blocked")
 

@@ -36,7 +36,11 @@ async def test_full_session_is_stored_exactly(env: Env) -> None:
     assert [s["energy_mwh"] for s in samples] == [534213900, 536063400, 537913000]
     assert all(s["session_id"] == tx and len(s["values"]) == 9 for s in samples)
     assert [s["status"] for s in await env.statuses()] == [
-        "Preparing", "Charging", "SuspendedEV", "Finishing"]
+        "Preparing",
+        "Charging",
+        "SuspendedEV",
+        "Finishing",
+    ]
 
 
 async def test_replayed_start_gets_the_same_transaction_id(env: Env) -> None:
@@ -65,9 +69,9 @@ async def test_repeated_stop_changes_nothing(env: Env) -> None:
 
 async def test_transaction_ids_are_unique_across_chargers(env: Env) -> None:
     chargers = [await Charger.connect(env.url(cid)) for cid in ("CP1", "CP2")]
-    results = await asyncio.gather(*(
-        c.start("TAG1", 10 * i, at(i)) for i in range(20) for c in chargers
-    ))
+    results = await asyncio.gather(
+        *(c.start("TAG1", 10 * i, at(i)) for i in range(20) for c in chargers)
+    )
     ids = [r["transactionId"] for r in results]
     assert len(set(ids)) == 40
     for c in chargers:
@@ -87,7 +91,10 @@ async def test_sample_after_stop_belongs_to_the_session_that_ended(env: Env) -> 
     await cp.close()
     samples = await env.samples()
     assert [(s["session_id"], s["energy_mwh"]) for s in samples] == [
-        (tx, 2_000_000), (tx, 3_004_200), (tx2, 4_000_000)]
+        (tx, 2_000_000),
+        (tx, 3_004_200),
+        (tx2, 4_000_000),
+    ]
     first = (await env.sessions())[0]
     assert first["energy_wh"] == 2000 and first["flags"] == []
 
@@ -196,7 +203,9 @@ async def test_data_transfer_is_stored(env: Env) -> None:
     from store.schema import data_transfers
 
     cp = await Charger.connect(env.url("CP1"))
-    result = await cp.call("DataTransfer", {"vendorId": "com.wallbox", "messageId": "x", "data": "42"})
+    result = await cp.call(
+        "DataTransfer", {"vendorId": "com.wallbox", "messageId": "x", "data": "42"}
+    )
     assert result == {"status": "Accepted"}
     async with env.engine.connect() as conn:
         rows = (await conn.execute(select(data_transfers))).mappings().all()

@@ -39,11 +39,16 @@ class Charger:
             "Reset": {"status": "Accepted"},
         }
         self._reader = asyncio.create_task(self._read())
-        self.closed: asyncio.Future[tuple[int | None, str]] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[tuple[int | None, str]] = (
+            asyncio.get_running_loop().create_future()
+        )
 
     @classmethod
     async def connect(
-        cls, url: str, password: str | None = None, user: str | None = None,
+        cls,
+        url: str,
+        password: str | None = None,
+        user: str | None = None,
         subprotocols: list[str] | None = None,
     ) -> Charger:
         headers = {}
@@ -52,8 +57,11 @@ class Charger:
             token = base64.b64encode(f"{who}:{password}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
         ws = await connect(
-            url, subprotocols=subprotocols if subprotocols is not None else ["ocpp1.6"],  # type: ignore[arg-type]
-            additional_headers=headers, compression=None, open_timeout=10,
+            url,
+            subprotocols=subprotocols if subprotocols is not None else ["ocpp1.6"],  # type: ignore[arg-type]
+            additional_headers=headers,
+            compression=None,
+            open_timeout=10,
         )
         return cls(ws)
 
@@ -105,31 +113,71 @@ class Charger:
 
     # -- the usual messages -----------------------------------------------------------------
     async def boot(self) -> dict[str, Any]:
-        return await self.call("BootNotification", {"chargePointVendor": "Wallbox",
-                                                    "chargePointModel": "PulsarPlus",
-                                                    "firmwareVersion": "6.5.0"})
+        return await self.call(
+            "BootNotification",
+            {
+                "chargePointVendor": "Wallbox",
+                "chargePointModel": "PulsarPlus",
+                "firmwareVersion": "6.5.0",
+            },
+        )
 
     async def status(self, status: str, connector: int = 1, ts: datetime | None = None) -> None:
-        payload: dict[str, Any] = {"connectorId": connector, "errorCode": "NoError", "status": status}
+        payload: dict[str, Any] = {
+            "connectorId": connector,
+            "errorCode": "NoError",
+            "status": status,
+        }
         if ts is not None:
             payload["timestamp"] = iso(ts)
         await self.call("StatusNotification", payload)
 
-    async def start(self, id_tag: str, meter_start: int, ts: datetime, connector: int = 1) -> dict[str, Any]:
-        return await self.call("StartTransaction", {"connectorId": connector, "idTag": id_tag,
-                                                    "meterStart": meter_start, "timestamp": iso(ts)})
+    async def start(
+        self, id_tag: str, meter_start: int, ts: datetime, connector: int = 1
+    ) -> dict[str, Any]:
+        return await self.call(
+            "StartTransaction",
+            {
+                "connectorId": connector,
+                "idTag": id_tag,
+                "meterStart": meter_start,
+                "timestamp": iso(ts),
+            },
+        )
 
-    async def meter(self, tx: int | None, ts: datetime, energy_wh: str, power_w: str = "7400",
-                    connector: int = 1, unit: str = "Wh") -> None:
-        payload: dict[str, Any] = {"connectorId": connector, "meterValue": [sample(ts, energy_wh, power_w, unit)]}
+    async def meter(
+        self,
+        tx: int | None,
+        ts: datetime,
+        energy_wh: str,
+        power_w: str = "7400",
+        connector: int = 1,
+        unit: str = "Wh",
+    ) -> None:
+        payload: dict[str, Any] = {
+            "connectorId": connector,
+            "meterValue": [sample(ts, energy_wh, power_w, unit)],
+        }
         if tx is not None:
             payload["transactionId"] = tx
         await self.call("MeterValues", payload)
 
-    async def stop(self, tx: int, meter_stop: int, ts: datetime, reason: str = "Local",
-                   id_tag: str | None = None, data: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        payload: dict[str, Any] = {"transactionId": tx, "meterStop": meter_stop, "timestamp": iso(ts),
-                                   "reason": reason, "transactionData": data if data is not None else []}
+    async def stop(
+        self,
+        tx: int,
+        meter_stop: int,
+        ts: datetime,
+        reason: str = "Local",
+        id_tag: str | None = None,
+        data: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "transactionId": tx,
+            "meterStop": meter_stop,
+            "timestamp": iso(ts),
+            "reason": reason,
+            "transactionData": data if data is not None else [],
+        }
         if id_tag is not None:
             payload["idTag"] = id_tag
         return await self.call("StopTransaction", payload)
@@ -138,19 +186,52 @@ class Charger:
 def sample(ts: datetime, energy_wh: str, power_w: str = "7400", unit: str = "Wh") -> dict[str, Any]:
     """A Wallbox-style meterValue with the nine sampled values of the benchmark workload."""
     sv = [
-        {"value": energy_wh, "context": "Sample.Periodic", "measurand": "Energy.Active.Import.Register",
-         "location": "Outlet", "unit": unit},
-        {"value": power_w, "context": "Sample.Periodic", "measurand": "Power.Active.Import",
-         "location": "Outlet", "unit": "W"},
+        {
+            "value": energy_wh,
+            "context": "Sample.Periodic",
+            "measurand": "Energy.Active.Import.Register",
+            "location": "Outlet",
+            "unit": unit,
+        },
+        {
+            "value": power_w,
+            "context": "Sample.Periodic",
+            "measurand": "Power.Active.Import",
+            "location": "Outlet",
+            "unit": "W",
+        },
     ]
     for phase in ("L1", "L2", "L3"):
-        sv.append({"value": "10.7", "context": "Sample.Periodic", "measurand": "Current.Import",
-                   "phase": phase, "location": "Outlet", "unit": "A"})
+        sv.append(
+            {
+                "value": "10.7",
+                "context": "Sample.Periodic",
+                "measurand": "Current.Import",
+                "phase": phase,
+                "location": "Outlet",
+                "unit": "A",
+            }
+        )
     for phase in ("L1-N", "L2-N", "L3-N"):
-        sv.append({"value": "230.1", "context": "Sample.Periodic", "measurand": "Voltage",
-                   "phase": phase, "location": "Outlet", "unit": "V"})
-    sv.append({"value": "55", "context": "Sample.Periodic", "measurand": "SoC", "location": "EV",
-               "unit": "Percent"})
+        sv.append(
+            {
+                "value": "230.1",
+                "context": "Sample.Periodic",
+                "measurand": "Voltage",
+                "phase": phase,
+                "location": "Outlet",
+                "unit": "V",
+            }
+        )
+    sv.append(
+        {
+            "value": "55",
+            "context": "Sample.Periodic",
+            "measurand": "SoC",
+            "location": "EV",
+            "unit": "Percent",
+        }
+    )
     return {"timestamp": iso(ts), "sampledValue": sv}
 
 

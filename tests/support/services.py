@@ -1,4 +1,4 @@
-"""External services for tests: skip with a reason when absent, fail under EVGATE_REQUIRE_SERVICES."""
+"""External services for tests: skip with a reason when absent, fail when required."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def unavailable(what: str, why: str) -> None:
 def reachable(url: str, default_port: int) -> str | None:
     parts = urlsplit(url.replace("+asyncpg", ""))
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 2):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
+        ):
             return None
     except OSError as exc:
         return str(exc)

@@ -1,0 +1,40 @@
+"""The files a newcomer relies on: compose file, Dockerfile, CI script, README commands."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_file_is_accepted() -> None:
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert {"evgate", "postgres", "mosquitto"} <= set(spec["services"])
+    assert spec["services"]["evgate"]["environment"]["EVGATE_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    for command in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(command[0]) is None:
+            continue
+        result = subprocess.run([*command, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+                                capture_output=True, text=True)
+        if result.returncode == 0:
+            return
+        if "unknown command" not in result.stderr and "is not a docker command" not in result.stderr:
+            raise AssertionError(result.stderr)
+
+
+def test_dockerfile_installs_every_package() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    for package in ("gateway", "tariffs", "store", "billing", "config", "simulators"):
+        assert f"COPY {package} ./{package}" in text
+    assert "requirements.lock" in text
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "EVGATE_REQUIRE_SERVICES=1" in ci and "make test" in ci
+    assert "make test" in readme and "make demo" in readme

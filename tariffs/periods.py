@@ -58,10 +58,6 @@ class ChargingPeriod:
         """OCPI PARKING_TIME: hours connected but not charging."""
         return self.parking_s / _HOUR
 
-    @property
-    def reservation_time_h(self) -> Decimal:
-        return self.reservation_s / _HOUR
-
 
 @dataclass(frozen=True, slots=True)
 class SessionTrace:
@@ -109,7 +105,7 @@ def build_periods(trace: SessionTrace, tariff: Tariff, tz: str) -> list[Charging
         else None
     )
     if start == stop:
-        return [ChargingPeriod(start, stop, max_power_kw=None)]
+        return [ChargingPeriod(start, stop, tariff_id=tariff.id)]
 
     cuts = {start, stop}
     cuts.update(t for t, _ in states if start < t < stop)

@@ -65,7 +65,6 @@ class TariffPlan:
     rows: tuple[Row, ...]  # the non-reservation elements, in order
     components: tuple[ComponentPlan, ...]
     needs_local: bool  # some element looks at local time, weekday or date
-    all_unrestricted: bool
     # boundaries for the period builder
     times_of_day: frozenset[int]  # seconds after local midnight (0 = midnight when needed)
     energy_wh: tuple[Decimal, ...]
@@ -132,7 +131,6 @@ def compile_tariff(tariff: Tariff) -> TariffPlan:
         rows=rows,
         components=tuple(components),
         needs_local=needs_local,
-        all_unrestricted=all(not e.checks and e.reservation is None for e in elements),
         times_of_day=frozenset(tods),
         energy_wh=tuple(sorted(e for e in energy if e > 0)),
         durations=tuple(timedelta(seconds=s) for s in sorted(durations) if s > 0),

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 "bench": "tariff_pricer",
                 "sessions": args.sessions,
                 "periods": periods,
-                "elements": len(TARIFF["elements"]),  # type: ignore[arg-type]
+                "elements": len(TARIFF["elements"]),
                 "seconds": round(elapsed, 3),
                 "sessions_per_s": round(rate),
                 "goal_sessions_per_s": GOAL,

@@ -18,12 +18,12 @@ def test_compose_file_is_accepted() -> None:
     for command in (["docker", "compose"], ["docker-compose"]):
         if shutil.which(command[0]) is None:
             continue
+        if subprocess.run([*command, "version"], capture_output=True).returncode != 0:
+            continue  # the docker client without its compose plugin
         result = subprocess.run([*command, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
                                 capture_output=True, text=True)
-        if result.returncode == 0:
-            return
-        if "unknown command" not in result.stderr and "is not a docker command" not in result.stderr:
-            raise AssertionError(result.stderr)
+        assert result.returncode == 0, result.stderr
+        return
 
 
 def test_dockerfile_installs_every_package() -> None:

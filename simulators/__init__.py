@@ -1,1 +1,14 @@
-"""evgate simulators."""
+"""evgate simulators: a Wallbox-style OCPP 1.6J charge point, scenarios, a fleet load generator.
+
+Nothing here imports the server side: the simulator sees a central system only through its
+socket, as a real charger does, so it can test evgate (or any OCPP 1.6J central system) from
+outside.
+"""
+
+from simulators.charger import SimCharger
+from simulators.clock import VirtualClock
+from simulators.physics import EV, ChargerSpec
+from simulators.quirks import Quirks
+from simulators.session import SessionRecord
+
+__all__ = ["EV", "ChargerSpec", "Quirks", "SessionRecord", "SimCharger", "VirtualClock"]

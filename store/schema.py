@@ -185,6 +185,99 @@ outbox = Table(
     Index(None, "published_at", "id"),
 )
 
+# --- the config API (issue 5) -----------------------------------------------------------------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, server_default=""),
+    # SHA-256 (hex) of the random bearer token: the token itself is never stored
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # super-admin | admin | viewer
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    # who: "token:<id> (<name>)" or "cli"
+    Column("actor", String(120), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(100), nullable=False),
+    Column("site_id", String(64), nullable=True),
+    Column("before", JsonText, nullable=True),
+    Column("after", JsonText, nullable=True),
+    Index(None, "site_id", "id"),
+)
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    # None: a tariff any site may use (created by a super-admin)
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("currency", String(3), nullable=False),
+    # the version chargers get from now on (tariff_versions.id)
+    Column("current_version_id", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+tariff_versions = Table(
+    "tariff_versions",
+    metadata,
+    # sessions.tariff_id holds this id: the version in force when the session started
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tariff_id", BigInteger, ForeignKey("tariffs.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    # the OCPI 2.2.1 tariff object as exact JSON text (numbers are never floats)
+    Column("ocpi", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False, server_default=""),
+    UniqueConstraint("tariff_id", "version"),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=False),
+    Column("state", String(16), nullable=False),  # invited | active | suspended | cancelled
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("email", String(254), nullable=False),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("payment_method", String(16), nullable=True),  # manual | stripe
+    # None: the site's default payment terms
+    Column("payment_terms_days", Integer, nullable=True),
+    # discount in basis points: 1500 = 15 %
+    Column("discount_bp", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("activated_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "site_id", "state"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    # SHA-256 (hex) of the invitation token sent in the link
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=False),
+    Column("subscriber_id", BigInteger, ForeignKey("subscribers.id"), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=True),
+)
+
 __all__ = [
     "metadata",
     "sites",
@@ -196,4 +289,10 @@ __all__ = [
     "status_events",
     "data_transfers",
     "outbox",
+    "api_tokens",
+    "audit_log",
+    "tariffs",
+    "tariff_versions",
+    "subscribers",
+    "invitations",
 ]

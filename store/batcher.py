@@ -69,6 +69,8 @@ class GroupCommitter:
         # figures for /metrics and the benchmarks
         self.commits = 0
         self.ops = 0
+        # called after every commit (e.g. to wake the outbox publisher)
+        self.after_commit: list[Callable[[], None]] = []
 
     def start(self) -> None:
         if self._task is None:
@@ -137,4 +139,6 @@ class GroupCommitter:
             await batch.flush()
         self.commits += 1
         self.ops += len(ops)
+        for callback in self.after_commit:
+            callback()
         return results

@@ -1,0 +1,31 @@
+"""The outbox: events committed with their change, read back in order for publishing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store.schema import outbox
+
+# PostgreSQL advisory lock key: one outbox publisher across all instances
+PUBLISHER_LOCK = 0x65766761_7465_01  # "evgate" + 1
+
+
+async def unpublished(conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
+    query = select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(limit)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def mark_published(conn: AsyncConnection, ids: list[int], at: datetime) -> None:
+    await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=at))
+
+
+async def try_lock_publisher(conn: AsyncConnection) -> bool:
+    """Only one instance publishes (PostgreSQL); a single SQLite process always may."""
+    if conn.dialect.name != "postgresql":
+        return True
+    result = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PUBLISHER_LOCK})
+    return bool(result.scalar_one())

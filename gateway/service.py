@@ -28,13 +28,28 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def decide(monthly_payment: bool, token_state: str | None) -> str:
-    """Who may charge where (domain.md): the idTagInfo status for a token on a charger."""
+def decide(
+    monthly_payment: bool, token_state: str | None, subscriber_state: str | None = None
+) -> str:
+    """Who may charge where (domain.md): the idTagInfo status for a token on a charger.
+
+    A blocked token is Blocked everywhere. A charger not in monthly-payment mode accepts any
+    other token (its sessions are recorded, not billed monthly). In monthly-payment mode only
+    a token of an *active subscriber* of the site is Accepted; a suspended subscriber's token
+    is Blocked; unknown tokens and tokens of no subscriber (or of an invited or cancelled
+    one) are Invalid.
+    """
     if token_state == "blocked":
         return "Blocked"
-    if monthly_payment:
-        return "Accepted" if token_state == "active" else "Invalid"
-    return "Accepted"
+    if not monthly_payment:
+        return "Accepted"
+    if token_state != "active":
+        return "Invalid"
+    if subscriber_state == "active":
+        return "Accepted"
+    if subscriber_state == "suspended":
+        return "Blocked"
+    return "Invalid"
 
 
 @dataclass
@@ -168,8 +183,8 @@ class ChargingService:
     async def authorize(self, ctx: ChargerContext, id_tag: str) -> str:
         async with self.engine.connect() as conn:
             charger = await db.load_charger(conn, ctx.id)
-            state = await db.token_state(conn, ctx.site_id, id_tag)
-        return decide(bool(charger and charger["monthly_payment"]), state)
+            token, subscriber = await db.token_state(conn, ctx.site_id, id_tag)
+        return decide(bool(charger and charger["monthly_payment"]), token, subscriber)
 
     async def start(
         self,
@@ -196,9 +211,8 @@ class ChargingService:
             if existing is not None:  # a replay: same answer, nothing new
                 return existing["id"], existing["auth_status"], None, False
             snap = await db.charger_snapshot(batch, ctx.id)
-            status = decide(
-                bool(snap["monthly_payment"]), await db.token_state(batch, snap["site_id"], id_tag)
-            )
+            token, subscriber = await db.token_state(batch, snap["site_id"], id_tag)
+            status = decide(bool(snap["monthly_payment"]), token, subscriber)
             flags = []
             if corrected:
                 flags.append("clock_corrected")
@@ -326,7 +340,8 @@ class ChargingService:
             status = None
             if id_tag is not None:
                 snap = await db.charger_snapshot(batch, ctx.id)
-                status = decide(False, await db.token_state(batch, snap["site_id"], id_tag))
+                token, _ = await db.token_state(batch, snap["site_id"], id_tag)
+                status = decide(False, token)
             if session is None or session["charger_id"] != ctx.id:
                 # a stop for a transaction we never saw: keep it as a session for review
                 session = await self._orphan_session(

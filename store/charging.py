@@ -25,6 +25,8 @@ from store.schema import (
     sessions,
     sites,
     status_events,
+    subscribers,
+    tariffs,
     tokens,
 )
 
@@ -67,19 +69,41 @@ async def recent_stops(
 
 async def token_state(
     conn: AsyncConnection | Batch, site_id: str | None, id_tag: str
-) -> str | None:
-    """'active', 'blocked' or None (unknown) for a token on a site."""
+) -> tuple[str | None, str | None]:
+    """(token state, subscriber state) of a token on a site, read in one query.
+
+    The token state is 'active', 'blocked' or None (unknown token); the subscriber state is
+    the state of the subscriber the token belongs to ('invited', 'active', 'suspended',
+    'cancelled') or None when the token belongs to no subscriber.
+    """
     if site_id is None:
-        return None
-    query = select(tokens.c.state).where(tokens.c.site_id == site_id, tokens.c.id_tag == id_tag)
-    return (await conn.execute(query)).scalar_one_or_none()
+        return None, None
+    query = (
+        select(tokens.c.state, subscribers.c.state)
+        .select_from(tokens.outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id))
+        .where(tokens.c.site_id == site_id, tokens.c.id_tag == id_tag)
+    )
+    row = (await conn.execute(query)).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 async def charger_snapshot(batch: Batch, charger_id: str) -> dict[str, Any]:
-    """What a session snapshots at its start: mode, tariff, site (read in the same transaction)."""
-    query = select(
-        chargers.c.site_id, chargers.c.monthly_payment, chargers.c.tariff_id, chargers.c.max_power_w
-    ).where(chargers.c.id == charger_id)
+    """What a session snapshots at its start: mode, tariff, site (read in the same transaction).
+
+    ``tariff_id`` is the id of the assigned tariff's *current version* (tariff_versions.id),
+    not of the tariff: a later edit of the tariff makes a new version and never reprices a
+    session that started under the old one. None when no tariff is assigned.
+    """
+    query = (
+        select(
+            chargers.c.site_id,
+            chargers.c.monthly_payment,
+            tariffs.c.current_version_id.label("tariff_id"),
+            chargers.c.max_power_w,
+        )
+        .select_from(chargers.outerjoin(tariffs, tariffs.c.id == chargers.c.tariff_id))
+        .where(chargers.c.id == charger_id)
+    )
     return dict((await batch.execute(query)).mappings().one())
 
 

@@ -9,6 +9,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from gateway.connection import CommandError
+from store import subscribers
 from tests.integration.conftest import PASSWORD, Env
 from tests.support.ocpp_client import CallErrorReceived, Charger, at
 
@@ -186,15 +187,43 @@ async def test_remote_commands(env: Env) -> None:
 
 
 async def test_monthly_payment_authorization(env: Env) -> None:
+    # TAG1: an active subscriber's card; SUSPENDED: a suspended subscriber's; TAG2: a card of
+    # the site that belongs to no subscriber
+    async with env.engine.begin() as conn:
+        for id_tag in ("TAG1", "SUSPENDED"):
+            invited = await subscribers.invite(conn, "S1", f"{id_tag.lower()}@example.no")
+            member = await subscribers.accept(
+                conn,
+                invited["token"],
+                name=id_tag,
+                email=f"{id_tag.lower()}@example.no",
+                language="nb",
+                payment_method="manual",
+            )
+            await subscribers.add_token(conn, member, id_tag)
+            if id_tag == "SUSPENDED":
+                await subscribers.transition(conn, member, "suspend")
     cp = await Charger.connect(env.url("CP1"))
     await cp.boot()
+
+    async def authorize(id_tag: str) -> str:
+        return str((await cp.call("Authorize", {"idTag": id_tag}))["idTagInfo"]["status"])
+
     # not in monthly-payment mode: anybody but a blocked token may charge
-    assert (await cp.call("Authorize", {"idTag": "STRANGER"}))["idTagInfo"]["status"] == "Accepted"
-    assert (await cp.call("Authorize", {"idTag": "BLOCKED"}))["idTagInfo"]["status"] == "Blocked"
+    assert await authorize("STRANGER") == "Accepted"
+    assert await authorize("TAG2") == "Accepted"
+    assert await authorize("SUSPENDED") == "Accepted"
+    assert await authorize("BLOCKED") == "Blocked"
     await env.set_charger("CP1", monthly_payment=True)
-    assert (await cp.call("Authorize", {"idTag": "STRANGER"}))["idTagInfo"]["status"] == "Invalid"
-    assert (await cp.call("Authorize", {"idTag": "BLOCKED"}))["idTagInfo"]["status"] == "Blocked"
-    assert (await cp.call("Authorize", {"idTag": "TAG1"}))["idTagInfo"]["status"] == "Accepted"
+    # monthly payment: only an active subscriber's token
+    assert await authorize("STRANGER") == "Invalid"
+    assert await authorize("TAG2") == "Invalid"
+    assert await authorize("SUSPENDED") == "Blocked"
+    assert await authorize("BLOCKED") == "Blocked"
+    assert await authorize("TAG1") == "Accepted"
+    refused = await cp.start("TAG2", 0, at(-1), connector=2)
+    assert refused["idTagInfo"]["status"] == "Invalid"
+    await cp.stop(refused["transactionId"], 0, at(-1))
     started = await cp.start("TAG1", 0, at(0))
     await env.set_charger("CP1", monthly_payment=False)  # switched off mid-session
     await cp.stop(started["transactionId"], 100, at(10))
@@ -202,7 +231,8 @@ async def test_monthly_payment_authorization(env: Env) -> None:
     await env.set_charger("CP1", monthly_payment=True)
     late = await cp.start("STRANGER", 100, at(-600))
     assert late["idTagInfo"]["status"] == "Invalid"
-    first, second = await env.sessions()
+    refused_row, first, second = await env.sessions()
+    assert refused_row["auth_status"] == "Invalid"
     assert first["monthly_payment"] is True and first["energy_wh"] == 100
     assert second["auth_status"] == "Invalid" and "review" in second["flags"]
     await cp.close()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.sessions import Reading, sane_timestamp, session_energy, split_time
 from store import charging as db
 from store.batcher import Batch, GroupCommitter
+from store.billing_store import session_subscriber
 
 # how long after its stop a sample without transactionId still belongs to a session
 POST_STOP_GRACE = timedelta(minutes=10)
@@ -213,6 +214,8 @@ class ChargingService:
             snap = await db.charger_snapshot(batch, ctx.id)
             token, subscriber = await db.token_state(batch, snap["site_id"], id_tag)
             status = decide(bool(snap["monthly_payment"]), token, subscriber)
+            # who pays for it: the token's subscriber on this site now (billing snapshot)
+            owner = await session_subscriber(batch, snap["site_id"], id_tag)
             flags = []
             if corrected:
                 flags.append("clock_corrected")
@@ -229,6 +232,7 @@ class ChargingService:
                     "started_at": started_at,
                     "monthly_payment": bool(snap["monthly_payment"]),
                     "tariff_id": snap["tariff_id"],
+                    "subscriber_id": owner,
                     "reservation_id": reservation_id,
                     "flags": flags,
                     "received_at": received,

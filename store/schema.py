@@ -296,3 +296,4 @@ __all__ = [
     "subscribers",
     "invitations",
 ]
+import store.billing_schema  # noqa: E402,F401  (registers billing tables on metadata)

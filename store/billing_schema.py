@@ -1,0 +1,216 @@
+"""Billing tables (issue 6), declared on the shared metadata so migrations and tests see them.
+
+Money is integer minor units, times are UTC, billing periods are "YYYY-MM" strings of the
+site's local calendar. The unique constraints carry the billing rules: one invoice per
+subscriber and period, a session on exactly one invoice, gap-free numbers per series.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+
+from store.schema import BigId, metadata, sessions
+from store.types import JsonText, UtcDateTime
+
+# Who a session belongs to, snapshotted at StartTransaction (None on older rows: billing then
+# falls back to the token's current subscriber).
+if "subscriber_id" not in sessions.c:
+    sessions.append_column(Column("subscriber_id", BigInteger, nullable=True))
+
+# Counters for gap-free numbering: one row per series ("<series>" for invoices,
+# "<series>/CN" for credit notes). Incremented under a row lock inside the issuing transaction.
+number_series = Table(
+    "number_series",
+    metadata,
+    Column("series", String(48), primary_key=True),
+    Column("last_number", BigInteger, nullable=False, server_default=text("0")),
+)
+
+billing_runs = Table(
+    "billing_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("period", String(7), nullable=False),  # YYYY-MM
+    Column("site_id", String(64), nullable=True),  # None: every site
+    Column("state", String(16), nullable=False),  # running | done
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    # counts, totals per currency and held-back sessions (ids and reasons)
+    Column("report", JsonText, nullable=False, server_default="{}"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id"), nullable=False),
+    Column("subscriber_id", BigInteger, ForeignKey("subscribers.id"), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("state", String(16), nullable=False),  # draft|issued|overdue|paid|credited
+    Column("series", String(48), nullable=False),
+    Column("number", BigInteger, nullable=True),  # given at issue, gap-free per series
+    Column("number_text", String(64), nullable=True, unique=True),
+    Column("currency", String(3), nullable=False),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("net", BigInteger, nullable=False),
+    Column("vat", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    # [{"vat_bp": 2500, "net": 1234, "vat": 309}, ...]
+    Column("vat_breakdown", JsonText, nullable=False, server_default="[]"),
+    Column("paid_amount", BigInteger, nullable=False, server_default=text("0")),
+    Column("credited_amount", BigInteger, nullable=False, server_default=text("0")),
+    Column("payment_method", String(16), nullable=False, server_default="manual"),
+    Column("run_id", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=True),
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("paid_at", UtcDateTime, nullable=True),
+    Column("reminders_sent", Integer, nullable=False, server_default=text("0")),
+    Column("last_reminder_at", UtcDateTime, nullable=True),
+    UniqueConstraint("subscriber_id", "period"),
+    UniqueConstraint("series", "number"),
+    Index(None, "state", "due_at"),
+    Index(None, "site_id", "period"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # session | fee | discount
+    Column("description", String(200), nullable=False, server_default=""),
+    Column("session_id", BigInteger, nullable=True),
+    Column("charger_id", String(64), nullable=True),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("stopped_at", UtcDateTime, nullable=True),
+    Column("energy_wh", BigInteger, nullable=True),
+    Column("charging_s", Integer, nullable=True),
+    Column("parking_s", Integer, nullable=True),
+    Column("late", Boolean, nullable=False, server_default=text("false")),
+    Column("net", BigInteger, nullable=False),
+    Column("vat_bp", Integer, nullable=False),
+    Index(None, "invoice_id", "position"),
+)
+
+# A session is billed exactly once: enforced here, not only by the code.
+invoice_sessions = Table(
+    "invoice_sessions",
+    metadata,
+    Column("session_id", BigInteger, ForeignKey("sessions.id"), primary_key=True),
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=False),
+    Index(None, "invoice_id"),
+)
+
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=False),
+    Column("series", String(48), nullable=False),
+    Column("number", BigInteger, nullable=False),
+    Column("number_text", String(64), nullable=False, unique=True),
+    Column("full", Boolean, nullable=False),
+    Column("reason", String(200), nullable=False, server_default=""),
+    Column("net", BigInteger, nullable=False),
+    Column("vat", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("vat_breakdown", JsonText, nullable=False, server_default="[]"),
+    Column("issued_at", UtcDateTime, nullable=False),
+    UniqueConstraint("series", "number"),
+    Index(None, "invoice_id"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=False),
+    Column("method", String(16), nullable=False),  # stripe | offline
+    Column("status", String(16), nullable=False),  # pending | succeeded | failed
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("paid_on", String(10), nullable=True),  # YYYY-MM-DD (offline payments)
+    Column("reference", String(200), nullable=False, server_default=""),
+    Column("attempt", Integer, nullable=True),
+    # deterministic for Stripe ("invoice-<id>-attempt-<n>"): a retry never charges twice
+    Column("idempotency_key", String(100), nullable=True, unique=True),
+    Column("stripe_payment_intent_id", String(100), nullable=True, unique=True),
+    Column("failure", String(300), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "invoice_id"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    UniqueConstraint("invoice_id", "n"),
+)
+
+# Fixed fees of a subscriber's plan: monthly (in arrears, with the month's usage) or quarterly /
+# yearly (billed in advance, on the invoice issued at the start of each fee period).
+subscriber_plans = Table(
+    "subscriber_plans",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subscriber_id", BigInteger, ForeignKey("subscribers.id"), nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # net, minor units, per fee period
+    Column("period_months", Integer, nullable=False),  # 1 | 3 | 12
+    Column("vat_bp", Integer, nullable=True),  # None: the site's rate
+    Column("first_period", String(7), nullable=False),  # YYYY-MM the plan starts
+    Column("last_period", String(7), nullable=True),  # YYYY-MM it ends (inclusive)
+    Index(None, "subscriber_id"),
+)
+
+# Per-site billing settings: dunning (Norway caps reminder fees: make them configurable).
+billing_settings = Table(
+    "billing_settings",
+    metadata,
+    Column("site_id", String(64), ForeignKey("sites.id"), primary_key=True),
+    Column("reminder_count", Integer, nullable=False, server_default=text("2")),
+    Column("reminder_interval_days", Integer, nullable=False, server_default=text("14")),
+    Column("reminder_fee", BigInteger, nullable=False, server_default=text("0")),
+)
+
+# A subscriber's Stripe customer and default payment method.
+stripe_customers = Table(
+    "stripe_customers",
+    metadata,
+    Column("subscriber_id", BigInteger, ForeignKey("subscribers.id"), primary_key=True),
+    Column("customer_id", String(100), nullable=False, unique=True),
+    Column("payment_method_id", String(100), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+__all__ = [
+    "billing_runs",
+    "billing_settings",
+    "credit_notes",
+    "invoice_lines",
+    "invoice_sessions",
+    "invoices",
+    "number_series",
+    "payments",
+    "reminders",
+    "stripe_customers",
+    "subscriber_plans",
+]

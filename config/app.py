@@ -1,4 +1,8 @@
-"""`evgate serve`: the gateway and the config API in one event loop, stopped together."""
+"""`evgate serve`: the gateway and the config API in one event loop, stopped together.
+
+The API (config.api) gets the gateway's registry, so remote commands go straight to the
+sockets this process holds and /healthz and /metrics count them.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,14 @@ import signal
 from contextlib import suppress
 
 import uvicorn
-from fastapi import FastAPI
 
+from config.api import create_app
 from config.settings import Settings
 from gateway.server import Gateway, GatewayOptions
 from store import migrate
 from store.db import create_engine
 
 log = logging.getLogger("evgate")
-
-
-def build_api(gateway: Gateway) -> FastAPI:
-    api = FastAPI(title="evgate config API", version="0.1.0")
-
-    @api.get("/healthz", summary="liveness and the number of connected chargers")
-    async def healthz() -> dict[str, object]:
-        return {"status": "ok", "chargers_connected": len(gateway.registry)}
-
-    return api
 
 
 async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
@@ -45,7 +39,7 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
     await gateway.start()
     api_server = uvicorn.Server(
         uvicorn.Config(
-            build_api(gateway),
+            create_app(engine, gateway.registry),
             host=settings.host,
             port=settings.api_port,
             log_config=None,

@@ -22,6 +22,7 @@ GROUPS: dict[str, str] = {
     "tariffs": "config.commands.tariffs",
     "simulate": "simulators.cli",
     "demo": "config.commands.demo",
+    "admin": "config.commands.admin",
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from bisect import bisect_left
+from time import perf_counter
 from typing import Any, Protocol
 
 from websockets.asyncio.server import ServerConnection
@@ -26,6 +28,39 @@ class Adapter(Protocol):
     async def handle(
         self, ctx: ChargerContext, action: str, payload: dict[str, Any]
     ) -> dict[str, Any]: ...
+
+
+class CallStats:
+    """Counters for /metrics: calls by action and ack latency, kept as plain integers.
+
+    The hot path pays a dict update, a bisect and two additions per call; the config API
+    turns these into Prometheus metrics when scraped.
+    """
+
+    # ack latency bucket bounds in seconds (Prometheus histogram "le" values)
+    BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+    MAX_ACTIONS = 64  # actions come from chargers: cap the label set
+
+    __slots__ = ("by_action", "buckets", "latency_sum")
+
+    def __init__(self) -> None:
+        self.by_action: dict[str, int] = {}
+        self.buckets = [0] * (len(self.BOUNDS) + 1)  # the last one is +Inf
+        self.latency_sum = 0.0
+
+    def observe(self, action: str, seconds: float) -> None:
+        counts = self.by_action
+        if action in counts:
+            counts[action] += 1
+        elif len(counts) < self.MAX_ACTIONS:
+            counts[action] = 1
+        else:
+            counts["other"] = counts.get("other", 0) + 1
+        self.buckets[bisect_left(self.BOUNDS, seconds)] += 1
+        self.latency_sum += seconds
+
+
+STATS = CallStats()
 
 
 class CommandError(Exception):
@@ -91,6 +126,7 @@ class ChargerConnection:
         return True
 
     async def _on_call(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
+        started = perf_counter()
         self.messages += 1
         ctx = self.ctx
         try:
@@ -116,6 +152,7 @@ class ChargerConnection:
                 message_id, "InternalError", f"{action} could not be stored; send it again later"
             )
         await self.ws.send(out, text=True)
+        STATS.observe(action, perf_counter() - started)
         if not ctx.booted and not ctx.boot_triggered and action != "BootNotification":
             # Wallbox firmware 6.x talks without booting after a reconnect: ask it to boot.
             ctx.boot_triggered = True

@@ -19,7 +19,8 @@ from store.schema import audit_log
 def _plain(value: Any) -> Any:
     """JSON-safe copy of a row (datetimes as ISO text, Decimals as text, no password hashes)."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k not in ("password_hash", "token_hash")}
+        hidden = ("password_hash", "token_hash")
+        return {str(k): _plain(v) for k, v in value.items() if k not in hidden}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, datetime | date):

@@ -1,0 +1,65 @@
+"""The config API application: routers, error bodies, metrics, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from config.api import errors, metrics
+from config.api.context import ApiContext
+from config.api.routers import (
+    api_tokens,
+    audit_log,
+    chargers,
+    commands,
+    invitations,
+    sessions,
+    sites,
+    subscribers,
+    tariffs,
+)
+from gateway.connection import ConnectionRegistry
+
+DESCRIPTION = """\
+How a site's super-admin runs evgate: sites, chargers (live state, approval, passwords,
+tariffs, **monthly-payment mode**), versioned OCPI 2.2.1 tariffs, subscribers and their
+invitations, sessions with their price, and remote commands to connected chargers.
+
+Authenticate with `Authorization: Bearer <token>`; the first token comes from
+`evgate admin create-token --role super-admin`. Errors are `{"detail": "<one sentence>"}`
+(with `field` on a 422).
+"""
+
+
+def create_app(
+    engine: AsyncEngine,
+    registry: ConnectionRegistry | None = None,
+    *,
+    command_timeout: float = 30.0,
+    invitation_base_url: str | None = None,
+) -> FastAPI:
+    """The API over ``engine``; ``registry`` is the in-process gateway's (None: no gateway)."""
+    app = FastAPI(title="evgate config API", version="1.0.0", description=DESCRIPTION)
+    ctx = ApiContext(
+        engine=engine,
+        registry=registry if registry is not None else ConnectionRegistry(),
+        command_timeout=command_timeout,
+        invitation_base_url=invitation_base_url,
+    )
+    app.state.evgate = ctx
+    metrics.install(app.state, ctx)
+    errors.install(app)
+    app.include_router(metrics.router)
+    for module in (
+        sites,
+        chargers,
+        commands,
+        tariffs,
+        subscribers,
+        invitations,
+        sessions,
+        audit_log,
+        api_tokens,
+    ):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,210 @@
+"""Chargers: live state, registration, approval, password, tariff and monthly-payment mode."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.api.auth import Principal, Reader, SuperAdmin, Writer
+from config.api.context import api_context, reading, transaction
+from config.api.types import BigId, ChargerIdPath, SiteIdPath, SiteIdText, Text
+from gateway.auth import hash_password
+from store import admin, audit, charger_admin, charger_views
+
+router = APIRouter(prefix="/api/v1", tags=["chargers"])
+
+Password = Annotated[Text, Field(min_length=16, max_length=40)]
+
+
+class ChargerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: SiteIdText = Field(description="the OCPP identity: last path segment of its URL")
+    password: Password | None = None
+
+
+class Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    site_id: SiteIdText
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Password | None = Field(description="16-40 characters; null removes it")
+
+
+class TariffAssignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tariff_id: BigId | None = Field(description="a tariff id; null: no tariff")
+
+
+class MonthlyPayment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+def with_live_state(request: Request, row: dict[str, Any]) -> dict[str, Any]:
+    """Add what only the gateway knows: whether this process holds the charger's socket."""
+    return {**row, "online": api_context(request).registry.get(row["id"]) is not None}
+
+
+async def load_for(request: Request, charger_id: str, who: Principal) -> dict[str, Any]:
+    async with reading(request) as conn:
+        charger = await admin.get_charger(conn, charger_id)
+    who.check_read(charger["site_id"])
+    return charger
+
+
+@router.get("/chargers", summary="chargers with live state (online, connectors, sessions)")
+async def list_chargers(
+    request: Request,
+    who: Reader,
+    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    state: Literal["approved", "pending"] | None = None,
+) -> list[dict[str, Any]]:
+    site = who.visible_site(site_id)
+    async with reading(request) as conn:
+        rows = await charger_views.list_chargers(conn, site_id=site, state=state)
+    return [with_live_state(request, r) for r in rows]
+
+
+@router.get("/chargers/{charger_id}", summary="one charger with live state")
+async def get_charger(request: Request, charger_id: ChargerIdPath, who: Reader) -> dict[str, Any]:
+    async with reading(request) as conn:
+        row = await charger_views.charger_view(conn, charger_id)
+    who.check_read(row["site_id"])
+    return with_live_state(request, row)
+
+
+@router.post("/sites/{site_id}/chargers", status_code=201, summary="register a charger")
+async def register_charger(
+    request: Request, site_id: SiteIdPath, body: ChargerCreate, who: Writer
+) -> dict[str, Any]:
+    who.check_write(site_id)
+    password_hash = hash_password(body.password) if body.password else None
+    row = admin.charger_row(body.id, site_id, password_hash)
+    async with transaction(request) as conn:
+        await admin.get_site(conn, site_id)
+        await admin.add_chargers(conn, [row])
+        await audit.record(
+            conn, who.actor, "charger.create", "charger", body.id, site_id=site_id, after=row
+        )
+        view = await charger_views.charger_view(conn, body.id)
+    return with_live_state(request, view)
+
+
+@router.post("/chargers/{charger_id}/approve", summary="approve a pending charger into a site")
+async def approve(
+    request: Request, charger_id: ChargerIdPath, body: Approval, who: SuperAdmin
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        before, after = await charger_admin.approve(conn, charger_id, body.site_id)
+        await audit.record(
+            conn,
+            who.actor,
+            "charger.approve",
+            "charger",
+            charger_id,
+            site_id=body.site_id,
+            before=before,
+            after=after,
+        )
+        view = await charger_views.charger_view(conn, charger_id)
+    return with_live_state(request, view)
+
+
+@router.put("/chargers/{charger_id}/password", summary="set or remove a charger's password")
+async def set_password(
+    request: Request, charger_id: ChargerIdPath, body: PasswordChange, who: Writer
+) -> dict[str, Any]:
+    charger = await load_for(request, charger_id, who)
+    who.check_write(charger["site_id"])
+    password_hash = hash_password(body.password) if body.password else None
+    async with transaction(request) as conn:
+        before, after = await charger_admin.set_password_hash(conn, charger_id, password_hash)
+        await audit.record(
+            conn,
+            who.actor,
+            "charger.password",
+            "charger",
+            charger_id,
+            site_id=charger["site_id"],
+            before={"has_password": before["password_hash"] is not None},
+            after={"has_password": after["password_hash"] is not None},
+        )
+    return {"charger_id": charger_id, "has_password": password_hash is not None}
+
+
+@router.put("/chargers/{charger_id}/tariff", summary="assign a tariff (or none) to a charger")
+async def assign_tariff(
+    request: Request, charger_id: ChargerIdPath, body: TariffAssignment, who: Writer
+) -> dict[str, Any]:
+    charger = await load_for(request, charger_id, who)
+    who.check_write(charger["site_id"])
+    async with transaction(request) as conn:
+        before, after = await charger_admin.assign_tariff(conn, charger_id, body.tariff_id)
+        await audit.record(
+            conn,
+            who.actor,
+            "charger.tariff",
+            "charger",
+            charger_id,
+            site_id=charger["site_id"],
+            before={"tariff_id": before["tariff_id"]},
+            after={"tariff_id": after["tariff_id"]},
+        )
+    return {
+        "charger_id": charger_id,
+        "tariff_id": body.tariff_id,
+        "effect": "sessions that start from now on are priced with the tariff's current "
+        "version; running sessions keep the version they started with",
+    }
+
+
+@router.put(
+    "/chargers/{charger_id}/monthly-payment",
+    summary="switch monthly-payment mode (super-admin, business sites only)",
+)
+async def set_monthly_payment(
+    request: Request, charger_id: ChargerIdPath, body: MonthlyPayment, who: SuperAdmin
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        before, after = await charger_admin.set_monthly_payment(conn, charger_id, body.enabled)
+        await audit.record(
+            conn,
+            who.actor,
+            "charger.monthly_payment",
+            "charger",
+            charger_id,
+            site_id=after["site_id"],
+            before={"monthly_payment": before["monthly_payment"]},
+            after={"monthly_payment": after["monthly_payment"]},
+        )
+        running = await charger_admin.running_sessions(conn, charger_id)
+        counts = (
+            await charger_admin.subscriber_counts(conn, after["site_id"])
+            if after["site_id"] is not None
+            else {"active_subscribers": 0, "usable_tokens": 0}
+        )
+    if body.enabled:
+        who_may_charge = (
+            f"only tokens of active subscribers of site {after['site_id']!r} "
+            f"({counts['active_subscribers']} subscribers, {counts['usable_tokens']} tokens); "
+            "a suspended subscriber's token is Blocked, any other token Invalid"
+        )
+    else:
+        who_may_charge = (
+            "any token of the site that is not blocked; sessions are not billed monthly"
+        )
+    return {
+        "charger_id": charger_id,
+        "monthly_payment": bool(after["monthly_payment"]),
+        "changed": bool(before["monthly_payment"]) != bool(after["monthly_payment"]),
+        "who_may_charge": who_may_charge,
+        **counts,
+        "running_sessions": [
+            {**s, "keeps_monthly_payment": bool(s["monthly_payment"])} for s in running
+        ],
+        "note": "sessions already running keep the mode they started with",
+    }

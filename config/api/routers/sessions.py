@@ -1,0 +1,81 @@
+"""Sessions: list and filter; one session with samples, charging periods and its price."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from config.api.auth import Reader
+from config.api.context import reading
+from config.api.output import ExactJSONResponse
+from config.api.pricing import price
+from config.api.tariff_input import stored_json
+from config.api.types import MAX_BIGINT, IdPath, UtcTime
+from store import session_views, tariff_store
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+
+
+@router.get("", summary="sessions, newest first, filtered")
+async def list_sessions(
+    request: Request,
+    who: Reader,
+    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    charger_id: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]+$")] = None,
+    subscriber_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
+    started_from: Annotated[UtcTime | None, Query(alias="from")] = None,
+    started_before: Annotated[UtcTime | None, Query(alias="to")] = None,
+    flagged: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[dict[str, Any]]:
+    site = who.visible_site(site_id)
+    async with reading(request) as conn:
+        return await session_views.list_sessions(
+            conn,
+            site_id=site,
+            charger_id=charger_id,
+            subscriber_id=subscriber_id,
+            started_from=started_from,
+            started_before=started_before,
+            flagged=flagged,
+            limit=limit,
+            offset=offset,
+        )
+
+
+@router.get(
+    "/{session_id}",
+    summary="a session with its samples, charging periods and price",
+    response_class=ExactJSONResponse,
+)
+async def get_session(request: Request, session_id: IdPath, who: Reader) -> ExactJSONResponse:
+    async with reading(request) as conn:
+        session = await session_views.session_with_site(conn, session_id)
+        who.check_read(session["site_id"])
+        samples = await session_views.session_samples(conn, session_id)
+        until = session["stopped_at"] or max([session["started_at"], *(s["ts"] for s in samples)])
+        statuses = await session_views.session_statuses(conn, session, until)
+        version = (
+            await tariff_store.get_version(conn, session["tariff_id"])
+            if session["tariff_id"] is not None
+            else None
+        )
+    if version is None:
+        priced: dict[str, Any] = {"error": "no tariff was assigned when this session started"}
+    else:
+        priced = price(session, samples, statuses, stored_json(version["ocpi"]), session["tz"])
+        priced["tariff_version"] = {
+            "version_id": version["id"],
+            "tariff_id": version["tariff_id"],
+            "version": version["version"],
+        }
+    return ExactJSONResponse(
+        {
+            **session,
+            "samples": samples,
+            "statuses": [{"ts": ts, "status": status} for ts, status in statuses],
+            "price": priced,
+        }
+    )

@@ -1,0 +1,101 @@
+"""Sites: create (super-admin), read, change settings (an admin may change its own site)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.api.auth import Reader, SuperAdmin, Writer
+from config.api.context import reading, transaction
+from config.api.output import percent
+from config.api.types import SiteIdPath, SiteIdText, Text
+from store import admin, audit, site_updates
+
+router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
+
+Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
+
+
+class SiteSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Text, Field(max_length=200)] | None = None
+    tz: Annotated[Text, Field(min_length=1, max_length=64, examples=["Europe/Oslo"])] | None = None
+    currency: Annotated[Text, Field(pattern=r"^[A-Z]{3}$", examples=["NOK"])] | None = None
+    vat_percent: Percent | None = Field(None, examples=["25"])
+    plan: Literal["basic", "business"] | None = None
+    invoice_series: Annotated[Text, Field(min_length=1, max_length=32)] | None = None
+    allow_passwordless: bool | None = None
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = None
+
+    def values(self) -> dict[str, Any]:
+        out = self.model_dump(exclude_unset=True, exclude_none=True)
+        if "vat_percent" in out:
+            out["vat_bp"] = int(out.pop("vat_percent") * 100)
+        return out
+
+
+class SiteCreate(SiteSettings):
+    id: SiteIdText
+    tz: Annotated[Text, Field(min_length=1, max_length=64, examples=["Europe/Oslo"])]
+    currency: Annotated[Text, Field(pattern=r"^[A-Z]{3}$", examples=["NOK"])]
+    vat_percent: Percent = Field(examples=["25"])
+
+
+def site_out(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out["vat_percent"] = percent(row["vat_bp"])
+    return out
+
+
+@router.get("", summary="list the sites this token may see")
+async def list_sites(request: Request, who: Reader) -> list[dict[str, Any]]:
+    async with reading(request) as conn:
+        rows = await admin.list_sites(conn)
+    return [site_out(r) for r in rows if who.can_read(r["id"])]
+
+
+@router.post("", status_code=201, summary="create a site (super-admin)")
+async def create_site(request: Request, body: SiteCreate, who: SuperAdmin) -> dict[str, Any]:
+    values = body.values()
+    site = admin.SiteInput(**values)
+    async with transaction(request) as conn:
+        await admin.add_site(conn, site)
+        row = await admin.get_site(conn, site.id)
+        await audit.record(
+            conn, who.actor, "site.create", "site", site.id, site_id=site.id, after=row
+        )
+    return site_out(row)
+
+
+@router.get("/{site_id}", summary="read a site")
+async def get_site(request: Request, site_id: SiteIdPath, who: Reader) -> dict[str, Any]:
+    who.check_read(site_id)
+    async with reading(request) as conn:
+        return site_out(await admin.get_site(conn, site_id))
+
+
+@router.patch("/{site_id}", summary="change a site's settings (the plan: super-admin only)")
+async def update_site(
+    request: Request, site_id: SiteIdPath, body: SiteSettings, who: Writer
+) -> dict[str, Any]:
+    who.check_write(site_id)
+    values = body.values()
+    if "plan" in values and not who.is_super:
+        raise HTTPException(403, "only a super-admin may change a site's plan")
+    async with transaction(request) as conn:
+        before, after = await site_updates.update_site(conn, site_id, values)
+        await audit.record(
+            conn,
+            who.actor,
+            "site.update",
+            "site",
+            site_id,
+            site_id=site_id,
+            before=before,
+            after=after,
+        )
+    return site_out(after)

@@ -1,0 +1,220 @@
+"""Subscribers of a site: invite, list, change terms and discount, suspend, cancel, tokens."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.api.auth import Principal, Reader, Writer
+from config.api.context import api_context, reading, transaction
+from config.api.output import percent
+from config.api.types import IdPath, IdTag, SiteIdPath, Text
+from store import admin, audit, subscribers
+
+router = APIRouter(prefix="/api/v1", tags=["subscribers"])
+
+Email = Annotated[Text, Field(min_length=3, max_length=254, examples=["ola@example.no"])]
+Language = Annotated[Text, Field(min_length=2, max_length=8, examples=["nb"])]
+Name = Annotated[Text, Field(max_length=200)]
+
+
+class Invitation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: Email
+    name: Name = ""
+    language: Language = "en"
+
+
+class SubscriberChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    email: Email | None = None
+    language: Language | None = None
+    payment_method: Literal["manual", "stripe"] | None = None
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
+        None, description="days to pay an invoice; null: the site's default"
+    )
+    discount_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] | None = Field(
+        None, examples=["15"]
+    )
+
+    def values(self) -> dict[str, Any]:
+        out = self.model_dump(exclude_unset=True)
+        for key in ("name", "email", "language", "payment_method", "discount_percent"):
+            if key in out and out[key] is None:
+                del out[key]  # these cannot be cleared, only changed
+        if "discount_percent" in out:
+            out["discount_bp"] = int(out.pop("discount_percent") * 100)
+        return out
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_tag: IdTag
+
+
+def subscriber_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "discount_percent": percent(row["discount_bp"])}
+
+
+async def load(request: Request, who: Principal, subscriber_id: int) -> dict[str, Any]:
+    async with reading(request) as conn:
+        row = await subscribers.get_subscriber(conn, subscriber_id)
+    who.check_read(row["site_id"])
+    return row
+
+
+@router.post(
+    "/sites/{site_id}/invitations",
+    status_code=201,
+    summary="invite a subscriber: returns the invitation token and the link to send",
+)
+async def invite(
+    request: Request, site_id: SiteIdPath, body: Invitation, who: Writer
+) -> dict[str, Any]:
+    who.check_write(site_id)
+    async with transaction(request) as conn:
+        await admin.get_site(conn, site_id)
+        created = await subscribers.invite(
+            conn, site_id, body.email, name=body.name, language=body.language
+        )
+        await audit.record(
+            conn,
+            who.actor,
+            "subscriber.invite",
+            "subscriber",
+            created["subscriber_id"],
+            site_id=site_id,
+            after={"email": body.email, "state": "invited", "expires_at": created["expires_at"]},
+        )
+    base = api_context(request).invitation_base_url or str(request.base_url).rstrip("/")
+    return {**created, "link": f"{base}/api/v1/invitations/{created['token']}"}
+
+
+@router.get("/subscribers", summary="subscribers this token may see")
+async def list_subscribers(
+    request: Request,
+    who: Reader,
+    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    state: Literal["invited", "active", "suspended", "cancelled"] | None = None,
+) -> list[dict[str, Any]]:
+    site = who.visible_site(site_id)
+    async with reading(request) as conn:
+        rows = await subscribers.list_subscribers(conn, site, state)
+    return [subscriber_out(r) for r in rows]
+
+
+@router.get("/subscribers/{subscriber_id}", summary="a subscriber with its tokens")
+async def get_subscriber(request: Request, subscriber_id: IdPath, who: Reader) -> dict[str, Any]:
+    return subscriber_out(await load(request, who, subscriber_id))
+
+
+@router.patch(
+    "/subscribers/{subscriber_id}",
+    summary="change name, e-mail, language, payment method, payment terms or discount",
+)
+async def update_subscriber(
+    request: Request, subscriber_id: IdPath, body: SubscriberChange, who: Writer
+) -> dict[str, Any]:
+    row = await load(request, who, subscriber_id)
+    who.check_write(row["site_id"])
+    async with transaction(request) as conn:
+        before, after = await subscribers.update_subscriber(conn, subscriber_id, body.values())
+        await audit.record(
+            conn,
+            who.actor,
+            "subscriber.update",
+            "subscriber",
+            subscriber_id,
+            site_id=row["site_id"],
+            before=before,
+            after=after,
+        )
+    return subscriber_out(after)
+
+
+async def _transition(
+    request: Request, who: Principal, subscriber_id: int, action: str
+) -> dict[str, Any]:
+    row = await load(request, who, subscriber_id)
+    who.check_write(row["site_id"])
+    async with transaction(request) as conn:
+        before, after = await subscribers.transition(conn, subscriber_id, action)
+        await audit.record(
+            conn,
+            who.actor,
+            f"subscriber.{action}",
+            "subscriber",
+            subscriber_id,
+            site_id=row["site_id"],
+            before={"state": before["state"]},
+            after={"state": after["state"]},
+        )
+    return subscriber_out(after)
+
+
+@router.post("/subscribers/{subscriber_id}/suspend", summary="suspend: tokens get Blocked")
+async def suspend(request: Request, subscriber_id: IdPath, who: Writer) -> dict[str, Any]:
+    return await _transition(request, who, subscriber_id, "suspend")
+
+
+@router.post("/subscribers/{subscriber_id}/reactivate", summary="reactivate a suspended one")
+async def reactivate(request: Request, subscriber_id: IdPath, who: Writer) -> dict[str, Any]:
+    return await _transition(request, who, subscriber_id, "reactivate")
+
+
+@router.post("/subscribers/{subscriber_id}/cancel", summary="cancel (final)")
+async def cancel(request: Request, subscriber_id: IdPath, who: Writer) -> dict[str, Any]:
+    return await _transition(request, who, subscriber_id, "cancel")
+
+
+@router.post(
+    "/subscribers/{subscriber_id}/tokens", status_code=201, summary="give a subscriber a token"
+)
+async def add_token(
+    request: Request, subscriber_id: IdPath, body: TokenIn, who: Writer
+) -> dict[str, Any]:
+    row = await load(request, who, subscriber_id)
+    who.check_write(row["site_id"])
+    async with transaction(request) as conn:
+        added = await subscribers.add_token(conn, subscriber_id, body.id_tag)
+        await audit.record(
+            conn,
+            who.actor,
+            "subscriber.token_add",
+            "subscriber",
+            subscriber_id,
+            site_id=row["site_id"],
+            after=added,
+        )
+    return added
+
+
+@router.delete(
+    "/subscribers/{subscriber_id}/tokens/{id_tag}",
+    status_code=204,
+    summary="remove a subscriber's token",
+)
+async def remove_token(
+    request: Request,
+    subscriber_id: IdPath,
+    id_tag: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[^\x00]+$")],
+    who: Writer,
+) -> Response:
+    row = await load(request, who, subscriber_id)
+    who.check_write(row["site_id"])
+    async with transaction(request) as conn:
+        await subscribers.remove_token(conn, subscriber_id, id_tag)
+        await audit.record(
+            conn,
+            who.actor,
+            "subscriber.token_remove",
+            "subscriber",
+            subscriber_id,
+            site_id=row["site_id"],
+            before={"id_tag": id_tag},
+        )
+    return Response(status_code=204)

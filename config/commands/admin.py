@@ -1,0 +1,43 @@
+"""`evgate admin create-token`: the first API token (after that, POST /api/v1/api-tokens)."""
+
+from __future__ import annotations
+
+import argparse
+
+from config.commands.common import add_database_flag, in_transaction
+from store import api_tokens, audit
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("admin", help="config API administration")
+    group = parser.add_subparsers(dest="action", metavar="ACTION")
+    group.required = True
+
+    create = group.add_parser(
+        "create-token", help="create a config API token and print it (shown once)"
+    )
+    create.add_argument("--role", required=True, choices=api_tokens.ROLES)
+    create.add_argument("--site", help="the site an admin (or a viewer) token is limited to")
+    create.add_argument("--name", default="", help="who or what uses it, for the audit log")
+    add_database_flag(create)
+    create.set_defaults(func=_create_token)
+
+
+def _create_token(args: argparse.Namespace) -> int:
+    api_tokens.check_role(args.role, args.site)
+
+    async def work(conn):  # type: ignore[no-untyped-def]
+        token_id, token = await api_tokens.create_token(conn, args.role, args.site, args.name)
+        await audit.record(
+            conn,
+            "cli",
+            "api_token.create",
+            "api_token",
+            token_id,
+            site_id=args.site,
+            after={"role": args.role, "site_id": args.site, "name": args.name},
+        )
+        return token
+
+    print(in_transaction(args, work))
+    return 0

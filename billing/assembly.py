@@ -1,0 +1,139 @@
+"""Invoice assembly (pure): priced sessions and fixed fees in, one invoice's lines and totals out.
+
+Rules (domain.md "Billing", EN 16931 style): each line is rounded half-up to the currency's
+minor unit; a discount is one line per VAT rate; VAT is computed per rate on the sum of the
+line nets and rounded once; the total is the sum of the nets plus the VAT amounts shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from billing.money import round_half_up, to_minor, vat_of
+
+SESSION, FEE, DISCOUNT = "session", "fee", "discount"
+
+
+@dataclass(frozen=True, slots=True)
+class PricedUsage:
+    """A session priced at full precision (net excl. VAT), ready to become a line."""
+
+    session_id: int
+    charger_id: str
+    started_at: datetime
+    stopped_at: datetime
+    energy_wh: int
+    charging_s: int
+    parking_s: int
+    net: Decimal
+    late: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Fee:
+    """A fixed fee already in minor units (net), with its VAT rate (None: the site's)."""
+
+    description: str
+    net: int
+    vat_bp: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    kind: str
+    description: str
+    net: int
+    vat_bp: int
+    session_id: int | None = None
+    charger_id: str | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    energy_wh: int | None = None
+    charging_s: int | None = None
+    parking_s: int | None = None
+    late: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VatGroup:
+    vat_bp: int
+    net: int
+    vat: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDraft:
+    subscriber_id: int
+    site_id: str
+    period: str
+    currency: str
+    lines: tuple[Line, ...]
+    vat_groups: tuple[VatGroup, ...]
+    net: int
+    vat: int
+    total: int
+
+    @property
+    def session_ids(self) -> list[int]:
+        return [ln.session_id for ln in self.lines if ln.session_id is not None]
+
+    @property
+    def energy_wh(self) -> int:
+        return sum(ln.energy_wh or 0 for ln in self.lines if ln.kind == SESSION)
+
+
+def vat_groups(lines: Iterable[Line]) -> tuple[VatGroup, ...]:
+    """VAT per rate on the sum of the line nets, rounded once per rate."""
+    nets: dict[int, int] = {}
+    for line in lines:
+        nets[line.vat_bp] = nets.get(line.vat_bp, 0) + line.net
+    return tuple(VatGroup(bp, net, vat_of(net, bp)) for bp, net in sorted(nets.items()))
+
+
+def assemble(
+    *,
+    subscriber_id: int,
+    site_id: str,
+    period: str,
+    currency: str,
+    site_vat_bp: int,
+    usage: Sequence[PricedUsage],
+    fees: Sequence[Fee] = (),
+    discount_bp: int = 0,
+    discount_text: str = "Discount",
+) -> InvoiceDraft:
+    """One subscriber's invoice for ``period``: a line per session, per fee, per discount."""
+    lines: list[Line] = [
+        Line(
+            SESSION,
+            "",
+            to_minor(u.net, currency),
+            site_vat_bp,
+            session_id=u.session_id,
+            charger_id=u.charger_id,
+            started_at=u.started_at,
+            stopped_at=u.stopped_at,
+            energy_wh=u.energy_wh,
+            charging_s=u.charging_s,
+            parking_s=u.parking_s,
+            late=u.late,
+        )
+        for u in sorted(usage, key=lambda u: (u.stopped_at, u.session_id))
+    ]
+    lines.extend(
+        Line(FEE, f.description, f.net, site_vat_bp if f.vat_bp is None else f.vat_bp) for f in fees
+    )
+    if discount_bp:
+        for group in vat_groups(lines):
+            amount = round_half_up(Decimal(group.net) * discount_bp / 10000)
+            if amount:
+                lines.append(Line(DISCOUNT, discount_text, -amount, group.vat_bp))
+    groups = vat_groups(lines)
+    net = sum(g.net for g in groups)
+    vat = sum(g.vat for g in groups)
+    return InvoiceDraft(
+        subscriber_id, site_id, period, currency, tuple(lines), groups, net, vat, net + vat
+    )

@@ -1,0 +1,125 @@
+"""Price one billable session under its snapshotted tariff version (pure).
+
+Choice of trace (docs/billing.md): a tariff without restrictions prices a session from its
+stored totals (Wh, charging s, parking s) through the closed form in ``linear_price``; a
+tariff with restrictions (time of day, dates, weekdays, kWh, duration, power, current) needs
+the charging periods, so its sessions are priced from their meter samples and status history;
+a session without samples falls back to a trace built from its totals (charging first, then
+parking, energy linear over the charging time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from billing.linear_price import LinearPrice, linear_price
+from tariffs import ChargingPeriod, SessionTrace, Tariff, parse_tariff, price_periods, price_session
+
+_THOUSAND = Decimal(1000)
+_CHARGING_STATES = frozenset({"Charging"})
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTotals:
+    """What the sessions table stores about a finished session."""
+
+    started_at: datetime
+    stopped_at: datetime
+    energy_wh: int
+    charging_s: int
+    parking_s: int
+    meter_start_wh: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """A session's meter samples (ts, energy in milli-Wh) and status changes (ts, status)."""
+
+    meter: Sequence[tuple[datetime, int]]
+    statuses: Sequence[tuple[datetime, str]] = ()
+
+
+def totals_periods(s: SessionTotals) -> list[ChargingPeriod]:
+    """Two periods from the stored totals: charging (with all the energy), then parking."""
+    a = s.started_at
+    b = a + timedelta(seconds=s.charging_s)
+    c = b + timedelta(seconds=s.parking_s)
+    kwh = Decimal(s.energy_wh) / _THOUSAND
+    periods = [ChargingPeriod(a, b, energy_kwh=kwh, charging_s=Decimal(s.charging_s))]
+    if s.parking_s > 0:
+        periods.append(ChargingPeriod(b, c, parking_s=Decimal(s.parking_s)))
+    return periods
+
+
+def totals_trace(s: SessionTotals) -> SessionTrace:
+    """A trace from totals alone: energy linear over the charging time, then parking."""
+    charge_end = min(s.started_at + timedelta(seconds=s.charging_s), s.stopped_at)
+    meter = [(s.started_at, 0), (max(charge_end, s.started_at), s.energy_wh)]
+    if charge_end < s.stopped_at:
+        meter.append((s.stopped_at, s.energy_wh))
+    states: list[tuple[datetime, str]] = []
+    if s.parking_s > 0 and charge_end < s.stopped_at:
+        states.append((charge_end, "parking"))
+    return SessionTrace(s.started_at, s.stopped_at, meter, states)
+
+
+def samples_trace(s: SessionTotals, samples: Samples) -> SessionTrace:
+    """A trace from the stored samples (register in mWh) and the connector's status changes.
+
+    The stored start and stop registers are the truth (they give the billed energy): the
+    trace runs from one to the other, with the samples in between kept where they are
+    consistent (inside the session, inside the range, never going down).
+    """
+    low = Decimal(s.meter_start_wh)
+    high = low + s.energy_wh
+    meter: list[tuple[datetime, Decimal]] = [(s.started_at, low)]
+    for ts, mwh in samples.meter:
+        value = Decimal(mwh) / _THOUSAND
+        if s.started_at < ts < s.stopped_at and meter[-1][1] <= value <= high:
+            meter.append((ts, value))
+    meter.append((s.stopped_at, high))
+    states = [  # the status in force at the start counts from the start
+        (max(ts, s.started_at), "charging" if status in _CHARGING_STATES else "parking")
+        for ts, status in samples.statuses
+        if ts <= s.stopped_at
+    ]
+    return SessionTrace(s.started_at, s.stopped_at, meter, states)
+
+
+class VersionPricer:
+    """One tariff version, parsed and compiled once, pricing many sessions."""
+
+    def __init__(self, tariff: Tariff, tz: str) -> None:
+        self.tariff = tariff
+        self.tz = tz
+        self.linear: LinearPrice | None = linear_price(tariff)
+
+    @classmethod
+    def from_ocpi(cls, ocpi: str | dict[str, Any], tz: str) -> VersionPricer:
+        import json
+
+        obj = json.loads(ocpi, parse_float=Decimal) if isinstance(ocpi, str) else ocpi
+        return cls(parse_tariff(obj), tz)
+
+    @property
+    def needs_samples(self) -> bool:
+        """True when the price can depend on when energy flowed, not only on totals."""
+        return self.linear is None
+
+    def net(self, s: SessionTotals, samples: Samples | None = None) -> Decimal:
+        """The session's price excl. VAT, full precision (rounding is the invoice's job)."""
+        if self.linear is not None:
+            return self.linear.net(s.energy_wh, s.charging_s, s.parking_s)
+        if samples is not None and samples.meter:
+            trace = samples_trace(s, samples)
+        else:
+            trace = totals_trace(s)
+        return price_session(self.tariff, trace, self.tz).total_cost.excl_vat
+
+    def net_from_periods(self, s: SessionTotals) -> Decimal:
+        """The general pricer on the totals' periods (the oracle of the closed form)."""
+        return price_periods(self.tariff, totals_periods(s), self.tz).total_cost.excl_vat

@@ -1,0 +1,79 @@
+"""The closed-form fast path prices exactly like the general OCPI pricer (hypothesis)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from billing.linear_price import linear_price
+from billing.pricing import SessionTotals, VersionPricer
+from tariffs import parse_tariff
+
+T0 = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+def component(kind: str, price: str, step: int) -> dict[str, object]:
+    return {"type": kind, "price": Decimal(price), "step_size": step, "vat": Decimal(25)}
+
+
+prices = st.decimals(min_value=0, max_value=50, places=3).map(str)
+steps = st.sampled_from([1, 60, 300, 900, 1000])
+components = st.lists(
+    st.tuples(st.sampled_from(["ENERGY", "TIME", "PARKING_TIME", "FLAT"]), prices, steps),
+    min_size=1,
+    max_size=5,
+)
+
+
+@st.composite
+def tariffs(draw: st.DrawFn) -> dict[str, object]:
+    elements = [
+        {"price_components": [component(*c) for c in draw(components)]}
+        for _ in range(draw(st.integers(1, 2)))
+    ]
+    obj: dict[str, object] = {"currency": "NOK", "elements": elements}
+    low = Decimal(draw(prices))
+    if draw(st.booleans()):
+        obj["min_price"] = {"excl_vat": low}
+    if draw(st.booleans()):
+        obj["max_price"] = {"excl_vat": low + Decimal(draw(prices))}
+    return obj
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tariffs(),
+    st.integers(0, 200_000),
+    st.integers(0, 40_000),
+    st.integers(0, 40_000),
+)
+def test_closed_form_equals_the_pricer(obj: dict[str, object], wh: int, cs: int, ps: int) -> None:
+    pricer = VersionPricer(parse_tariff(obj), "Europe/Oslo")
+    assert pricer.linear is not None
+    s = SessionTotals(T0, T0 + timedelta(seconds=cs + ps), wh, cs, ps)
+    assert pricer.net(s) == pricer.net_from_periods(s)
+
+
+def test_restricted_tariffs_take_the_general_path() -> None:
+    tod = parse_tariff(
+        {
+            "currency": "NOK",
+            "elements": [
+                {
+                    "price_components": [component("ENERGY", "3.00", 1)],
+                    "restrictions": {"start_time": "17:00", "end_time": "20:00"},
+                },
+                {"price_components": [component("ENERGY", "1.00", 1)]},
+            ],
+        }
+    )
+    assert linear_price(tod) is None
+    pricer = VersionPricer(tod, "Europe/Oslo")
+    assert pricer.needs_samples
+    # 16:00-18:00 local (CEST, +2), 2 kWh spread evenly: 1 kWh at 1.00 then 1 kWh at 3.00
+    start = datetime(2026, 10, 5, 14, tzinfo=UTC)
+    s = SessionTotals(start, start + timedelta(hours=2), 2000, 7200, 0)
+    assert pricer.net(s) == Decimal("4.00")

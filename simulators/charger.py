@@ -153,9 +153,9 @@ class SimCharger:
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Deliver what is queued (when connected), then close the socket for good."""
-        if self._ready.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.drained(), drain_timeout)
+        if self._run_task is not None and (self.connected or len(self.queue)):
+            with contextlib.suppress(TimeoutError):  # (re)booting: let it finish, then drain
+                await asyncio.wait_for(self._ready_and_drained(), drain_timeout)
         self._stopping = True
         self._network_up.set()
         for conn in self.connectors.values():
@@ -169,6 +169,10 @@ class SimCharger:
                 await self._run_task
         for task in list(self._tasks):
             task.cancel()
+
+    async def _ready_and_drained(self) -> None:
+        while not (self._ready.is_set() and len(self.queue) == 0):
+            await asyncio.sleep(0.01)
 
     async def drained(self) -> None:
         """Wait until every queued message was answered."""
@@ -285,8 +289,14 @@ class SimCharger:
             await asyncio.sleep(max(interval if isinstance(interval, int) else 10, 1))
 
     async def _heartbeats(self, link: Link) -> None:
+        """Heartbeat every HeartbeatInterval (re-read each second: ChangeConfiguration)."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
         while True:
-            await asyncio.sleep(max(self.config.int("HeartbeatInterval"), 1))
+            await asyncio.sleep(min(max(self.config.int("HeartbeatInterval"), 1), 1.0))
+            if loop.time() - last < max(self.config.int("HeartbeatInterval"), 1):
+                continue
+            last = loop.time()
             try:
                 await link.call("Heartbeat", {}, self.call_timeout_s)
             except ConnectionLost:

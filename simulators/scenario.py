@@ -161,9 +161,8 @@ def _ev_kwargs(raw: Any, where: str) -> dict[str, Any]:
 def _start(raw: Any, tz: ZoneInfo) -> int:
     if raw is None:
         return to_ms(datetime.now(UTC))
-    if isinstance(raw, str) and re.fullmatch(r"-\d+d", raw.strip()):  # "-31d": days ago, midnight
-        day = datetime.now(tz).date() - timedelta(days=int(raw.strip()[1:-1]))
-        return to_ms(datetime.combine(day, time(0), tz))
+    if _relative_day(raw, tz) is not None:  # "-31d": 31 days ago at local midnight
+        return _local_ms(raw, tz, "start")
     when = raw if isinstance(raw, datetime) else None
     if when is None and isinstance(raw, date):
         when = datetime.combine(raw, time(0))
@@ -177,7 +176,31 @@ def _start(raw: Any, tz: ZoneInfo) -> int:
     return to_ms(when)
 
 
+def _relative_day(raw: Any, tz: ZoneInfo) -> tuple[date, str] | None:
+    """'-10d' or '-10d 11:30' -> (the local date 10 days ago, '11:30')."""
+    m = re.fullmatch(r"\s*-(\d+)d\s*(\d{1,2}:\d{2})?\s*", str(raw))
+    if not m:
+        return None
+    return datetime.now(tz).date() - timedelta(days=int(m.group(1))), m.group(2) or "00:00"
+
+
+def _date(raw: Any, tz: ZoneInfo, where: str) -> date:
+    relative = _relative_day(raw, tz)
+    if relative is not None:
+        return relative[0]
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise ScenarioError(f"{where}: {raw!r} is not a date like 2025-03-01 or '-30d'") from None
+
+
 def _local_ms(raw: Any, tz: ZoneInfo, where: str) -> int:
+    relative = _relative_day(raw, tz)
+    if relative is not None:
+        hour, minute = (int(x) for x in relative[1].split(":"))
+        return to_ms(datetime.combine(relative[0], time(hour, minute), tz))
     when = raw if isinstance(raw, datetime) else None
     if when is None:
         try:
@@ -296,11 +319,10 @@ def generate(scenario: Scenario, raw: Any, where: str) -> list[PlannedSession]:
         days = [DAYS[str(d)[:3].lower()] for d in days_raw]
     else:
         raise ScenarioError(f"{where}.days: {days_raw!r} (weekdays, weekends, all or [mon, ...])")
-    try:
-        first = date.fromisoformat(str(raw["from"]))
-        last = date.fromisoformat(str(raw["to"]))
-    except (KeyError, ValueError):
-        raise ScenarioError(f"{where}: from/to must be dates like 2025-03-01") from None
+    if "from" not in raw or "to" not in raw:
+        raise ScenarioError(f"{where}: from/to dates missing (e.g. 2025-03-01 or '-30d')")
+    first = _date(raw["from"], scenario.tz, f"{where}.from")
+    last = _date(raw["to"], scenario.tz, f"{where}.to")
     window = parse_time_window(raw.get("arrival", "08:00-09:00"), f"{where}.arrival")
     names = raw.get("drivers") or list(scenario.drivers)
     drivers = [_driver(scenario, n, where) for n in names]

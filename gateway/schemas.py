@@ -1,7 +1,7 @@
-"""Compiled validators built from the `ocpp` library's own JSON schemas.
+"""Validators compiled from the `ocpp` library's own JSON schemas, and CallError codes.
 
-fastjsonschema turns each schema into Python code once; validation then costs a fraction of
-jsonschema's. Verdicts map to OCPP 1.6 CallError codes the way the library maps them.
+gateway.validators turns each schema into straight-line Python once; verdicts are those of
+a draft-04 validator and map to OCPP 1.6 CallError codes the way the library maps them.
 A lenient mode repairs the usual quirks (numbers as strings, enum case) and says what it did.
 """
 
@@ -14,9 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import fastjsonschema
-
 from gateway.ocpp_j import OcppError
+from gateway.validators import SchemaViolation, compile_validator
 
 Validator = Callable[[Any], Any]
 
@@ -48,7 +47,7 @@ def validator(version: str, name: str) -> Validator | None:
     sch = schema(version, name)
     if sch is None:
         return None
-    return fastjsonschema.compile(sch)  # type: ignore[no-any-return]
+    return compile_validator(sch)  # type: ignore[no-any-return]
 
 
 def check(version: str, name: str, payload: dict[str, Any]) -> None:
@@ -58,10 +57,10 @@ def check(version: str, name: str, payload: dict[str, Any]) -> None:
         raise OcppError("NotImplemented", f"no schema for {name} in OCPP {version}")
     try:
         validate(payload)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        code = _CODES.get(exc.rule or "", "PropertyConstraintViolation")
-        path = (exc.name or "data").replace("data", name, 1)
-        message = (exc.message or "invalid").replace("data", name, 1)
+    except SchemaViolation as exc:
+        code = _CODES.get(exc.rule, "PropertyConstraintViolation")
+        path = exc.path.replace("data", name, 1)
+        message = exc.message.replace("data", name, 1)
         raise OcppError(code, message, {"path": path}) from None
 
 

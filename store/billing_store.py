@@ -1,22 +1,54 @@
-"""Billing's SQL (issue 6): the session owner lookup, billable sessions, invoices, numbers.
+"""Billing's SQL (issue 6): billable sessions, invoices, numbers, payments, credit notes, dunning.
 
-Only this module (with store/billing_schema.py) knows the billing tables; billing/ calls it.
+Only this module (with store/billing_schema.py) touches the billing tables; billing/ calls it.
+Numbers are taken under a row lock of the series counter, inside the issuing transaction, so
+a rolled-back issue gives its numbers back and the sequence stays gap-free.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.batcher import Batch
-from store.schema import tokens
+from store.billing_schema import (
+    billing_runs,
+    billing_settings,
+    credit_notes,
+    invoice_lines,
+    invoice_sessions,
+    invoices,
+    number_series,
+    payments,
+    reminders,
+    stripe_customers,
+    subscriber_plans,
+)
+from store.schema import (
+    chargers,
+    meter_samples,
+    sessions,
+    sites,
+    status_events,
+    subscribers,
+    tariff_versions,
+    tokens,
+)
+
+Conn = AsyncConnection
 
 
-async def session_subscriber(
-    conn: AsyncConnection | Batch, site_id: str | None, id_tag: str
-) -> int | None:
+def _insert(conn: Conn) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+async def session_subscriber(conn: Conn | Batch, site_id: str | None, id_tag: str) -> int | None:
     """The subscriber owning ``id_tag`` on ``site_id`` now (snapshotted on a session at start)."""
     if site_id is None:
         return None
@@ -25,3 +57,439 @@ async def session_subscriber(
     )
     row: Any = (await conn.execute(query)).first()
     return None if row is None else row[0]
+
+
+# --- what a run reads ------------------------------------------------------------------------
+
+
+async def billing_sites(conn: Conn, site_id: str | None) -> list[dict[str, Any]]:
+    query = select(sites).order_by(sites.c.id)
+    if site_id is not None:
+        query = query.where(sites.c.id == site_id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def site_subscribers(conn: Conn, site_id: str) -> dict[int, dict[str, Any]]:
+    query = select(subscribers).where(subscribers.c.site_id == site_id)
+    return {r["id"]: dict(r) for r in (await conn.execute(query)).mappings()}
+
+
+async def site_plans(conn: Conn, site_id: str) -> dict[int, list[dict[str, Any]]]:
+    query = (
+        select(subscriber_plans)
+        .join(subscribers, subscribers.c.id == subscriber_plans.c.subscriber_id)
+        .where(subscribers.c.site_id == site_id)
+        .order_by(subscriber_plans.c.id)
+    )
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in (await conn.execute(query)).mappings():
+        out.setdefault(r["subscriber_id"], []).append(dict(r))
+    return out
+
+
+async def tariff_version_json(conn: Conn, version_id: int) -> str | None:
+    query = select(tariff_versions.c.ocpi).where(tariff_versions.c.id == version_id)
+    row: Any = (await conn.execute(query)).first()
+    return None if row is None else row[0]
+
+
+def _billable(site_id: str, end: datetime, subscriber_id: int | None = None) -> Any:
+    owner = func.coalesce(sessions.c.subscriber_id, tokens.c.subscriber_id).label("owner")
+    query = (
+        select(
+            sessions.c.id,
+            sessions.c.charger_id,
+            sessions.c.connector_id,
+            sessions.c.started_at,
+            sessions.c.stopped_at,
+            sessions.c.energy_wh,
+            sessions.c.charging_s,
+            sessions.c.parking_s,
+            sessions.c.meter_start_wh,
+            sessions.c.tariff_id,
+            sessions.c.flags,
+            owner,
+        )
+        .select_from(
+            sessions.join(chargers, chargers.c.id == sessions.c.charger_id)
+            .outerjoin(
+                tokens,
+                and_(tokens.c.site_id == chargers.c.site_id, tokens.c.id_tag == sessions.c.id_tag),
+            )
+            .outerjoin(invoice_sessions, invoice_sessions.c.session_id == sessions.c.id)
+        )
+        .where(
+            chargers.c.site_id == site_id,
+            sessions.c.monthly_payment.is_(True),
+            sessions.c.stopped_at.is_not(None),
+            sessions.c.stopped_at < end,
+            invoice_sessions.c.session_id.is_(None),
+        )
+    )
+    if subscriber_id is not None:
+        query = query.where(
+            or_(
+                sessions.c.subscriber_id == subscriber_id,
+                and_(sessions.c.subscriber_id.is_(None), tokens.c.subscriber_id == subscriber_id),
+            )
+        )
+    return query.order_by(owner, sessions.c.stopped_at, sessions.c.id)
+
+
+async def stream_billable(
+    conn: Conn, site_id: str, end: datetime, subscriber_id: int | None = None, chunk: int = 5000
+) -> AsyncIterator[dict[str, Any]]:
+    """Unbilled monthly-payment sessions of a site that ended before ``end``, by owner.
+
+    The owner is the subscriber snapshotted at start, else the token's current subscriber.
+    Streamed (server-side cursor / chunked fetch): memory stays flat whatever the month holds.
+    """
+    query = _billable(site_id, end, subscriber_id).execution_options(yield_per=chunk)
+    result = await conn.stream(query)
+    async for partition in result.mappings().partitions(chunk):
+        for row in partition:
+            yield dict(row)
+
+
+async def session_samples(
+    conn: Conn, session: dict[str, Any]
+) -> tuple[list[tuple[datetime, int]], list[tuple[datetime, str]]]:
+    """A session's register samples (ts, mWh) and its connector's statuses over it."""
+    meter = await conn.execute(
+        select(meter_samples.c.ts, meter_samples.c.energy_mwh)
+        .where(meter_samples.c.session_id == session["id"], meter_samples.c.energy_mwh.is_not(None))
+        .order_by(meter_samples.c.ts, meter_samples.c.id)
+    )
+    base = select(status_events.c.ts, status_events.c.status).where(
+        status_events.c.charger_id == session["charger_id"],
+        status_events.c.connector_id == session["connector_id"],
+    )
+    before = await conn.execute(
+        base.where(status_events.c.ts <= session["started_at"])
+        .order_by(status_events.c.ts.desc(), status_events.c.id.desc())
+        .limit(1)
+    )
+    during = await conn.execute(
+        base.where(
+            status_events.c.ts > session["started_at"],
+            status_events.c.ts <= session["stopped_at"],
+        ).order_by(status_events.c.ts, status_events.c.id)
+    )
+    statuses = [(r[0], r[1]) for r in (*before.all(), *during.all())]
+    return [(r[0], r[1]) for r in meter.all()], statuses
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+async def start_run(conn: Conn, period: str, site_id: str | None, at: datetime) -> int:
+    result = await conn.execute(
+        insert(billing_runs).values(period=period, site_id=site_id, state="running", started_at=at)
+    )
+    return int(result.inserted_primary_key[0])
+
+
+async def finish_run(conn: Conn, run_id: int, report: dict[str, Any], at: datetime) -> None:
+    await conn.execute(
+        update(billing_runs)
+        .where(billing_runs.c.id == run_id)
+        .values(state="done", finished_at=at, report=report)
+    )
+
+
+async def get_run(conn: Conn, run_id: int) -> dict[str, Any] | None:
+    row = (
+        (await conn.execute(select(billing_runs).where(billing_runs.c.id == run_id)))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+async def run_done(conn: Conn, period: str, site_id: str) -> bool:
+    """Has a run for ``period`` covering ``site_id`` finished (the scheduler's question)?"""
+    query = select(billing_runs.c.id).where(
+        billing_runs.c.period == period,
+        billing_runs.c.state == "done",
+        or_(billing_runs.c.site_id == site_id, billing_runs.c.site_id.is_(None)),
+    )
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+async def take_numbers(conn: Conn, series: str, count: int) -> int:
+    """Reserve ``count`` consecutive numbers of ``series``; return the first.
+
+    The UPDATE takes the counter's row lock until the transaction ends (PostgreSQL), or the
+    database write lock (SQLite): concurrent issuers queue, and a rollback returns the numbers.
+    """
+    await conn.execute(
+        _insert(conn)(number_series)
+        .values(series=series, last_number=0)
+        .on_conflict_do_nothing(index_elements=["series"])
+    )
+    result = await conn.execute(
+        update(number_series)
+        .where(number_series.c.series == series)
+        .values(last_number=number_series.c.last_number + count)
+        .returning(number_series.c.last_number)
+    )
+    return int(result.scalar_one()) - count + 1
+
+
+async def insert_invoice(conn: Conn, row: dict[str, Any]) -> int | None:
+    """A new invoice; None when the subscriber already has one for the period (idempotent)."""
+    stmt = (
+        _insert(conn)(invoices)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=["subscriber_id", "period"])
+        .returning(invoices.c.id)
+    )
+    value = (await conn.execute(stmt)).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+async def insert_lines(
+    conn: Conn, lines: list[dict[str, Any]], billed: list[dict[str, Any]]
+) -> None:
+    """Lines and the session -> invoice rows (the UNIQUE(session_id) guard), in bulk."""
+    if lines:
+        await conn.execute(insert(invoice_lines), lines)
+    if billed:
+        await conn.execute(insert(invoice_sessions), billed)
+
+
+async def set_numbers(conn: Conn, numbered: list[dict[str, Any]]) -> None:
+    """Issue: [{id, number, number_text, state, issued_at, due_at}, ...]."""
+    for row in numbered:
+        values = {k: v for k, v in row.items() if k != "id"}
+        await conn.execute(update(invoices).where(invoices.c.id == row["id"]).values(**values))
+
+
+# --- reading invoices ------------------------------------------------------------------------
+
+
+async def list_invoices(
+    conn: Conn,
+    *,
+    period: str | None = None,
+    site_id: str | None = None,
+    subscriber_id: int | None = None,
+    run_id: int | None = None,
+) -> list[dict[str, Any]]:
+    query = select(invoices).order_by(invoices.c.series, invoices.c.number, invoices.c.id)
+    if period is not None:
+        query = query.where(invoices.c.period == period)
+    if site_id is not None:
+        query = query.where(invoices.c.site_id == site_id)
+    if subscriber_id is not None:
+        query = query.where(invoices.c.subscriber_id == subscriber_id)
+    if run_id is not None:
+        query = query.where(invoices.c.run_id == run_id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def get_invoice(conn: Conn, key: int | str) -> dict[str, Any] | None:
+    """By id (int) or by number text (str)."""
+    col = invoices.c.id if isinstance(key, int) else invoices.c.number_text
+    row = (await conn.execute(select(invoices).where(col == key))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def lines_of(conn: Conn, invoice_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in invoice_ids}
+    for start in range(0, len(invoice_ids), 500):
+        chunk = list(invoice_ids[start : start + 500])
+        query = (
+            select(invoice_lines)
+            .where(invoice_lines.c.invoice_id.in_(chunk))
+            .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+        )
+        for r in (await conn.execute(query)).mappings():
+            out[r["invoice_id"]].append(dict(r))
+    return out
+
+
+async def get_subscriber(conn: Conn, subscriber_id: int) -> dict[str, Any] | None:
+    query = select(subscribers).where(subscribers.c.id == subscriber_id)
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def get_site(conn: Conn, site_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(select(sites).where(sites.c.id == site_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def update_invoice(conn: Conn, invoice_id: int, **values: Any) -> None:
+    await conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(**values))
+
+
+async def lock_invoice(conn: Conn, invoice_id: int) -> dict[str, Any] | None:
+    """The invoice, locked for update (PostgreSQL) while a payment or credit is applied."""
+    query = select(invoices).where(invoices.c.id == invoice_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+async def insert_payment(conn: Conn, row: dict[str, Any]) -> int:
+    result = await conn.execute(insert(payments).values(row))
+    return int(result.inserted_primary_key[0])
+
+
+async def payments_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
+    query = select(payments).where(payments.c.invoice_id == invoice_id).order_by(payments.c.id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def payment_by_key(conn: Conn, key: str) -> dict[str, Any] | None:
+    query = select(payments).where(payments.c.idempotency_key == key)
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def payment_by_intent(conn: Conn, intent_id: str) -> dict[str, Any] | None:
+    query = select(payments).where(payments.c.stripe_payment_intent_id == intent_id)
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def update_payment(conn: Conn, payment_id: int, **values: Any) -> None:
+    await conn.execute(update(payments).where(payments.c.id == payment_id).values(**values))
+
+
+async def autopay_invoices(conn: Conn, period: str | None = None) -> list[dict[str, Any]]:
+    """Issued or overdue Stripe invoices with a balance and no payment in flight or done."""
+    done = select(payments.c.invoice_id).where(payments.c.status.in_(("succeeded", "pending")))
+    query = select(invoices).where(
+        invoices.c.payment_method == "stripe",
+        invoices.c.state.in_(("issued", "overdue")),
+        invoices.c.id.not_in(done),
+    )
+    if period is not None:
+        query = query.where(invoices.c.period == period)
+    return [dict(r) for r in (await conn.execute(query.order_by(invoices.c.id))).mappings()]
+
+
+async def get_stripe_customer(conn: Conn, subscriber_id: int) -> dict[str, Any] | None:
+    query = select(stripe_customers).where(stripe_customers.c.subscriber_id == subscriber_id)
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def save_stripe_customer(
+    conn: Conn, subscriber_id: int, customer_id: str, payment_method_id: str | None, at: datetime
+) -> None:
+    stmt = _insert(conn)(stripe_customers).values(
+        subscriber_id=subscriber_id,
+        customer_id=customer_id,
+        payment_method_id=payment_method_id,
+        created_at=at,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["subscriber_id"],
+        set_={
+            "customer_id": stmt.excluded.customer_id,
+            "payment_method_id": stmt.excluded.payment_method_id,
+        },
+    )
+    await conn.execute(stmt)
+
+
+# --- credit notes ----------------------------------------------------------------------------
+
+
+async def insert_credit_note(conn: Conn, row: dict[str, Any]) -> int:
+    result = await conn.execute(insert(credit_notes).values(row))
+    return int(result.inserted_primary_key[0])
+
+
+async def credit_notes_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
+    query = (
+        select(credit_notes)
+        .where(credit_notes.c.invoice_id == invoice_id)
+        .order_by(credit_notes.c.id)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def get_credit_note(conn: Conn, number_text: str) -> dict[str, Any] | None:
+    query = select(credit_notes).where(credit_notes.c.number_text == number_text)
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+# --- overdue and dunning ---------------------------------------------------------------------
+
+
+async def mark_overdue(conn: Conn, now: datetime) -> int:
+    result = await conn.execute(
+        update(invoices)
+        .where(invoices.c.state == "issued", invoices.c.due_at < now)
+        .values(state="overdue")
+    )
+    return int(result.rowcount or 0)
+
+
+async def overdue_invoices(conn: Conn) -> list[dict[str, Any]]:
+    query = select(invoices).where(invoices.c.state == "overdue").order_by(invoices.c.id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def site_billing_settings(conn: Conn, site_id: str) -> dict[str, Any]:
+    """The site's dunning settings (defaults when none were set)."""
+    query = select(billing_settings).where(billing_settings.c.site_id == site_id)
+    row = (await conn.execute(query)).mappings().first()
+    if row is not None:
+        return dict(row)
+    return {
+        "site_id": site_id,
+        "reminder_count": 2,
+        "reminder_interval_days": 14,
+        "reminder_fee": 0,
+    }
+
+
+async def set_billing_settings(conn: Conn, site_id: str, **values: Any) -> None:
+    current = await site_billing_settings(conn, site_id)
+    row = {**current, **values}
+    stmt = _insert(conn)(billing_settings).values(row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["site_id"], set_={k: v for k, v in row.items() if k != "site_id"}
+    )
+    await conn.execute(stmt)
+
+
+async def add_reminder(conn: Conn, invoice_id: int, n: int, fee: int, at: datetime) -> bool:
+    """Record reminder ``n`` (once: UNIQUE(invoice_id, n)); False when it already exists."""
+    stmt = (
+        _insert(conn)(reminders)
+        .values(invoice_id=invoice_id, n=n, fee=fee, sent_at=at)
+        .on_conflict_do_nothing(index_elements=["invoice_id", "n"])
+    )
+    result = await conn.execute(stmt)
+    if not result.rowcount:
+        return False
+    await conn.execute(
+        update(invoices)
+        .where(invoices.c.id == invoice_id)
+        .values(reminders_sent=n, last_reminder_at=at)
+    )
+    return True
+
+
+async def reminders_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
+    query = select(reminders).where(reminders.c.invoice_id == invoice_id).order_by(reminders.c.n)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def add_plan(conn: Conn, row: dict[str, Any]) -> int:
+    result = await conn.execute(insert(subscriber_plans).values(row))
+    return int(result.inserted_primary_key[0])

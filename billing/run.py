@@ -1,0 +1,434 @@
+"""The monthly billing run (I/O): stream sessions, price, assemble, issue numbered invoices.
+
+Idempotent and restartable: an invoice is unique per (subscriber, period) and a session per
+invoice_sessions row; each batch of subscribers is written, numbered and issued in one
+transaction, so a run killed anywhere leaves whole invoices or none, and a re-run carries on
+in the same order with the same numbers. See docs/billing.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from billing.assembly import InvoiceDraft, PricedUsage, assemble
+from billing.errors import BillingError
+from billing.fees import fees_for
+from billing.holdback import hold_reason
+from billing.months import month_bounds, parse_period, period_of
+from billing.numbering import invoice_number, invoice_series
+from billing.pricing import Samples, SessionTotals, VersionPricer
+from store import billing_store as bs
+
+log = logging.getLogger("evgate.billing")
+
+HELD_BACK_LISTED = 1000  # held-back sessions named in a run's report (all are counted)
+
+Progress = Callable[[int], None]  # called with the number of sessions just handled
+Payer = Callable[[AsyncEngine, str], Awaitable[Any]]  # charges a period's autopay invoices
+
+
+@dataclass
+class RunOptions:
+    period: str
+    site_id: str | None = None
+    dry_run: bool = False
+    now: datetime | None = None
+    batch_size: int = 250  # subscribers per transaction
+
+
+@dataclass
+class RunReport:
+    period: str
+    dry_run: bool
+    run_id: int | None = None
+    invoices: int = 0
+    subscribers: int = 0
+    sessions: int = 0
+    energy_wh: int = 0
+    already_invoiced: int = 0
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    held_back: list[dict[str, Any]] = field(default_factory=list)
+    held_back_count: int = 0
+    conflicts: list[int] = field(default_factory=list)
+
+    def add(self, draft: InvoiceDraft) -> None:
+        self.invoices += 1
+        self.subscribers += 1
+        self.sessions += len(draft.session_ids)
+        self.energy_wh += draft.energy_wh
+        t = self.totals.setdefault(draft.currency, {"net": 0, "vat": 0, "total": 0})
+        t["net"] += draft.net
+        t["vat"] += draft.vat
+        t["total"] += draft.total
+
+    def hold(self, session_id: int, reason: str) -> None:
+        self.held_back_count += 1
+        if len(self.held_back) < HELD_BACK_LISTED:
+            self.held_back.append({"session_id": session_id, "reason": reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class _Pricers:
+    """Tariff versions parsed and compiled once per run (the per-version cache)."""
+
+    def __init__(self, conn: AsyncConnection, tz: str) -> None:
+        self.conn, self.tz = conn, tz
+        self.cache: dict[int, VersionPricer | None] = {}
+
+    async def get(self, version_id: int) -> VersionPricer | None:
+        if version_id not in self.cache:
+            ocpi = await bs.tariff_version_json(self.conn, version_id)
+            self.cache[version_id] = (
+                None if ocpi is None else VersionPricer.from_ocpi(ocpi, self.tz)
+            )
+        return self.cache[version_id]
+
+
+@dataclass
+class _Site:
+    row: dict[str, Any]
+    start: datetime
+    end: datetime
+    subscribers: dict[int, dict[str, Any]]
+    plans: dict[int, list[dict[str, Any]]]
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+
+async def run_billing(
+    engine: AsyncEngine,
+    options: RunOptions,
+    progress: Progress | None = None,
+    payer: Payer | None = None,
+) -> RunReport:
+    """Bill ``options.period`` for one site or all; return what was done."""
+    parse_period(options.period)
+    now = options.now or datetime.now(UTC)
+    report = RunReport(options.period, options.dry_run)
+    async with engine.connect() as conn:
+        site_rows = await bs.billing_sites(conn, options.site_id)
+    if options.site_id is not None and not site_rows:
+        raise BillingError(f"no site {options.site_id!r}: check `evgate sites list`")
+    for row in site_rows:
+        _start, end = month_bounds(options.period, row["tz"])
+        if end > now and not options.dry_run:
+            raise BillingError(
+                f"{options.period} is not over yet at site {row['id']} ({row['tz']}): "
+                "bill it from the 1st of the next month, or use --dry-run"
+            )
+    if not options.dry_run:
+        async with engine.begin() as conn:
+            report.run_id = await bs.start_run(conn, options.period, options.site_id, now)
+    for row in site_rows:
+        await _bill_site(engine, row, options, now, report, progress)
+    if not options.dry_run:
+        if payer is not None:
+            await payer(engine, options.period)
+        async with engine.begin() as conn:
+            await bs.finish_run(conn, report.run_id or 0, report.as_dict(), datetime.now(UTC))
+    return report
+
+
+async def _load_site(engine: AsyncEngine, row: dict[str, Any], period: str) -> _Site:
+    start, end = month_bounds(period, row["tz"])
+    async with engine.connect() as conn:
+        subs = await bs.site_subscribers(conn, row["id"])
+        plans = await bs.site_plans(conn, row["id"])
+    return _Site(row, start, end, subs, plans)
+
+
+async def _bill_site(
+    engine: AsyncEngine,
+    row: dict[str, Any],
+    options: RunOptions,
+    now: datetime,
+    report: RunReport,
+    progress: Progress | None,
+) -> None:
+    site = await _load_site(engine, row, options.period)
+    pending: list[InvoiceDraft] = []
+    async for draft in drafts_for_site(engine, site, options.period, report, progress):
+        if options.dry_run:
+            report.add(draft)
+            continue
+        pending.append(draft)
+        if len(pending) >= options.batch_size:
+            await _issue(engine, site, pending, options.period, now, report)
+            pending = []
+    if pending:
+        await _issue(engine, site, pending, options.period, now, report)
+
+
+async def drafts_for_site(
+    engine: AsyncEngine,
+    site: _Site,
+    period: str,
+    report: RunReport,
+    progress: Progress | None = None,
+    *,
+    end: datetime | None = None,
+    subscriber_id: int | None = None,
+) -> AsyncIterator[InvoiceDraft]:
+    """One draft per subscriber with billable sessions or fees due, in subscriber order."""
+    tz = site.row["tz"]
+    async with engine.connect() as read, engine.connect() as aux:
+        pricers = _Pricers(aux, tz)
+        fee_owners = sorted(s for s in site.plans if subscriber_id is None or s == subscriber_id)
+        group: list[dict[str, Any]] = []
+        owner: int | None = None
+        stream = bs.stream_billable(read, site.id, end or site.end, subscriber_id)
+        async for session in stream:
+            if group and session["owner"] != owner:
+                async for d in _flush(site, period, owner, group, fee_owners, pricers, aux, report):
+                    yield d
+                if progress:
+                    progress(len(group))
+                group = []
+            owner = session["owner"]
+            group.append(session)
+        if group:
+            async for d in _flush(site, period, owner, group, fee_owners, pricers, aux, report):
+                yield d
+            if progress:
+                progress(len(group))
+        for sub in fee_owners:  # subscribers with fees but no sessions left
+            draft = _draft(site, period, sub, [])
+            if draft is not None:
+                yield draft
+        fee_owners.clear()
+
+
+async def _flush(
+    site: _Site,
+    period: str,
+    owner: int | None,
+    group: list[dict[str, Any]],
+    fee_owners: list[int],
+    pricers: _Pricers,
+    aux: AsyncConnection,
+    report: RunReport,
+) -> AsyncIterator[InvoiceDraft]:
+    # subscribers with only fees, whose ids come before this owner
+    while owner is not None and fee_owners and fee_owners[0] < owner:
+        draft = _draft(site, period, fee_owners.pop(0), [])
+        if draft is not None:
+            yield draft
+    if owner is not None and fee_owners and fee_owners[0] == owner:
+        fee_owners.pop(0)
+    known = owner is not None and owner in site.subscribers
+    usage: list[PricedUsage] = []
+    for s in group:
+        reason = hold_reason(s["flags"], s["energy_wh"], s["tariff_id"], owner if known else None)
+        pricer = None
+        if reason is None:
+            pricer = await pricers.get(s["tariff_id"])
+            if pricer is None:
+                reason = "unknown_tariff_version"
+        if reason is not None or pricer is None:
+            report.hold(s["id"], reason or "unknown_tariff_version")
+            continue
+        totals = SessionTotals(
+            s["started_at"],
+            s["stopped_at"],
+            int(s["energy_wh"]),
+            int(s["charging_s"] or 0),
+            int(s["parking_s"] or 0),
+            int(s["meter_start_wh"]),
+        )
+        samples = None
+        if pricer.needs_samples:
+            meter, statuses = await bs.session_samples(aux, s)
+            samples = Samples(meter, statuses)
+        usage.append(
+            PricedUsage(
+                s["id"],
+                s["charger_id"],
+                s["started_at"],
+                s["stopped_at"],
+                totals.energy_wh,
+                totals.charging_s,
+                totals.parking_s,
+                pricer.net(totals, samples),
+                late=s["stopped_at"] < site.start,
+            )
+        )
+    if known and owner is not None:
+        draft = _draft(site, period, owner, usage)
+        if draft is not None:
+            yield draft
+
+
+def _draft(site: _Site, period: str, sub_id: int, usage: list[PricedUsage]) -> InvoiceDraft | None:
+    sub = site.subscribers.get(sub_id)
+    if sub is None:
+        return None
+    fees = fees_for(site.plans.get(sub_id, []), period)
+    if not usage and not fees:
+        return None
+    return assemble(
+        subscriber_id=sub_id,
+        site_id=site.id,
+        period=period,
+        currency=site.row["currency"],
+        site_vat_bp=int(site.row["vat_bp"]),
+        usage=usage,
+        fees=fees,
+        discount_bp=int(sub["discount_bp"] or 0),
+    )
+
+
+async def _issue(
+    engine: AsyncEngine,
+    site: _Site,
+    drafts: list[InvoiceDraft],
+    period: str,
+    now: datetime,
+    report: RunReport,
+) -> None:
+    """Write, number and issue a batch in one transaction; on a conflict, one by one."""
+    try:
+        async with engine.begin() as conn:
+            done = await _write(conn, site, drafts, now, report.run_id)
+    except DBAPIError as exc:
+        if len(drafts) == 1:
+            log.warning("invoice of subscriber %s not issued: %s", drafts[0].subscriber_id, exc)
+            report.conflicts.append(drafts[0].subscriber_id)
+            return
+        for draft in drafts:
+            await _issue(engine, site, [draft], period, now, report)
+        return
+    for draft, written in zip(drafts, done, strict=True):
+        if written:
+            report.add(draft)
+        else:
+            report.already_invoiced += 1
+
+
+async def _write(
+    conn: AsyncConnection,
+    site: _Site,
+    drafts: list[InvoiceDraft],
+    now: datetime,
+    run_id: int | None,
+) -> list[bool]:
+    series = invoice_series(site.row)
+    written: list[tuple[int, InvoiceDraft]] = []
+    lines: list[dict[str, Any]] = []
+    billed: list[dict[str, Any]] = []
+    for draft in drafts:
+        sub = site.subscribers[draft.subscriber_id]
+        invoice_id = await bs.insert_invoice(
+            conn, _invoice_row(site, sub, draft, series, now, run_id)
+        )
+        if invoice_id is None:  # this subscriber's period is invoiced already
+            continue
+        written.append((invoice_id, draft))
+        for pos, line in enumerate(draft.lines, 1):
+            lines.append(
+                {
+                    "invoice_id": invoice_id,
+                    "position": pos,
+                    "kind": line.kind,
+                    "description": line.description,
+                    "session_id": line.session_id,
+                    "charger_id": line.charger_id,
+                    "started_at": line.started_at,
+                    "stopped_at": line.stopped_at,
+                    "energy_wh": line.energy_wh,
+                    "charging_s": line.charging_s,
+                    "parking_s": line.parking_s,
+                    "late": line.late,
+                    "net": line.net,
+                    "vat_bp": line.vat_bp,
+                }
+            )
+            if line.session_id is not None:
+                billed.append({"session_id": line.session_id, "invoice_id": invoice_id})
+    await bs.insert_lines(conn, lines, billed)
+    if written:
+        first = await bs.take_numbers(conn, series, len(written))
+        numbered = []
+        for offset, (invoice_id, draft) in enumerate(written):
+            sub = site.subscribers[draft.subscriber_id]
+            terms = sub["payment_terms_days"] or site.row["payment_terms_days"] or 30
+            numbered.append(
+                {
+                    "id": invoice_id,
+                    "number": first + offset,
+                    "number_text": invoice_number(series, first + offset),
+                    "state": "issued",
+                    "issued_at": now,
+                    "due_at": now + timedelta(days=int(terms)),
+                }
+            )
+        await bs.set_numbers(conn, numbered)
+    ids = {d.subscriber_id for _, d in written}
+    return [d.subscriber_id in ids for d in drafts]
+
+
+def _invoice_row(
+    site: _Site,
+    sub: dict[str, Any],
+    draft: InvoiceDraft,
+    series: str,
+    now: datetime,
+    run_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "site_id": site.id,
+        "subscriber_id": draft.subscriber_id,
+        "period": draft.period,
+        "state": "draft",
+        "series": series,
+        "currency": draft.currency,
+        "language": sub.get("language") or "en",
+        "net": draft.net,
+        "vat": draft.vat,
+        "total": draft.total,
+        "vat_breakdown": [
+            {"vat_bp": g.vat_bp, "net": g.net, "vat": g.vat} for g in draft.vat_groups
+        ],
+        "payment_method": "stripe" if sub.get("payment_method") == "stripe" else "manual",
+        "run_id": run_id,
+        "created_at": now,
+    }
+
+
+async def estimate(
+    engine: AsyncEngine, subscriber_id: int, now: datetime | None = None
+) -> InvoiceDraft | None:
+    """This month's draft so far (computed, not stored): the estimated next invoice."""
+    now = now or datetime.now(UTC)
+    async with engine.connect() as conn:
+        sub = await bs.get_subscriber(conn, subscriber_id)
+        if sub is None:
+            return None
+        site_row = await bs.get_site(conn, sub["site_id"])
+    assert site_row is not None
+    period = period_of(now, site_row["tz"])
+    site = await _load_site(engine, site_row, period)
+    report = RunReport(period, True)
+    async for draft in drafts_for_site(
+        engine, site, period, report, end=now, subscriber_id=subscriber_id
+    ):
+        if draft.subscriber_id == subscriber_id:
+            return draft
+    return assemble(
+        subscriber_id=subscriber_id,
+        site_id=site.id,
+        period=period,
+        currency=site_row["currency"],
+        site_vat_bp=int(site_row["vat_bp"]),
+        usage=[],
+    )

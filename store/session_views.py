@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.admin import NotFound
@@ -47,7 +47,8 @@ async def list_sessions(
     if started_before is not None:
         query = query.where(sessions.c.started_at < started_before)
     if flagged is not None:
-        query = query.where(sessions.c.flags != "[]" if flagged else sessions.c.flags == "[]")
+        flags = type_coerce(sessions.c.flags, Text)  # compare the stored JSON text itself
+        query = query.where(flags != "[]" if flagged else flags == "[]")
     query = query.order_by(sessions.c.id.desc()).limit(limit).offset(offset)
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 

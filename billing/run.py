@@ -8,6 +8,7 @@ in the same order with the same numbers. See docs/billing.md.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -185,18 +186,21 @@ async def drafts_for_site(
     async with engine.connect() as read, engine.connect() as aux:
         pricers = _Pricers(aux, tz)
         fee_owners = sorted(s for s in site.plans if subscriber_id is None or s == subscriber_id)
-        group: list[dict[str, Any]] = []
+        group: list[Any] = []
         owner: int | None = None
         stream = bs.stream_billable(read, site.id, end or site.end, subscriber_id)
-        async for session in stream:
-            if group and session["owner"] != owner:
-                async for d in _flush(site, period, owner, group, fee_owners, pricers, aux, report):
-                    yield d
-                if progress:
-                    progress(len(group))
-                group = []
-            owner = session["owner"]
-            group.append(session)
+        async for chunk in stream:
+            for session in chunk:
+                if group and session.owner != owner:
+                    async for d in _flush(
+                        site, period, owner, group, fee_owners, pricers, aux, report
+                    ):
+                        yield d
+                    if progress:
+                        progress(len(group))
+                    group = []
+                owner = session.owner
+                group.append(session)
         if group:
             async for d in _flush(site, period, owner, group, fee_owners, pricers, aux, report):
                 yield d
@@ -213,7 +217,7 @@ async def _flush(
     site: _Site,
     period: str,
     owner: int | None,
-    group: list[dict[str, Any]],
+    group: list[Any],
     fee_owners: list[int],
     pricers: _Pricers,
     aux: AsyncConnection,
@@ -227,40 +231,51 @@ async def _flush(
     if owner is not None and fee_owners and fee_owners[0] == owner:
         fee_owners.pop(0)
     known = owner is not None and owner in site.subscribers
-    usage: list[PricedUsage] = []
+    billable: list[tuple[Any, VersionPricer]] = []
     for s in group:
-        reason = hold_reason(s["flags"], s["energy_wh"], s["tariff_id"], owner if known else None)
+        flags = () if s.flags == "[]" else json.loads(s.flags)
+        reason = hold_reason(flags, s.energy_wh, s.tariff_id, owner if known else None)
         pricer = None
         if reason is None:
-            pricer = await pricers.get(s["tariff_id"])
+            pricer = await pricers.get(s.tariff_id)
             if pricer is None:
                 reason = "unknown_tariff_version"
         if reason is not None or pricer is None:
-            report.hold(s["id"], reason or "unknown_tariff_version")
+            report.hold(s.id, reason or "unknown_tariff_version")
             continue
+        billable.append((s, pricer))
+    # restricted (e.g. time-of-day) tariffs: the group's samples in one query
+    wanted = [s.id for s, p in billable if p.needs_samples]
+    meters = await bs.meter_samples_of(aux, wanted) if wanted else {}
+    usage: list[PricedUsage] = []
+    start = site.start
+    for s, pricer in billable:
         totals = SessionTotals(
-            s["started_at"],
-            s["stopped_at"],
-            int(s["energy_wh"]),
-            int(s["charging_s"] or 0),
-            int(s["parking_s"] or 0),
-            int(s["meter_start_wh"]),
+            s.started_at,
+            s.stopped_at,
+            s.energy_wh,
+            s.charging_s or 0,
+            s.parking_s or 0,
+            s.meter_start_wh,
         )
         samples = None
-        if pricer.needs_samples:
-            meter, statuses = await bs.session_samples(aux, s)
+        meter = meters.get(s.id)
+        if meter:  # a session without samples is priced from its totals' trace
+            statuses = await bs.statuses_over(
+                aux, s.charger_id, s.connector_id, s.started_at, s.stopped_at
+            )
             samples = Samples(meter, statuses)
         usage.append(
             PricedUsage(
-                s["id"],
-                s["charger_id"],
-                s["started_at"],
-                s["stopped_at"],
+                s.id,
+                s.charger_id,
+                s.started_at,
+                s.stopped_at,
                 totals.energy_wh,
                 totals.charging_s,
                 totals.parking_s,
                 pricer.net(totals, samples),
-                late=s["stopped_at"] < site.start,
+                late=s.stopped_at < start,
             )
         )
     if known and owner is not None:
@@ -323,38 +338,38 @@ async def _write(
     run_id: int | None,
 ) -> list[bool]:
     series = invoice_series(site.row)
-    written: list[tuple[int, InvoiceDraft]] = []
-    lines: list[dict[str, Any]] = []
-    billed: list[dict[str, Any]] = []
-    for draft in drafts:
-        sub = site.subscribers[draft.subscriber_id]
-        invoice_id = await bs.insert_invoice(
-            conn, _invoice_row(site, sub, draft, series, now, run_id)
-        )
-        if invoice_id is None:  # this subscriber's period is invoiced already
-            continue
-        written.append((invoice_id, draft))
-        for pos, line in enumerate(draft.lines, 1):
+    ids = await bs.insert_invoices(
+        conn,
+        [
+            _invoice_row(site, site.subscribers[d.subscriber_id], d, series, now, run_id)
+            for d in drafts
+        ],
+    )
+    written = [(ids[d.subscriber_id], d) for d in drafts if d.subscriber_id in ids]
+    lines: list[tuple[Any, ...]] = []
+    billed: list[tuple[int, int]] = []
+    for invoice_id, draft in written:
+        for pos, ln in enumerate(draft.lines, 1):
             lines.append(
-                {
-                    "invoice_id": invoice_id,
-                    "position": pos,
-                    "kind": line.kind,
-                    "description": line.description,
-                    "session_id": line.session_id,
-                    "charger_id": line.charger_id,
-                    "started_at": line.started_at,
-                    "stopped_at": line.stopped_at,
-                    "energy_wh": line.energy_wh,
-                    "charging_s": line.charging_s,
-                    "parking_s": line.parking_s,
-                    "late": line.late,
-                    "net": line.net,
-                    "vat_bp": line.vat_bp,
-                }
+                (
+                    invoice_id,
+                    pos,
+                    ln.kind,
+                    ln.description,
+                    ln.session_id,
+                    ln.charger_id,
+                    ln.started_at,
+                    ln.stopped_at,
+                    ln.energy_wh,
+                    ln.charging_s,
+                    ln.parking_s,
+                    ln.late,
+                    ln.net,
+                    ln.vat_bp,
+                )
             )
-            if line.session_id is not None:
-                billed.append({"session_id": line.session_id, "invoice_id": invoice_id})
+            if ln.session_id is not None:
+                billed.append((ln.session_id, invoice_id))
     await bs.insert_lines(conn, lines, billed)
     if written:
         first = await bs.take_numbers(conn, series, len(written))
@@ -364,7 +379,7 @@ async def _write(
             terms = sub["payment_terms_days"] or site.row["payment_terms_days"] or 30
             numbered.append(
                 {
-                    "id": invoice_id,
+                    "b_id": invoice_id,
                     "number": first + offset,
                     "number_text": invoice_number(series, first + offset),
                     "state": "issued",
@@ -373,7 +388,6 @@ async def _write(
                 }
             )
         await bs.set_numbers(conn, numbered)
-    ids = {d.subscriber_id for _, d in written}
     return [d.subscriber_id in ids for d in drafts]
 
 

@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, Text, and_, bindparam, func, insert, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.batcher import Batch
@@ -107,7 +108,8 @@ def _billable(site_id: str, end: datetime, subscriber_id: int | None = None) -> 
             sessions.c.parking_s,
             sessions.c.meter_start_wh,
             sessions.c.tariff_id,
-            sessions.c.flags,
+            # raw JSON text: almost every session has "[]", decoded only when it has flags
+            type_coerce(sessions.c.flags, Text).label("flags"),
             owner,
         )
         .select_from(
@@ -138,45 +140,58 @@ def _billable(site_id: str, end: datetime, subscriber_id: int | None = None) -> 
 
 async def stream_billable(
     conn: Conn, site_id: str, end: datetime, subscriber_id: int | None = None, chunk: int = 5000
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[Sequence[Row[Any]]]:
     """Unbilled monthly-payment sessions of a site that ended before ``end``, by owner.
 
     The owner is the subscriber snapshotted at start, else the token's current subscriber.
-    Streamed (server-side cursor / chunked fetch): memory stays flat whatever the month holds.
+    Streamed in chunks of rows (server-side cursor / chunked fetch): memory stays flat
+    whatever the month holds. ``flags`` comes as JSON text.
     """
     query = _billable(site_id, end, subscriber_id).execution_options(yield_per=chunk)
     result = await conn.stream(query)
-    async for partition in result.mappings().partitions(chunk):
-        for row in partition:
-            yield dict(row)
+    async for partition in result.partitions(chunk):
+        yield partition
 
 
-async def session_samples(
-    conn: Conn, session: dict[str, Any]
-) -> tuple[list[tuple[datetime, int]], list[tuple[datetime, str]]]:
-    """A session's register samples (ts, mWh) and its connector's statuses over it."""
-    meter = await conn.execute(
-        select(meter_samples.c.ts, meter_samples.c.energy_mwh)
-        .where(meter_samples.c.session_id == session["id"], meter_samples.c.energy_mwh.is_not(None))
-        .order_by(meter_samples.c.ts, meter_samples.c.id)
+async def meter_samples_of(
+    conn: Conn, session_ids: Sequence[int]
+) -> dict[int, list[tuple[datetime, int]]]:
+    """Register samples (ts, mWh) of many sessions in one query, oldest first per session."""
+    out: dict[int, list[tuple[datetime, int]]] = {}
+    if not session_ids:
+        return out
+    query = (
+        select(meter_samples.c.session_id, meter_samples.c.ts, meter_samples.c.energy_mwh)
+        .where(
+            meter_samples.c.session_id.in_(list(session_ids)),
+            meter_samples.c.energy_mwh.is_not(None),
+        )
+        .order_by(meter_samples.c.session_id, meter_samples.c.ts, meter_samples.c.id)
     )
+    for sid, ts, mwh in (await conn.execute(query)).all():
+        out.setdefault(sid, []).append((ts, mwh))
+    return out
+
+
+async def statuses_over(
+    conn: Conn, charger_id: str, connector_id: int, start: datetime, stop: datetime
+) -> list[tuple[datetime, str]]:
+    """The connector's status in force at ``start`` and every change up to ``stop``."""
     base = select(status_events.c.ts, status_events.c.status).where(
-        status_events.c.charger_id == session["charger_id"],
-        status_events.c.connector_id == session["connector_id"],
+        status_events.c.charger_id == charger_id,
+        status_events.c.connector_id == connector_id,
     )
     before = await conn.execute(
-        base.where(status_events.c.ts <= session["started_at"])
+        base.where(status_events.c.ts <= start)
         .order_by(status_events.c.ts.desc(), status_events.c.id.desc())
         .limit(1)
     )
     during = await conn.execute(
-        base.where(
-            status_events.c.ts > session["started_at"],
-            status_events.c.ts <= session["stopped_at"],
-        ).order_by(status_events.c.ts, status_events.c.id)
+        base.where(status_events.c.ts > start, status_events.c.ts <= stop).order_by(
+            status_events.c.ts, status_events.c.id
+        )
     )
-    statuses = [(r[0], r[1]) for r in (*before.all(), *during.all())]
-    return [(r[0], r[1]) for r in meter.all()], statuses
+    return [(r[0], r[1]) for r in (*before.all(), *during.all())]
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -239,33 +254,95 @@ async def take_numbers(conn: Conn, series: str, count: int) -> int:
     return int(result.scalar_one()) - count + 1
 
 
-async def insert_invoice(conn: Conn, row: dict[str, Any]) -> int | None:
-    """A new invoice; None when the subscriber already has one for the period (idempotent)."""
-    stmt = (
-        _insert(conn)(invoices)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=["subscriber_id", "period"])
-        .returning(invoices.c.id)
+async def insert_invoices(conn: Conn, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Insert draft invoices; a subscriber that has one for the period already is skipped.
+
+    Returns {subscriber_id: invoice_id} of the rows this transaction inserted (they are the
+    only drafts of the period: every committed invoice is issued in the same transaction).
+    """
+    if not rows:
+        return {}
+    stmt = _insert(conn)(invoices).on_conflict_do_nothing(
+        index_elements=["subscriber_id", "period"]
     )
-    value = (await conn.execute(stmt)).scalar_one_or_none()
-    return None if value is None else int(value)
+    await conn.execute(stmt, rows)
+    wanted = [r["subscriber_id"] for r in rows]
+    query = select(invoices.c.subscriber_id, invoices.c.id).where(
+        invoices.c.period == rows[0]["period"],
+        invoices.c.state == "draft",
+        invoices.c.subscriber_id.in_(wanted),
+    )
+    return {int(r[0]): int(r[1]) for r in (await conn.execute(query)).all()}
+
+
+async def bulk_insert(
+    conn: Conn, table: Table, columns: Sequence[str], values: list[tuple[Any, ...]]
+) -> None:
+    """executemany straight to the driver, with each column's bind processing done here.
+
+    The hot path of a run writes a million lines: SQLAlchemy's per-row parameter building
+    costs more than the database's insert, so rows go in as plain tuples.
+    """
+    if not values:
+        return
+    dialect = conn.dialect
+    procs = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    if any(procs):
+        values = [
+            tuple(p(v) if p is not None else v for p, v in zip(procs, row, strict=True))
+            for row in values
+        ]
+    names = ", ".join(f'"{name}"' for name in columns)
+    if dialect.name == "postgresql":
+        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    else:
+        marks = ", ".join("?" for _ in columns)
+    await conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+
+
+LINE_COLUMNS = (
+    "invoice_id",
+    "position",
+    "kind",
+    "description",
+    "session_id",
+    "charger_id",
+    "started_at",
+    "stopped_at",
+    "energy_wh",
+    "charging_s",
+    "parking_s",
+    "late",
+    "net",
+    "vat_bp",
+)
 
 
 async def insert_lines(
-    conn: Conn, lines: list[dict[str, Any]], billed: list[dict[str, Any]]
+    conn: Conn, lines: list[tuple[Any, ...]], billed: list[tuple[int, int]]
 ) -> None:
-    """Lines and the session -> invoice rows (the UNIQUE(session_id) guard), in bulk."""
-    if lines:
-        await conn.execute(insert(invoice_lines), lines)
-    if billed:
-        await conn.execute(insert(invoice_sessions), billed)
+    """Lines (tuples in LINE_COLUMNS order) and (session_id, invoice_id) rows: the
+    UNIQUE(session_id) guard that keeps a session on one invoice."""
+    await bulk_insert(conn, invoice_lines, LINE_COLUMNS, lines)
+    await bulk_insert(conn, invoice_sessions, ("session_id", "invoice_id"), billed)
 
 
 async def set_numbers(conn: Conn, numbered: list[dict[str, Any]]) -> None:
-    """Issue: [{id, number, number_text, state, issued_at, due_at}, ...]."""
-    for row in numbered:
-        values = {k: v for k, v in row.items() if k != "id"}
-        await conn.execute(update(invoices).where(invoices.c.id == row["id"]).values(**values))
+    """Issue: [{b_id, number, number_text, state, issued_at, due_at}, ...] in one executemany."""
+    if not numbered:
+        return
+    stmt = (
+        update(invoices)
+        .where(invoices.c.id == bindparam("b_id"))
+        .values(
+            number=bindparam("number"),
+            number_text=bindparam("number_text"),
+            state=bindparam("state"),
+            issued_at=bindparam("issued_at"),
+            due_at=bindparam("due_at"),
+        )
+    )
+    await conn.execute(stmt, numbered)
 
 
 # --- reading invoices ------------------------------------------------------------------------

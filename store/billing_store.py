@@ -442,9 +442,15 @@ async def update_payment(conn: Conn, payment_id: int, **values: Any) -> None:
     await conn.execute(update(payments).where(payments.c.id == payment_id).values(**values))
 
 
-async def autopay_invoices(conn: Conn, period: str | None = None) -> list[dict[str, Any]]:
-    """Issued or overdue Stripe invoices with a balance and no payment in flight or done."""
-    done = select(payments.c.invoice_id).where(payments.c.status.in_(("succeeded", "pending")))
+async def autopay_invoices(
+    conn: Conn, period: str | None = None, retry_failed: bool = False
+) -> list[dict[str, Any]]:
+    """Issued or overdue Stripe invoices not charged yet (or whose attempts all failed, when
+    ``retry_failed``), with no payment in flight or done."""
+    blocking = ("succeeded", "pending") if retry_failed else ("succeeded", "pending", "failed")
+    done = select(payments.c.invoice_id).where(
+        payments.c.status.in_(blocking), payments.c.method == "stripe"
+    )
     query = select(invoices).where(
         invoices.c.payment_method == "stripe",
         invoices.c.state.in_(("issued", "overdue")),
@@ -570,3 +576,22 @@ async def reminders_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
 async def add_plan(conn: Conn, row: dict[str, Any]) -> int:
     result = await conn.execute(insert(subscriber_plans).values(row))
     return int(result.inserted_primary_key[0])
+
+
+async def payment_by_id(conn: Conn, payment_id: int) -> dict[str, Any] | None:
+    row = (
+        (await conn.execute(select(payments).where(payments.c.id == payment_id))).mappings().first()
+    )
+    return dict(row) if row is not None else None
+
+
+async def pending_stripe_payments(conn: Conn, period: str | None = None) -> list[dict[str, Any]]:
+    """Stripe attempts recorded but never answered (a crash between record and call)."""
+    query = (
+        select(payments)
+        .join(invoices, invoices.c.id == payments.c.invoice_id)
+        .where(payments.c.method == "stripe", payments.c.status == "pending")
+    )
+    if period is not None:
+        query = query.where(invoices.c.period == period)
+    return [dict(r) for r in (await conn.execute(query.order_by(payments.c.id))).mappings()]

@@ -160,7 +160,8 @@ class _Bot:
         uid = str(self.n)
         return await self.send_frame(uid, f'[2,"{uid}","{action}",{body}]')
 
-    async def send_frame(self, uid: str, frame: str) -> dict[str, Any]:
+    async def send_frame(self, uid: str, frame: str, timed: bool = False) -> dict[str, Any]:
+        """Send one frame and await its answer; `timed` calls feed the latency figures."""
         shared, s = self.shared, self.shared.summary
         started = time.perf_counter_ns()
         await self.ws.send(frame)
@@ -183,7 +184,7 @@ class _Bot:
                 continue
             if msg[1] != uid:
                 continue  # a late answer to a timed-out call
-            if shared.measuring:
+            if timed and shared.measuring:
                 shared.latency_us.append((time.perf_counter_ns() - started) // 1000)
             if msg[0] == 3:
                 s.acks += 1
@@ -258,7 +259,7 @@ class _Bot:
                 uid = str(self.n)
                 soc = 20 + samples % 80
                 frame = meter_frame(uid, tx, now_stamp(), self.register_dwh, cfg.power_w, soc)
-                await self.send_frame(uid, frame)
+                await self.send_frame(uid, frame, timed=True)
                 samples += 1
                 if cfg.samples_per_session and samples % cfg.samples_per_session == 0:
                     await self.stop_session(tx)

@@ -424,3 +424,39 @@ async def test_transaction_message_call_error_is_retried(cs: CentralSystem) -> N
     assert (
         rec is not None and rec.transaction_id == cs.state.of("StopTransaction")[0]["transactionId"]
     )
+
+
+async def test_scenario_plays_a_week_of_sessions_in_order(cs: CentralSystem) -> None:
+    from simulators import scenario
+
+    plan = scenario.parse(
+        {
+            "start": "-8d",
+            "timezone": "Europe/Oslo",
+            "speed": 86_400,
+            "sample_interval": "30m",
+            "chargers": [{"id": "WB-S1"}, {"id": "WB-S2", "quirks": ["per_session_register"]}],
+            "drivers": [
+                {"name": "A", "token": "RFID-A", "ev": {"capacity_kwh": 10, "soc": 40}},
+                {"name": "B", "token": "RFID-B", "ev": {"capacity_kwh": 10, "soc": 40}},
+            ],
+            "generators": [
+                {
+                    "days": "all",
+                    "from": "-7d",
+                    "to": "-6d",
+                    "arrival": "08:00-09:00",
+                    "target_soc": 50,
+                    "parking": "1h",
+                }
+            ],
+        }
+    )
+    records = await scenario.run(plan, cs.url)
+    assert len(records) == len(plan.sessions) == 4
+    assert all(r.energy_wh == 1_000 for r in records)  # 40 % -> 50 % of 10 kWh
+    assert {r.charger_id for r in records} == {"WB-S1", "WB-S2"}
+    assert [p["meterStart"] for p in cs.state.of("StartTransaction", "WB-S2")] == [0, 0]
+    stops = {p["transactionId"]: p["meterStop"] for p in cs.state.of("StopTransaction")}
+    assert {r.transaction_id: r.meter_stop for r in records} == stops
+    assert all(r.parking_s >= 3_500 for r in records)

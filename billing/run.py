@@ -446,3 +446,12 @@ async def estimate(
         site_vat_bp=int(site_row["vat_bp"]),
         usage=[],
     )
+
+
+async def count_billable(engine: AsyncEngine, period: str, site_id: str | None) -> int:
+    """How many sessions a run would look at (for a progress bar)."""
+    total = 0
+    async with engine.connect() as conn:
+        for row in await bs.billing_sites(conn, site_id):
+            total += await bs.count_billable(conn, row["id"], month_bounds(period, row["tz"])[1])
+    return total

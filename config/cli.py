@@ -22,6 +22,9 @@ GROUPS: dict[str, str] = {
     "tariffs": "config.commands.tariffs",
     "simulate": "simulators.cli",
     "demo": "config.commands.demo",
+    "bill": "config.commands.billing",
+    "invoices": "config.commands.billing",
+    "payments": "config.commands.billing",
     "admin": "config.commands.admin",
 }
 

@@ -595,3 +595,8 @@ async def pending_stripe_payments(conn: Conn, period: str | None = None) -> list
     if period is not None:
         query = query.where(invoices.c.period == period)
     return [dict(r) for r in (await conn.execute(query.order_by(payments.c.id))).mappings()]
+
+
+async def count_billable(conn: Conn, site_id: str, end: datetime) -> int:
+    query = select(func.count()).select_from(_billable(site_id, end).order_by(None).subquery())
+    return int((await conn.execute(query)).scalar_one())

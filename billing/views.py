@@ -1,0 +1,77 @@
+"""Invoices as the CLI and the API show them (JSON-ready dicts; amounts in minor units)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store import billing_store as bs
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def invoice_public(inv: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": inv["id"],
+        "number": inv["number_text"],
+        "subscriber_id": inv["subscriber_id"],
+        "site_id": inv["site_id"],
+        "period": inv["period"],
+        "state": inv["state"],
+        "currency": inv["currency"],
+        "net": inv["net"],
+        "vat": inv["vat"],
+        "total": inv["total"],
+        "vat_breakdown": inv["vat_breakdown"],
+        "paid": inv["paid_amount"],
+        "credited": inv["credited_amount"],
+        "issued_at": _iso(inv["issued_at"]),
+        "due_at": _iso(inv["due_at"]),
+        "reminders_sent": inv["reminders_sent"],
+        "lines": [
+            {
+                "position": ln["position"],
+                "kind": ln["kind"],
+                "description": ln["description"],
+                "session_id": ln["session_id"],
+                "charger_id": ln["charger_id"],
+                "started_at": _iso(ln["started_at"]),
+                "stopped_at": _iso(ln["stopped_at"]),
+                "energy_wh": ln["energy_wh"],
+                "charging_s": ln["charging_s"],
+                "parking_s": ln["parking_s"],
+                "late": bool(ln["late"]),
+                "net": ln["net"],
+                "vat_bp": ln["vat_bp"],
+            }
+            for ln in lines
+        ],
+    }
+
+
+async def list_public(conn: AsyncConnection, **filters: Any) -> list[dict[str, Any]]:
+    rows = await bs.list_invoices(conn, **filters)
+    lines = await bs.lines_of(conn, [r["id"] for r in rows])
+    return [invoice_public(r, lines[r["id"]]) for r in rows]
+
+
+async def pdf_of(conn: AsyncConnection, number: str) -> bytes:
+    """The PDF of an invoice (by number) or of a credit note (CN-...)."""
+    from billing.documents import credit_note_pdf, invoice_pdf
+    from billing.errors import NotFoundError
+
+    note = await bs.get_credit_note(conn, number) if number.startswith("CN-") else None
+    inv = await bs.get_invoice(conn, int(note["invoice_id"]) if note else number)
+    if inv is None:
+        raise NotFoundError(f"no invoice or credit note {number!r}: see `evgate invoices list`")
+    sub = await bs.get_subscriber(conn, inv["subscriber_id"]) or {}
+    site = await bs.get_site(conn, inv["site_id"]) or {"tz": "UTC"}
+    if note is not None:
+        return credit_note_pdf(note, inv, sub, site)
+    lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
+    return invoice_pdf(inv, lines, sub, site)

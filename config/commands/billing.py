@@ -1,0 +1,252 @@
+"""`evgate bill`, `evgate invoices ...`, `evgate payments add ...`: thin shells over billing/."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from billing.errors import BillingError, NotFoundError
+from billing.money import format_amount
+from billing.months import PeriodError
+from config.cli import CliError
+from config.commands.common import add_database_flag, in_transaction, settings_from
+from store import migrate
+from store.db import StoreError, create_engine
+
+T = TypeVar("T")
+ERRORS = (BillingError, NotFoundError, PeriodError, StoreError)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    if "bill" in sub.choices:  # one module, three groups: register them once
+        return
+    bill = sub.add_parser("bill", help="the monthly billing run: issue numbered invoices")
+    bill.add_argument("--month", required=True, help="the usage month, YYYY-MM")
+    bill.add_argument("--site", help="one site only (default: every site)")
+    bill.add_argument("--dry-run", action="store_true", help="compute and report, store nothing")
+    bill.add_argument("--json", action="store_true", help="print the report as JSON")
+    bill.add_argument("--csv", help="write the run's invoice lines to this CSV file")
+    bill.add_argument(
+        "--batch-size", type=int, default=250, help="subscribers per transaction (default 250)"
+    )
+    add_database_flag(bill)
+    bill.set_defaults(func=_bill)
+
+    inv = sub.add_parser("invoices", help="issued invoices and credit notes")
+    actions = inv.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    ls = actions.add_parser("list", help="list invoices")
+    ls.add_argument("--month")
+    ls.add_argument("--site")
+    ls.add_argument("--subscriber", type=int)
+    ls.add_argument("--json", action="store_true", help="JSON with lines and session ids")
+    add_database_flag(ls)
+    ls.set_defaults(func=_list)
+    pdf = actions.add_parser("pdf", help="write an invoice's (or credit note's) PDF")
+    pdf.add_argument("number", help="e.g. OSL-000001 or CN-OSL-000001")
+    pdf.add_argument("--out", required=True, help="the PDF file to write")
+    add_database_flag(pdf)
+    pdf.set_defaults(func=_pdf)
+    credit = actions.add_parser("credit", help="issue a credit note (full, or --amount)")
+    credit.add_argument("number")
+    credit.add_argument("--amount", help="net amount to credit, e.g. 100.00 (default: all)")
+    credit.add_argument("--reason", default="")
+    add_database_flag(credit)
+    credit.set_defaults(func=_credit)
+    daily = actions.add_parser("daily", help="mark overdue invoices, send due reminders")
+    add_database_flag(daily)
+    daily.set_defaults(func=_daily)
+
+    pay = sub.add_parser("payments", help="payments received outside Stripe")
+    pay_actions = pay.add_subparsers(dest="action", metavar="ACTION")
+    pay_actions.required = True
+    add = pay_actions.add_parser("add", help="record an offline payment of an invoice")
+    add.add_argument("invoice", help="the invoice number, e.g. OSL-000001")
+    add.add_argument("--amount", required=True, help="amount received, e.g. 1250.00")
+    add.add_argument("--date", required=True, help="payment date, YYYY-MM-DD")
+    add.add_argument("--reference", default="", help="bank reference (KID, OCR, ...)")
+    add_database_flag(add)
+    add.set_defaults(func=_pay)
+
+
+def _with_engine(args: argparse.Namespace, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    settings = settings_from(args)
+
+    async def main() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except ERRORS as exc:
+        raise CliError(str(exc)) from None
+
+
+def _guard(work: Callable[[Any], Awaitable[T]]) -> Callable[[Any], Awaitable[T]]:
+    async def run(conn: Any) -> T:
+        try:
+            return await work(conn)
+        except ERRORS as exc:
+            raise CliError(str(exc)) from None
+
+    return run
+
+
+class _Progress:
+    """A progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.shown = max(total, 1), 0, -1
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        pct = min(100, self.done * 100 // self.total)
+        if pct != self.shown:
+            self.shown = pct
+            bar = "#" * (pct // 4)
+            sys.stderr.write(f"\rbilling [{bar:<25}] {pct:3d}% {self.done}/{self.total} sessions")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
+def _bill(args: argparse.Namespace) -> int:
+    from billing.run import RunOptions, run_billing
+    from billing.stripe_payments import StripePayments, StripeSettings
+
+    async def work(engine: AsyncEngine) -> Any:
+        progress = None
+        if sys.stderr.isatty():
+            from billing.run import count_billable
+
+            progress = _Progress(await count_billable(engine, args.month, args.site))
+        stripe_settings = StripeSettings.from_env()
+        payer = None
+        if stripe_settings is not None and not args.dry_run:
+            payer = StripePayments(stripe_settings).charge_period
+        report = await run_billing(
+            engine,
+            RunOptions(args.month, args.site, args.dry_run, batch_size=args.batch_size),
+            progress,
+            payer,
+        )
+        if progress is not None:
+            progress.close()
+        if args.csv and report.run_id is not None:
+            from billing.documents import run_csv
+            from store import billing_store as bs
+
+            async with engine.connect() as conn:
+                rows = await bs.list_invoices(conn, period=args.month, site_id=args.site)
+                lines = await bs.lines_of(conn, [r["id"] for r in rows])
+            Path(args.csv).write_text(run_csv(rows, lines), encoding="utf-8")
+        return report
+
+    report = _with_engine(args, work)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    title = "dry run (nothing stored)" if report.dry_run else f"run {report.run_id}"
+    print(f"billing {report.period}: {title}")
+    print(f"{'invoices':<12}{report.invoices:>14}")
+    print(f"{'subscribers':<12}{report.subscribers:>14}")
+    print(f"{'sessions':<12}{report.sessions:>14}")
+    print(f"{'kWh':<12}{report.energy_wh / 1000:>14.3f}")
+    for cur, t in sorted(report.totals.items()):
+        print(
+            f"{cur:<12}{'net ' + format_amount(t['net'], cur):>14}  "
+            f"vat {format_amount(t['vat'], cur)}  total {format_amount(t['total'], cur)}"
+        )
+    if report.already_invoiced:
+        print(f"already invoiced (skipped): {report.already_invoiced}")
+    if report.held_back_count:
+        print(f"held back (not billed, see --json): {report.held_back_count} sessions")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from billing.views import list_public
+
+    items = in_transaction(
+        args,
+        lambda conn: list_public(
+            conn, period=args.month, site_id=args.site, subscriber_id=args.subscriber
+        ),
+    )
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return 0
+    for i in items:
+        cur = i["currency"]
+        print(
+            f"{i['number'] or '-'}\t{i['subscriber_id']}\t{i['period']}\t{i['state']}\t"
+            f"{format_amount(i['net'], cur)}\t{format_amount(i['vat'], cur)}\t"
+            f"{format_amount(i['total'], cur)} {cur}"
+        )
+    return 0
+
+
+def _pdf(args: argparse.Namespace) -> int:
+    from billing.views import pdf_of
+
+    data = in_transaction(args, _guard(lambda conn: pdf_of(conn, args.number)))
+    Path(args.out).write_bytes(data)
+    print(f"wrote {args.out} ({len(data)} bytes)")
+    return 0
+
+
+def _credit(args: argparse.Namespace) -> int:
+    from billing.payments import add_credit_note, find_invoice, parse_amount
+
+    async def work(conn: Any) -> Any:
+        net = None
+        if args.amount is not None:
+            net = parse_amount(args.amount, (await find_invoice(conn, args.number))["currency"])
+        return await add_credit_note(conn, args.number, net, args.reason)
+
+    note = in_transaction(args, _guard(work))
+    cur = note["invoice"]["currency"]
+    print(f"credit note {note['number']}: {format_amount(note['total'], cur)} {cur}")
+    return 0
+
+
+def _daily(args: argparse.Namespace) -> int:
+    from billing.dunning import daily
+
+    print(json.dumps(_with_engine(args, daily)))
+    return 0
+
+
+def _pay(args: argparse.Namespace) -> int:
+    from billing.payments import add_offline_payment, find_invoice, parse_amount
+
+    try:
+        paid_on = date.fromisoformat(args.date)
+    except ValueError:
+        raise CliError(f"--date {args.date!r} must be YYYY-MM-DD") from None
+
+    async def work(conn: Any) -> Any:
+        invoice = await find_invoice(conn, args.invoice)
+        amount = parse_amount(args.amount, invoice["currency"])
+        return await add_offline_payment(conn, args.invoice, amount, paid_on, args.reference)
+
+    inv = in_transaction(args, _guard(work))
+    cur = inv["currency"]
+    due = inv["amount_due"]
+    tail = f"due {format_amount(due, cur)}" if due > 0 else f"credit {format_amount(-due, cur)}"
+    paid = format_amount(inv["paid_amount"], cur)
+    print(f"{inv['number_text']}: {inv['state']}, paid {paid} {cur}, {tail}")
+    return 0

@@ -19,6 +19,7 @@ import random
 import sys
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -98,6 +99,10 @@ class FleetConfig:
     samples_per_session: int = 0  # 0: one session for the whole run
     stop_at_end: bool = True
     progress: bool | None = None  # None: only when stderr is a terminal
+    # benchmarks: the steady-state window starts after warmup_s (sessions started by then);
+    # on_window("start"|"end") lets a caller read the server's CPU at the window's edges
+    warmup_s: float = 0.0
+    on_window: Callable[[str], None] | None = None
 
 
 @dataclass(slots=True)
@@ -119,6 +124,8 @@ class FleetSummary:
     latency_p99_ms: float = 0.0
     client_cpu_s: float = 0.0
     client_cpu_us_per_msg: float = 0.0
+    window_s: float = 0.0  # the steady-state window (after warmup_s)
+    window_acks: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -276,6 +283,21 @@ class _Bot:
                     await self.ws.close()
 
 
+async def _window(shared: _Shared, cfg: FleetConfig, begin: float) -> None:
+    """Mark the steady-state window: latencies and acks counted only inside it."""
+    s = shared.summary
+    await asyncio.sleep(max(begin + cfg.warmup_s - time.monotonic(), 0))
+    shared.measuring = True
+    if cfg.on_window is not None:
+        cfg.on_window("start")
+    acks0, t0 = s.acks, time.monotonic()
+    await asyncio.sleep(max(shared.stop_at - time.monotonic(), 0))
+    s.window_acks, s.window_s = s.acks - acks0, round(time.monotonic() - t0, 3)
+    if cfg.on_window is not None:
+        cfg.on_window("end")
+    shared.measuring = False
+
+
 def _percentile(sorted_values: list[int], q: float) -> float:
     if not sorted_values:
         return 0.0
@@ -317,9 +339,11 @@ async def run_fleet(cfg: FleetConfig) -> FleetSummary:
         live = [bot for bot, good in zip(bots, ok, strict=True) if good]
         cpu0, begin = time.process_time(), time.monotonic()
         msgs0 = shared.summary.messages
-        shared.measuring = True
-        shared.stop_at = begin + cfg.duration_s
+        shared.measuring = cfg.warmup_s <= 0
+        shared.stop_at = begin + cfg.warmup_s + cfg.duration_s
+        window = asyncio.create_task(_window(shared, cfg, begin))
         await asyncio.gather(*(bot.run(begin) for bot in live))
+        await window
         shared.measuring = False
         elapsed = time.monotonic() - begin
         cpu = time.process_time() - cpu0

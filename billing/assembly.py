@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from billing.money import round_half_up, to_minor, vat_of
+from billing.money import minor_units, round_half_up, vat_of
 
 SESSION, FEE, DISCOUNT = "session", "fee", "discount"
+_ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +107,12 @@ def assemble(
     discount_text: str = "Discount",
 ) -> InvoiceDraft:
     """One subscriber's invoice for ``period``: a line per session, per fee, per discount."""
+    scale = Decimal(10) ** minor_units(currency)
     lines: list[Line] = [
         Line(
             SESSION,
             "",
-            to_minor(u.net, currency),
+            int((u.net * scale).quantize(_ONE, ROUND_HALF_UP)),  # to_minor, inlined (hot)
             site_vat_bp,
             session_id=u.session_id,
             charger_id=u.charger_id,

@@ -231,25 +231,47 @@ async def _flush(
     if owner is not None and fee_owners and fee_owners[0] == owner:
         fee_owners.pop(0)
     known = owner is not None and owner in site.subscribers
-    billable: list[tuple[Any, VersionPricer]] = []
-    for s in group:
-        flags = () if s.flags == "[]" else json.loads(s.flags)
-        reason = hold_reason(flags, s.energy_wh, s.tariff_id, owner if known else None)
-        pricer = None
-        if reason is None:
-            pricer = await pricers.get(s.tariff_id)
-            if pricer is None:
-                reason = "unknown_tariff_version"
-        if reason is not None or pricer is None:
-            report.hold(s.id, reason or "unknown_tariff_version")
-            continue
-        billable.append((s, pricer))
-    # restricted (e.g. time-of-day) tariffs: the group's samples in one query
-    wanted = [s.id for s, p in billable if p.needs_samples]
-    meters = await bs.meter_samples_of(aux, wanted) if wanted else {}
+    cache = pricers.cache
     usage: list[PricedUsage] = []
+    restricted: list[tuple[Any, VersionPricer]] = []
     start = site.start
-    for s, pricer in billable:
+    for s in group:
+        pricer = cache.get(s.tariff_id)
+        if s.flags != "[]" or pricer is None or s.energy_wh is None or not known:
+            reason = hold_reason(
+                () if s.flags == "[]" else json.loads(s.flags),
+                s.energy_wh,
+                s.tariff_id,
+                owner if known else None,
+            )
+            if reason is None:
+                pricer = await pricers.get(s.tariff_id)
+                if pricer is None:
+                    reason = "unknown_tariff_version"
+            if reason is not None or pricer is None:
+                report.hold(s.id, reason or "unknown_tariff_version")
+                continue
+        linear = pricer.linear
+        if linear is None:  # restricted tariff: priced below, with the group's samples
+            restricted.append((s, pricer))
+            continue
+        charging, parking = s.charging_s or 0, s.parking_s or 0
+        usage.append(
+            PricedUsage(
+                s.id,
+                s.charger_id,
+                s.started_at,
+                s.stopped_at,
+                s.energy_wh,
+                charging,
+                parking,
+                linear.net(s.energy_wh, charging, parking),
+                s.stopped_at < start,
+            )
+        )
+    # restricted (e.g. time-of-day) tariffs: the group's samples in one query
+    meters = await bs.meter_samples_of(aux, [s.id for s, _ in restricted]) if restricted else {}
+    for s, pricer in restricted:
         totals = SessionTotals(
             s.started_at,
             s.stopped_at,
@@ -275,7 +297,7 @@ async def _flush(
                 totals.charging_s,
                 totals.parking_s,
                 pricer.net(totals, samples),
-                late=s.stopped_at < start,
+                s.stopped_at < start,
             )
         )
     if known and owner is not None:

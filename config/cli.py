@@ -44,7 +44,11 @@ def build_parser(groups: Sequence[str] | None = None) -> argparse.ArgumentParser
     parser = Parser(prog="evgate", description="EV charger billing gateway")
     sub = parser.add_subparsers(dest="group", metavar="COMMAND")
     sub.required = True
+    registered: set[str] = set()
     for name in groups if groups is not None else GROUPS:
+        if GROUPS[name] in registered:  # one module may define several groups
+            continue
+        registered.add(GROUPS[name])
         try:
             module = importlib.import_module(GROUPS[name])
         except ModuleNotFoundError as exc:  # a group not built yet stays out of the help

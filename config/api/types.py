@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime, Field
 
 MAX_BIGINT = 2**63 - 1
@@ -40,3 +40,11 @@ SiteIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTER
 ChargerIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 SiteIdText = Annotated[Text, Field(min_length=1, max_length=64, pattern=_ID_PATTERN)]
+
+# query parameters (None: not given)
+SiteIdQuery = Annotated[
+    str | None, Query(min_length=1, max_length=64, pattern=_ID_PATTERN, description="a site id")
+]
+ChargerIdQuery = Annotated[
+    str | None, Query(min_length=1, max_length=64, pattern=_ID_PATTERN, description="a charger id")
+]

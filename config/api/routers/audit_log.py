@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from config.api.auth import Reader
 from config.api.context import reading
-from config.api.types import MAX_BIGINT
+from config.api.types import MAX_BIGINT, SiteIdQuery
 from store import audit
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 async def entries(
     request: Request,
     who: Reader,
-    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    site_id: SiteIdQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
 ) -> list[dict[str, Any]]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.api.auth import Principal, Reader, SuperAdmin, Writer
 from config.api.context import api_context, reading, transaction
-from config.api.types import BigId, ChargerIdPath, SiteIdPath, SiteIdText, Text
+from config.api.types import BigId, ChargerIdPath, SiteIdPath, SiteIdQuery, SiteIdText, Text
 from gateway.auth import hash_password
 from store import admin, audit, charger_admin, charger_views
 
@@ -60,7 +60,7 @@ async def load_for(request: Request, charger_id: str, who: Principal) -> dict[st
 async def list_chargers(
     request: Request,
     who: Reader,
-    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    site_id: SiteIdQuery = None,
     state: Literal["approved", "pending"] | None = None,
 ) -> list[dict[str, Any]]:
     site = who.visible_site(site_id)

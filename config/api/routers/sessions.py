@@ -11,7 +11,7 @@ from config.api.context import reading
 from config.api.output import ExactJSONResponse
 from config.api.pricing import price
 from config.api.tariff_input import stored_json
-from config.api.types import MAX_BIGINT, IdPath, UtcTime
+from config.api.types import MAX_BIGINT, ChargerIdQuery, IdPath, SiteIdQuery, UtcTime
 from store import session_views, tariff_store
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -21,8 +21,8 @@ router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 async def list_sessions(
     request: Request,
     who: Reader,
-    site_id: Annotated[str | None, Query(max_length=64)] = None,
-    charger_id: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]+$")] = None,
+    site_id: SiteIdQuery = None,
+    charger_id: ChargerIdQuery = None,
     subscriber_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
     started_from: Annotated[UtcTime | None, Query(alias="from")] = None,
     started_before: Annotated[UtcTime | None, Query(alias="to")] = None,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.output import percent
-from config.api.types import IdPath, IdTag, SiteIdPath, Text
+from config.api.types import IdPath, IdTag, SiteIdPath, SiteIdQuery, Text
 from store import admin, audit, subscribers
 
 router = APIRouter(prefix="/api/v1", tags=["subscribers"])
@@ -98,7 +98,7 @@ async def invite(
 async def list_subscribers(
     request: Request,
     who: Reader,
-    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    site_id: SiteIdQuery = None,
     state: Literal["invited", "active", "suspended", "cancelled"] | None = None,
 ) -> list[dict[str, Any]]:
     site = who.visible_site(site_id)

@@ -19,7 +19,7 @@ from config.api.tariff_input import (
     simple_version,
     stored_json,
 )
-from config.api.types import IdPath, SiteIdText, Text
+from config.api.types import IdPath, SiteIdQuery, SiteIdText, Text
 from store import admin, audit, tariff_store
 from tariffs import Tariff
 
@@ -89,9 +89,7 @@ async def create(
 async def create_ocpi(
     request: Request,
     who: Writer,
-    site_id: Annotated[
-        str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00]+$")
-    ] = None,
+    site_id: SiteIdQuery = None,
     name: Name = "",
 ) -> ExactJSONResponse:
     site = owner_site(who, site_id)
@@ -122,7 +120,7 @@ async def create_simple(request: Request, body: SimpleTariff, who: Writer) -> Ex
 async def list_tariffs(
     request: Request,
     who: Reader,
-    site_id: Annotated[str | None, Query(max_length=64)] = None,
+    site_id: SiteIdQuery = None,
 ) -> list[dict[str, Any]]:
     site = who.visible_site(site_id)
     async with reading(request) as conn:

@@ -1,0 +1,219 @@
+"""Billing over HTTP: runs, the next-invoice estimate, invoices, payments, credit notes and
+the Stripe webhook. Thin: it checks the caller's site and calls billing/."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from billing.errors import BillingError, NotFoundError
+from billing.months import PeriodError
+from billing.payments import add_credit_note, add_offline_payment, find_invoice, parse_amount
+from billing.run import RunOptions, estimate, run_billing
+from billing.stripe_payments import StripePayments, StripeSettings, apply_event
+from billing.views import invoice_public, list_public, pdf_of
+from billing.webhook_signature import SignatureError, verify
+from config.api.auth import Reader, Writer
+from config.api.context import api_context, reading, transaction
+from config.api.types import IdPath, SiteIdQuery
+from store import billing_store as bs
+
+router = APIRouter(prefix="/api/v1", tags=["billing"])
+NumberPath = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class RunIn(BaseModel):
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])
+    site_id: str | None = Field(None, max_length=64)
+    dry_run: bool = False
+
+
+class PaymentIn(BaseModel):
+    amount: str = Field(max_length=24, examples=["1250.00"])
+    date: date
+    reference: str = Field("", max_length=200)
+
+
+class CreditIn(BaseModel):
+    amount: str | None = Field(None, max_length=24, description="net; omit to credit all")
+    reason: str = Field("", max_length=200)
+
+
+def _fail(exc: Exception) -> HTTPException:
+    status = 404 if isinstance(exc, NotFoundError) else 422
+    return HTTPException(status, str(exc))
+
+
+def _stripe(request: Request) -> StripeSettings | None:
+    configured = getattr(request.app.state, "billing_stripe", None)
+    return configured if configured is not None else StripeSettings.from_env()
+
+
+@router.post("/billing-runs", summary="bill a month (or --dry-run it): numbered invoices")
+async def create_run(request: Request, body: RunIn, who: Writer) -> dict[str, Any]:
+    if body.site_id is None and not who.is_super:
+        raise HTTPException(403, "only a super-admin may bill every site: give site_id")
+    who.check_write(body.site_id)
+    settings = _stripe(request)
+    payer = StripePayments(settings).charge_period if settings and not body.dry_run else None
+    try:
+        report = await run_billing(
+            api_context(request).engine,
+            RunOptions(body.period, body.site_id, body.dry_run),
+            payer=payer,
+        )
+    except (BillingError, PeriodError) as exc:
+        raise _fail(exc) from None
+    return report.as_dict()
+
+
+@router.get("/subscribers/{subscriber_id}/next-invoice", summary="this month's draft so far")
+async def next_invoice(request: Request, subscriber_id: IdPath, who: Reader) -> dict[str, Any]:
+    async with reading(request) as conn:
+        sub = await bs.get_subscriber(conn, subscriber_id)
+    if sub is None:
+        raise HTTPException(404, f"no subscriber {subscriber_id}")
+    who.check_read(sub["site_id"])
+    draft = await estimate(api_context(request).engine, subscriber_id)
+    assert draft is not None
+    return {
+        "subscriber_id": subscriber_id,
+        "period": draft.period,
+        "currency": draft.currency,
+        "net": draft.net,
+        "vat": draft.vat,
+        "total": draft.total,
+        "vat_breakdown": [g.__dict__ for g in [_g(g) for g in draft.vat_groups]],
+        "lines": [
+            {
+                "kind": ln.kind,
+                "description": ln.description,
+                "session_id": ln.session_id,
+                "charger_id": ln.charger_id,
+                "stopped_at": ln.stopped_at.isoformat() if ln.stopped_at else None,
+                "energy_wh": ln.energy_wh,
+                "net": ln.net,
+                "vat_bp": ln.vat_bp,
+            }
+            for ln in draft.lines
+        ],
+    }
+
+
+class _G:
+    def __init__(self, vat_bp: int, net: int, vat: int) -> None:
+        self.vat_bp, self.net, self.vat = vat_bp, net, vat
+
+
+def _g(g: Any) -> _G:
+    return _G(g.vat_bp, g.net, g.vat)
+
+
+@router.get("/invoices", summary="invoices with their lines (amounts in minor units)")
+async def list_invoices(
+    request: Request,
+    who: Reader,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    site_id: SiteIdQuery = None,
+    subscriber_id: Annotated[int | None, Query(ge=1)] = None,
+) -> list[dict[str, Any]]:
+    site = who.visible_site(site_id)
+    async with reading(request) as conn:
+        return await list_public(conn, period=period, site_id=site, subscriber_id=subscriber_id)
+
+
+async def _invoice(conn: Any, number: str, who: Any) -> dict[str, Any]:
+    try:
+        inv = await find_invoice(conn, number)
+    except NotFoundError as exc:
+        raise _fail(exc) from None
+    who.check_read(inv["site_id"])
+    return inv
+
+
+@router.get("/invoices/{number}", summary="one invoice by number")
+async def get_invoice(request: Request, number: str, who: Reader) -> dict[str, Any]:
+    async with reading(request) as conn:
+        inv = await _invoice(conn, number, who)
+        lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
+        out = invoice_public(inv, lines)
+        out["payments"] = [
+            {k: p[k] for k in ("method", "status", "amount", "paid_on", "reference", "failure")}
+            for p in await bs.payments_of(conn, inv["id"])
+        ]
+        out["credit_notes"] = [
+            {k: c[k] for k in ("number_text", "net", "vat", "total", "reason")}
+            for c in await bs.credit_notes_of(conn, inv["id"])
+        ]
+    return out
+
+
+@router.get("/invoices/{number}/pdf", summary="the invoice (or CN-... credit note) as PDF")
+async def get_pdf(request: Request, number: str, who: Reader) -> Response:
+    async with reading(request) as conn:
+        if not number.startswith("CN-"):
+            await _invoice(conn, number, who)
+        else:
+            note = await bs.get_credit_note(conn, number)
+            if note is None:
+                raise HTTPException(404, f"no credit note {number!r}")
+            inv = await bs.get_invoice(conn, int(note["invoice_id"]))
+            who.check_read(inv["site_id"] if inv else None)
+        data = await pdf_of(conn, number)
+    return Response(data, media_type="application/pdf")
+
+
+@router.post("/invoices/{number}/payments", summary="record an offline payment")
+async def add_payment(
+    request: Request, number: str, body: PaymentIn, who: Writer
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        inv = await _invoice(conn, number, who)
+        who.check_write(inv["site_id"])
+        try:
+            amount = parse_amount(body.amount, inv["currency"])
+            done = await add_offline_payment(conn, number, amount, body.date, body.reference)
+        except BillingError as exc:
+            raise _fail(exc) from None
+    return {
+        "number": number,
+        "state": done["state"],
+        "paid": done["paid_amount"],
+        "amount_due": done["amount_due"],
+    }
+
+
+@router.post("/invoices/{number}/credit-notes", summary="credit an invoice in full or in part")
+async def credit(request: Request, number: str, body: CreditIn, who: Writer) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        inv = await _invoice(conn, number, who)
+        who.check_write(inv["site_id"])
+        try:
+            net = None if body.amount is None else parse_amount(body.amount, inv["currency"])
+            note = await add_credit_note(conn, number, net, body.reason)
+        except BillingError as exc:
+            raise _fail(exc) from None
+    return {k: note[k] for k in ("number", "net", "vat", "total")} | {
+        "invoice_state": note["invoice"]["state"]
+    }
+
+
+@router.post("/stripe/webhook", summary="Stripe events (signed with the endpoint secret)")
+async def stripe_webhook(request: Request) -> dict[str, str]:
+    settings = _stripe(request)
+    if settings is None or not settings.webhook_secret:
+        raise HTTPException(503, "set EVGATE_STRIPE_WEBHOOK_SECRET to receive Stripe webhooks")
+    payload = await request.body()
+    try:
+        verify(payload, request.headers.get("stripe-signature"), settings.webhook_secret)
+    except SignatureError as exc:
+        raise HTTPException(400, f"webhook refused: {exc}") from None
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise HTTPException(400, "webhook body is not JSON") from None
+    return {"result": await apply_event(api_context(request).engine, event)}

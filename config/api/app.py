@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from config.api import errors, metrics
+from config.api import billing_routes, errors, metrics
 from config.api.context import ApiContext
 from config.api.routers import (
     api_tokens,
@@ -62,4 +62,5 @@ def create_app(
         api_tokens,
     ):
         app.include_router(module.router)
+    app.include_router(billing_routes.router)
     return app

@@ -23,7 +23,6 @@ from config.api.types import IdPath, SiteIdQuery
 from store import billing_store as bs
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
-NumberPath = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class RunIn(BaseModel):
@@ -78,7 +77,9 @@ async def next_invoice(request: Request, subscriber_id: IdPath, who: Reader) -> 
     if sub is None:
         raise HTTPException(404, f"no subscriber {subscriber_id}")
     who.check_read(sub["site_id"])
-    draft = await estimate(api_context(request).engine, subscriber_id)
+    # app.state.billing_now: a fixed clock for tests (None: now)
+    now = getattr(request.app.state, "billing_now", None)
+    draft = await estimate(api_context(request).engine, subscriber_id, now)
     assert draft is not None
     return {
         "subscriber_id": subscriber_id,
@@ -87,7 +88,9 @@ async def next_invoice(request: Request, subscriber_id: IdPath, who: Reader) -> 
         "net": draft.net,
         "vat": draft.vat,
         "total": draft.total,
-        "vat_breakdown": [g.__dict__ for g in [_g(g) for g in draft.vat_groups]],
+        "vat_breakdown": [
+            {"vat_bp": g.vat_bp, "net": g.net, "vat": g.vat} for g in draft.vat_groups
+        ],
         "lines": [
             {
                 "kind": ln.kind,
@@ -102,15 +105,6 @@ async def next_invoice(request: Request, subscriber_id: IdPath, who: Reader) -> 
             for ln in draft.lines
         ],
     }
-
-
-class _G:
-    def __init__(self, vat_bp: int, net: int, vat: int) -> None:
-        self.vat_bp, self.net, self.vat = vat_bp, net, vat
-
-
-def _g(g: Any) -> _G:
-    return _G(g.vat_bp, g.net, g.vat)
 
 
 @router.get("/invoices", summary="invoices with their lines (amounts in minor units)")

@@ -1,0 +1,176 @@
+"""The billing endpoints through the real config API app (auth, site scoping, webhook)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from billing.stripe_payments import StripeSettings
+from billing.webhook_signature import sign
+from config.api import create_app
+from store import admin, api_tokens
+from store import billing_store as bs
+from tests.unit.billing.billing_testkit import NOW, World, local
+
+SECRET = "whsec_api_test"
+
+
+async def client(engine: AsyncEngine) -> tuple[httpx.AsyncClient, dict[str, str]]:
+    app = create_app(engine)
+    app.state.billing_stripe = StripeSettings("sk_test_unused", SECRET)
+    app.state.billing_now = NOW
+    async with engine.begin() as conn:
+        await admin.add_site(conn, admin.SiteInput("OTHER", "Europe/Oslo", "NOK", 2500, "business"))
+        tokens = {
+            "super": (await api_tokens.create_token(conn, "super-admin", None, "root"))[1],
+            "admin": (await api_tokens.create_token(conn, "admin", "OSLO", "oslo"))[1],
+            "other": (await api_tokens.create_token(conn, "admin", "OTHER", "other"))[1],
+            "viewer": (await api_tokens.create_token(conn, "viewer", "OSLO", "ro"))[1],
+        }
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://evgate"), tokens
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_run_list_pay_credit_pdf_and_estimate(engine: AsyncEngine) -> None:
+    w = await World(engine).setup()
+    a = await w.subscriber("A", language="fr")
+    await w.session("A", local("2026-10-05 08:00"), 60, 10_000)  # 25 + 60 + 5 = 90.00 net
+    await w.session("A", local("2026-11-02 08:00"), 60, 10_000)  # this month: the estimate
+    http, tok = await client(engine)
+    async with http:
+        r = await http.post("/api/v1/billing-runs", json={"period": "2026-10"})
+        assert r.status_code == 401
+        r = await http.post(
+            "/api/v1/billing-runs", json={"period": "2026-10"}, headers=auth(tok["admin"])
+        )
+        assert r.status_code == 403  # an admin bills its own site only
+        r = await http.post(
+            "/api/v1/billing-runs",
+            json={"period": "2026-10", "site_id": "OSLO"},
+            headers=auth(tok["viewer"]),
+        )
+        assert r.status_code == 403
+        r = await http.post(
+            "/api/v1/billing-runs",
+            json={"period": "2026-10", "site_id": "OSLO"},
+            headers=auth(tok["admin"]),
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["invoices"] == 1 and r.json()["totals"]["NOK"]["total"] == 11250
+        r = await http.get("/api/v1/invoices", headers=auth(tok["other"]))
+        assert r.json() == []  # another site's admin sees none of them
+        r = await http.get("/api/v1/invoices", headers=auth(tok["viewer"]))
+        (inv,) = r.json()
+        assert inv["number"] == "OSL-000001" and inv["lines"][0]["session_id"] is not None
+        r = await http.get("/api/v1/invoices/OSL-000001/pdf", headers=auth(tok["viewer"]))
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        r = await http.get("/api/v1/invoices/OSL-000001", headers=auth(tok["other"]))
+        assert r.status_code == 403
+        # a partial payment, then an overpayment
+        pay = {"amount": "100.00", "date": "2026-11-25", "reference": "bank"}
+        r = await http.post(
+            "/api/v1/invoices/OSL-000001/payments", json=pay, headers=auth(tok["admin"])
+        )
+        assert r.json() == {
+            "number": "OSL-000001",
+            "state": "issued",
+            "paid": 10000,
+            "amount_due": 1250,
+        }
+        r = await http.post(
+            "/api/v1/invoices/OSL-000001/payments",
+            json={**pay, "amount": "20.00"},
+            headers=auth(tok["admin"]),
+        )
+        assert r.json()["state"] == "paid" and r.json()["amount_due"] == -750  # credit balance
+        r = await http.post(
+            "/api/v1/invoices/OSL-000001/payments",
+            json={**pay, "amount": "1.001"},
+            headers=auth(tok["admin"]),
+        )
+        assert r.status_code == 422 and "decimals" in r.json()["detail"]
+        # a partial credit note at the invoice's rate: 10.00 net + 2.50 VAT
+        r = await http.post(
+            "/api/v1/invoices/OSL-000001/credit-notes",
+            json={"amount": "10.00", "reason": "goodwill"},
+            headers=auth(tok["admin"]),
+        )
+        assert r.json() == {
+            "number": "CN-OSL-000001",
+            "net": 1000,
+            "vat": 250,
+            "total": 1250,
+            "invoice_state": "paid",
+        }
+        r = await http.get("/api/v1/invoices/CN-OSL-000001/pdf", headers=auth(tok["viewer"]))
+        assert r.content.startswith(b"%PDF")
+        # this month so far: the November session, not stored
+        r = await http.get(f"/api/v1/subscribers/{a}/next-invoice", headers=auth(tok["viewer"]))
+        est = r.json()
+        assert (est["period"], est["net"], est["vat"], est["total"]) == (
+            "2026-11",
+            9000,
+            2250,
+            11250,
+        )
+        r = await http.get(f"/api/v1/subscribers/{a}/next-invoice", headers=auth(tok["other"]))
+        assert r.status_code == 403
+
+
+async def test_the_webhook_verifies_signatures(engine: AsyncEngine) -> None:
+    w = await World(engine).setup()
+    await w.subscriber("A", payment_method="stripe")
+    await w.session("A", local("2026-10-05 08:00"), 60, 10_000)
+    http, tok = await client(engine)
+    async with http:
+        r = await http.post(
+            "/api/v1/billing-runs", json={"period": "2026-10"}, headers=auth(tok["super"])
+        )
+        assert r.status_code == 200
+        async with engine.begin() as conn:
+            inv = await bs.get_invoice(conn, "OSL-000001")
+            pid = await bs.insert_payment(
+                conn,
+                {
+                    "invoice_id": inv["id"],
+                    "method": "stripe",
+                    "status": "pending",
+                    "amount": inv["total"],
+                    "currency": "NOK",
+                    "attempt": 1,
+                    "idempotency_key": "k",
+                    "stripe_payment_intent_id": "pi_123",
+                    "created_at": inv["created_at"],
+                    "updated_at": inv["created_at"],
+                },
+            )
+        body = json.dumps(
+            {"type": "payment_intent.succeeded", "data": {"object": {"id": "pi_123"}}}
+        ).encode()
+        forged = sign(body, "whsec_wrong", int(time.time()))
+        r = await http.post(
+            "/api/v1/stripe/webhook", content=body, headers={"Stripe-Signature": forged}
+        )
+        assert r.status_code == 400 and "refused" in r.json()["detail"]
+        stale = sign(body, SECRET, int(time.time()) - 3600)
+        r = await http.post(
+            "/api/v1/stripe/webhook", content=body, headers={"Stripe-Signature": stale}
+        )
+        assert r.status_code == 400
+        async with engine.connect() as conn:
+            assert (await bs.payment_by_id(conn, pid))["status"] == "pending"
+        good = sign(body, SECRET, int(time.time()))
+        r = await http.post(
+            "/api/v1/stripe/webhook", content=body, headers={"Stripe-Signature": good}
+        )
+        assert r.status_code == 200 and r.json() == {"result": "applied"}
+        async with engine.connect() as conn:
+            assert (await bs.payment_by_id(conn, pid))["status"] == "succeeded"
+            assert (await bs.get_invoice(conn, "OSL-000001"))["state"] == "paid"

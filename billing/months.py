@@ -17,7 +17,10 @@ def parse_period(period: str) -> tuple[int, int]:
     m = _PERIOD.match(period)
     if m is None:
         raise PeriodError(f"period must be YYYY-MM (e.g. 2026-10), not {period!r}")
-    return int(m.group(1)), int(m.group(2))
+    year = int(m.group(1))
+    if not 1970 <= year <= 9998:
+        raise PeriodError(f"period {period!r} is out of range: use a year from 1970 to 9998")
+    return year, int(m.group(2))
 
 
 def shift(period: str, months: int) -> str:

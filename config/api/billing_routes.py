@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from billing.errors import BillingError, NotFoundError
@@ -19,27 +19,29 @@ from billing.views import invoice_public, list_public, pdf_of
 from billing.webhook_signature import SignatureError, verify
 from config.api.auth import Reader, Writer
 from config.api.context import api_context, reading, transaction
-from config.api.types import IdPath, SiteIdQuery
+from config.api.types import IdPath, SiteIdQuery, SiteIdText, Text
 from store import billing_store as bs
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
+# an invoice or credit-note number: OSL-000001, CN-OSL-000001
+Number = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f/?#% ]+$")]
 
 
 class RunIn(BaseModel):
     period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-10"])
-    site_id: str | None = Field(None, max_length=64)
+    site_id: SiteIdText | None = None
     dry_run: bool = False
 
 
 class PaymentIn(BaseModel):
-    amount: str = Field(max_length=24, examples=["1250.00"])
+    amount: Text = Field(max_length=24, examples=["1250.00"])
     date: date
-    reference: str = Field("", max_length=200)
+    reference: Text = Field("", max_length=200)
 
 
 class CreditIn(BaseModel):
-    amount: str | None = Field(None, max_length=24, description="net; omit to credit all")
-    reason: str = Field("", max_length=200)
+    amount: Text | None = Field(None, max_length=24, description="net; omit to credit all")
+    reason: Text = Field("", max_length=200)
 
 
 def _fail(exc: Exception) -> HTTPException:
@@ -130,7 +132,7 @@ async def _invoice(conn: Any, number: str, who: Any) -> dict[str, Any]:
 
 
 @router.get("/invoices/{number}", summary="one invoice by number")
-async def get_invoice(request: Request, number: str, who: Reader) -> dict[str, Any]:
+async def get_invoice(request: Request, number: Number, who: Reader) -> dict[str, Any]:
     async with reading(request) as conn:
         inv = await _invoice(conn, number, who)
         lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
@@ -147,7 +149,7 @@ async def get_invoice(request: Request, number: str, who: Reader) -> dict[str, A
 
 
 @router.get("/invoices/{number}/pdf", summary="the invoice (or CN-... credit note) as PDF")
-async def get_pdf(request: Request, number: str, who: Reader) -> Response:
+async def get_pdf(request: Request, number: Number, who: Reader) -> Response:
     async with reading(request) as conn:
         if not number.startswith("CN-"):
             await _invoice(conn, number, who)
@@ -163,7 +165,7 @@ async def get_pdf(request: Request, number: str, who: Reader) -> Response:
 
 @router.post("/invoices/{number}/payments", summary="record an offline payment")
 async def add_payment(
-    request: Request, number: str, body: PaymentIn, who: Writer
+    request: Request, number: Number, body: PaymentIn, who: Writer
 ) -> dict[str, Any]:
     async with transaction(request) as conn:
         inv = await _invoice(conn, number, who)
@@ -182,7 +184,7 @@ async def add_payment(
 
 
 @router.post("/invoices/{number}/credit-notes", summary="credit an invoice in full or in part")
-async def credit(request: Request, number: str, body: CreditIn, who: Writer) -> dict[str, Any]:
+async def credit(request: Request, number: Number, body: CreditIn, who: Writer) -> dict[str, Any]:
     async with transaction(request) as conn:
         inv = await _invoice(conn, number, who)
         who.check_write(inv["site_id"])
@@ -199,8 +201,10 @@ async def credit(request: Request, number: str, body: CreditIn, who: Writer) -> 
 @router.post("/stripe/webhook", summary="Stripe events (signed with the endpoint secret)")
 async def stripe_webhook(request: Request) -> dict[str, str]:
     settings = _stripe(request)
-    if settings is None or not settings.webhook_secret:
-        raise HTTPException(503, "set EVGATE_STRIPE_WEBHOOK_SECRET to receive Stripe webhooks")
+    if settings is None or not settings.webhook_secret:  # nothing can be verified: refuse
+        raise HTTPException(
+            400, "webhook refused: set EVGATE_STRIPE_WEBHOOK_SECRET to receive Stripe webhooks"
+        )
     payload = await request.body()
     try:
         verify(payload, request.headers.get("stripe-signature"), settings.webhook_secret)

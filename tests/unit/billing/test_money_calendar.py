@@ -43,3 +43,5 @@ def test_period_arithmetic_and_errors() -> None:
     assert shift("2026-01", -1) == "2025-12"
     with pytest.raises(PeriodError):
         shift("2026-13", 1)
+    with pytest.raises(PeriodError, match="out of range"):
+        month_bounds("0000-01", "Europe/Oslo")

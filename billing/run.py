@@ -8,6 +8,7 @@ in the same order with the same numbers. See docs/billing.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -84,6 +85,7 @@ class _Pricers:
     def __init__(self, conn: AsyncConnection, tz: str) -> None:
         self.conn, self.tz = conn, tz
         self.cache: dict[int, VersionPricer | None] = {}
+        self.utc = bs.parse_utc(conn)  # streamed times -> aware UTC
 
     async def get(self, version_id: int) -> VersionPricer | None:
         if version_id not in self.cache:
@@ -159,16 +161,30 @@ async def _bill_site(
 ) -> None:
     site = await _load_site(engine, row, options.period)
     pending: list[InvoiceDraft] = []
-    async for draft in drafts_for_site(engine, site, options.period, report, progress):
-        if options.dry_run:
-            report.add(draft)
-            continue
-        pending.append(draft)
-        if len(pending) >= options.batch_size:
+    # one batch is written while the next is priced (the database works in its own thread
+    # or server); batches still commit one after the other, in subscriber order
+    writing: asyncio.Task[None] | None = None
+    try:
+        async for draft in drafts_for_site(engine, site, options.period, report, progress):
+            if options.dry_run:
+                report.add(draft)
+                continue
+            pending.append(draft)
+            if len(pending) >= options.batch_size:
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(
+                    _issue(engine, site, pending, options.period, now, report)
+                )
+                pending = []
+        if writing is not None:
+            await writing
+            writing = None
+        if pending:
             await _issue(engine, site, pending, options.period, now, report)
-            pending = []
-    if pending:
-        await _issue(engine, site, pending, options.period, now, report)
+    finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
 
 
 async def drafts_for_site(
@@ -232,6 +248,7 @@ async def _flush(
         fee_owners.pop(0)
     known = owner is not None and owner in site.subscribers
     cache = pricers.cache
+    utc = pricers.utc
     usage: list[PricedUsage] = []
     restricted: list[tuple[Any, VersionPricer]] = []
     start = site.start
@@ -256,25 +273,26 @@ async def _flush(
             restricted.append((s, pricer))
             continue
         charging, parking = s.charging_s or 0, s.parking_s or 0
+        stopped = utc(s.stopped_at)
         usage.append(
             PricedUsage(
                 s.id,
                 s.charger_id,
-                s.started_at,
-                s.stopped_at,
+                utc(s.started_at),
+                stopped,
                 s.energy_wh,
                 charging,
                 parking,
                 linear.net(s.energy_wh, charging, parking),
-                s.stopped_at < start,
+                stopped < start,
             )
         )
     # restricted (e.g. time-of-day) tariffs: the group's samples in one query
     meters = await bs.meter_samples_of(aux, [s.id for s, _ in restricted]) if restricted else {}
     for s, pricer in restricted:
         totals = SessionTotals(
-            s.started_at,
-            s.stopped_at,
+            utc(s.started_at),
+            utc(s.stopped_at),
             s.energy_wh,
             s.charging_s or 0,
             s.parking_s or 0,
@@ -284,20 +302,20 @@ async def _flush(
         meter = meters.get(s.id)
         if meter:  # a session without samples is priced from its totals' trace
             statuses = await bs.statuses_over(
-                aux, s.charger_id, s.connector_id, s.started_at, s.stopped_at
+                aux, s.charger_id, s.connector_id, totals.started_at, totals.stopped_at
             )
             samples = Samples(meter, statuses)
         usage.append(
             PricedUsage(
                 s.id,
                 s.charger_id,
-                s.started_at,
-                s.stopped_at,
+                totals.started_at,
+                totals.stopped_at,
                 totals.energy_wh,
                 totals.charging_s,
                 totals.parking_s,
                 pricer.net(totals, samples),
-                s.stopped_at < start,
+                totals.stopped_at < start,
             )
         )
     if known and owner is not None:

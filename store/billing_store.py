@@ -8,10 +8,23 @@ a rolled-back issue gives its numbers back and the sequence stays gap-free.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, bindparam, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    DateTime,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
@@ -41,6 +54,7 @@ from store.schema import (
     tariff_versions,
     tokens,
 )
+from store.types import UtcDateTime
 
 Conn = AsyncConnection
 
@@ -94,15 +108,31 @@ async def tariff_version_json(conn: Conn, version_id: int) -> str | None:
     return None if row is None else row[0]
 
 
-def _billable(site_id: str, end: datetime, subscriber_id: int | None = None) -> Any:
+def _fast_utc(dialect: str) -> Any:
+    """Times in a streamed row without SQLAlchemy's per-value processing (a million rows):
+    SQLite's text read as text, PostgreSQL's timestamptz as asyncpg returns it (aware)."""
+    return String() if dialect == "sqlite" else DateTime(timezone=True)
+
+
+def parse_utc(conn: Conn) -> Any:
+    """The function that turns a streamed time (see ``stream_billable``) into aware UTC."""
+    if conn.dialect.name == "sqlite":
+        return lambda raw: datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    return lambda value: value
+
+
+def _billable(
+    site_id: str, end: datetime, subscriber_id: int | None = None, dialect: str = ""
+) -> Any:
     owner = func.coalesce(sessions.c.subscriber_id, tokens.c.subscriber_id).label("owner")
+    utc = _fast_utc(dialect)
     query = (
         select(
             sessions.c.id,
             sessions.c.charger_id,
             sessions.c.connector_id,
-            sessions.c.started_at,
-            sessions.c.stopped_at,
+            type_coerce(sessions.c.started_at, utc).label("started_at"),
+            type_coerce(sessions.c.stopped_at, utc).label("stopped_at"),
             sessions.c.energy_wh,
             sessions.c.charging_s,
             sessions.c.parking_s,
@@ -145,9 +175,11 @@ async def stream_billable(
 
     The owner is the subscriber snapshotted at start, else the token's current subscriber.
     Streamed in chunks of rows (server-side cursor / chunked fetch): memory stays flat
-    whatever the month holds. ``flags`` comes as JSON text.
+    whatever the month holds. ``flags`` comes as JSON text; times need ``parse_utc(conn)``.
     """
-    query = _billable(site_id, end, subscriber_id).execution_options(yield_per=chunk)
+    query = _billable(site_id, end, subscriber_id, conn.dialect.name).execution_options(
+        yield_per=chunk
+    )
     result = await conn.stream(query)
     async for partition in result.partitions(chunk):
         yield partition
@@ -286,7 +318,7 @@ async def bulk_insert(
     if not values:
         return
     dialect = conn.dialect
-    procs = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    procs = [_fast_bind(table.c[name].type, dialect) for name in columns]
     if any(procs):
         values = [
             tuple(p(v) if p is not None else v for p, v in zip(procs, row, strict=True))
@@ -298,6 +330,21 @@ async def bulk_insert(
     else:
         marks = ", ".join("?" for _ in columns)
     await conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+
+
+def _sqlite_utc(value: datetime | None) -> str | None:
+    """UtcDateTime on SQLite, fast: naive UTC in SQLAlchemy's own text format."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _fast_bind(column_type: Any, dialect: Any) -> Any:
+    if isinstance(column_type, UtcDateTime) and dialect.name == "sqlite":
+        return _sqlite_utc
+    if isinstance(column_type, UtcDateTime):
+        return None  # asyncpg takes aware datetimes as they are
+    return column_type._cached_bind_processor(dialect)
 
 
 LINE_COLUMNS = (

@@ -1,0 +1,85 @@
+"""The billing scheduler inside `evgate serve`: issue invoices on the 1st, daily dunning.
+
+Every ``interval`` seconds it looks at each site: once the site's local month is over and no
+finished run covers it, it bills that month (site by site, in the site's time zone); once a
+day (UTC) it runs the dunning job. Both jobs are idempotent, so a restart, or two instances
+against one PostgreSQL database, change nothing: numbers stay gap-free under the series lock
+and each invoice exists once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from datetime import UTC, date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from billing.dunning import daily
+from billing.months import period_of, shift
+from billing.run import Payer, RunOptions, run_billing
+from store import billing_store as bs
+
+log = logging.getLogger("evgate.billing")
+
+
+class BillingScheduler:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        interval: float = 300.0,
+        payer: Payer | None = None,
+        clock: type[datetime] = datetime,
+    ) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.payer = payer
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._last_daily: date | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="evgate-billing-scheduler")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # keep scheduling: the next tick retries (jobs are idempotent)
+                log.exception("billing scheduler tick failed")
+            await asyncio.sleep(self.interval)
+
+    async def tick(self) -> list[str]:
+        """One look at the clock: bill finished months, run the daily job once a day."""
+        now = self.clock.now(UTC)
+        done: list[str] = []
+        async with self.engine.connect() as conn:
+            sites = await bs.billing_sites(conn, None)
+        for site in sites:
+            period = shift(period_of(now, site["tz"]), -1)  # the last finished local month
+            async with self.engine.connect() as conn:
+                if await bs.run_done(conn, period, site["id"]):
+                    continue
+            report = await run_billing(
+                self.engine, RunOptions(period, site["id"], now=now), payer=self.payer
+            )
+            log.info(
+                "billing run",
+                extra={"site": site["id"], "period": period, "invoices": report.invoices},
+            )
+            done.append(f"{site['id']}:{period}")
+        if self._last_daily != now.date():
+            await daily(self.engine, now)
+            self._last_daily = now.date()
+            done.append("daily")
+        return done

@@ -1,0 +1,131 @@
+"""Invoice states from payments and credits, reminder timing, documents in five languages."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from billing.documents import credit_note_pdf, invoice_pdf, run_csv
+from billing.dunning_rules import next_reminder
+from billing.labels import LABELS, labels
+from billing.ledger import amount_due, state_after
+
+DUE = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_states_from_payments_credits_and_the_due_date() -> None:
+    before, after = DUE - timedelta(days=1), DUE + timedelta(days=1)
+    assert state_after("issued", 1000, 0, 0, 0, DUE, before) == "issued"
+    assert state_after("issued", 1000, 400, 0, 0, DUE, after) == "overdue"  # partial
+    assert state_after("overdue", 1000, 1000, 0, 0, DUE, after) == "paid"
+    assert state_after("issued", 1000, 1200, 0, 0, DUE, before) == "paid"  # overpaid
+    assert amount_due(1000, 1200, 0) == -200  # a credit balance
+    assert state_after("issued", 1000, 1000, 0, 50, DUE, after) == "overdue"  # fee unpaid
+    assert state_after("paid", 1000, 1000, 1000, 0, DUE, after) == "credited"
+    assert state_after("issued", 1000, 0, 300, 0, DUE, before) == "issued"  # partly credited
+    assert state_after("issued", 1000, 700, 300, 0, DUE, before) == "paid"
+    assert state_after("draft", 1000, 0, 0, 0, DUE, after) == "draft"
+
+
+def test_reminders_up_to_n_at_intervals_after_the_due_date() -> None:
+    def at(days: int) -> datetime:
+        return DUE + timedelta(days=days)
+
+    assert next_reminder(0, DUE, None, at(13), 2, 14) is None
+    assert next_reminder(0, DUE, None, at(14), 2, 14) == 1
+    assert next_reminder(1, DUE, at(14), at(27), 2, 14) is None
+    assert next_reminder(1, DUE, at(14), at(28), 2, 14) == 2
+    assert next_reminder(2, DUE, at(28), at(100), 2, 14) is None  # N reached
+    assert next_reminder(0, DUE, None, at(0), 1, 0) == 1
+
+
+INVOICE = {
+    "id": 1,
+    "number_text": "OSL-000042",
+    "subscriber_id": 7,
+    "period": "2026-10",
+    "state": "issued",
+    "currency": "NOK",
+    "net": 16433,
+    "vat": 4108,
+    "total": 20541,
+    "vat_breakdown": [{"vat_bp": 2500, "net": 16433, "vat": 4108}],
+    "issued_at": datetime(2026, 11, 1, 6, tzinfo=UTC),
+    "due_at": datetime(2026, 12, 1, 6, tzinfo=UTC),
+}
+LINES = [
+    {
+        "position": 1,
+        "kind": "session",
+        "description": "",
+        "session_id": 11,
+        "charger_id": "CP1",
+        "started_at": datetime(2026, 10, 31, 22, 30, tzinfo=UTC),
+        "stopped_at": datetime(2026, 10, 31, 22, 59, tzinfo=UTC),
+        "energy_wh": 10_000,
+        "charging_s": 3600,
+        "parking_s": 1800,
+        "late": True,
+        "net": 9600,
+        "vat_bp": 2500,
+    },
+    {
+        "position": 2,
+        "kind": "discount",
+        "description": "Partner",
+        "session_id": None,
+        "charger_id": None,
+        "started_at": None,
+        "stopped_at": None,
+        "energy_wh": None,
+        "charging_s": None,
+        "parking_s": None,
+        "late": False,
+        "net": -960,
+        "vat_bp": 2500,
+    },
+]
+SITE = {"id": "OSLO", "tz": "Europe/Oslo"}
+
+
+@pytest.mark.parametrize("language", sorted(LABELS))
+def test_invoice_and_credit_note_pdfs_in_each_language(language: str) -> None:
+    sub = {"name": "Åse Ørnes-Lefèvre", "email": "ase@example.no", "language": language}
+    pdf = invoice_pdf({**INVOICE, "language": language}, LINES, sub, SITE)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+    note = {
+        "number_text": "CN-OSL-000001",
+        "net": 16433,
+        "vat": 4108,
+        "total": 20541,
+        "vat_breakdown": INVOICE["vat_breakdown"],
+        "issued_at": INVOICE["issued_at"],
+        "reason": "double charge",
+    }
+    assert credit_note_pdf(note, {**INVOICE, "language": language}, sub, SITE).startswith(b"%PDF")
+
+
+def test_labels_fall_back_to_english_and_map_norwegian() -> None:
+    assert labels("nb-NO")["invoice"] == "Faktura"
+    assert labels("no")["vat"] == "MVA"
+    assert labels("xx")["invoice"] == "Invoice"
+    assert labels("fr")["total"] == "Total TTC"
+    # every language has every label, and all of them print with the latin-1 core fonts
+    for words in LABELS.values():
+        assert words.keys() == LABELS["en"].keys()
+        for word in words.values():
+            word.encode("latin-1")
+
+
+def test_the_run_csv_lists_every_line_in_exact_amounts() -> None:
+    text = run_csv([INVOICE], {1: LINES})
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["number"], r["kind"], r["session_id"], r["line_net"]) for r in rows] == [
+        ("OSL-000042", "session", "11", "96.00"),
+        ("OSL-000042", "discount", "", "-9.60"),
+    ]
+    assert rows[0]["total"] == "205.41" and rows[0]["late"] == "1"
+    assert rows[0]["started_at"] == "2026-10-31T22:30:00+00:00"

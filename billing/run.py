@@ -9,12 +9,13 @@ in the same order with the same numbers. See docs/billing.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -29,6 +30,7 @@ from billing.pricing import Samples, SessionTotals, VersionPricer
 from store import billing_store as bs
 
 log = logging.getLogger("evgate.billing")
+T = TypeVar("T")
 
 HELD_BACK_LISTED = 1000  # held-back sessions named in a run's report (all are counted)
 
@@ -204,7 +206,7 @@ async def drafts_for_site(
         fee_owners = sorted(s for s in site.plans if subscriber_id is None or s == subscriber_id)
         group: list[Any] = []
         owner: int | None = None
-        stream = bs.stream_billable(read, site.id, end or site.end, subscriber_id)
+        stream = _prefetch(bs.stream_billable(read, site.id, end or site.end, subscriber_id))
         async for chunk in stream:
             for session in chunk:
                 if group and session.owner != owner:
@@ -227,6 +229,34 @@ async def drafts_for_site(
             if draft is not None:
                 yield draft
         fee_owners.clear()
+
+
+async def _prefetch(chunks: AsyncIterator[T], depth: int = 2) -> AsyncIterator[T]:
+    """Fetch the next chunks while the current one is priced (the fetch waits on the
+    database's thread or server, the pricing on Python)."""
+    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(depth)
+
+    async def produce() -> None:
+        try:
+            async for chunk in chunks:
+                await queue.put((True, chunk))
+            await queue.put((False, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            await queue.put((False, exc))
+
+    task = asyncio.create_task(produce())
+    try:
+        while True:
+            more, item = await queue.get()
+            if not more:
+                if isinstance(item, BaseException):
+                    raise item
+                return
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 async def _flush(

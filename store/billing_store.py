@@ -318,12 +318,17 @@ async def bulk_insert(
     if not values:
         return
     dialect = conn.dialect
-    procs = [_fast_bind(table.c[name].type, dialect) for name in columns]
-    if any(procs):
-        values = [
-            tuple(p(v) if p is not None else v for p, v in zip(procs, row, strict=True))
-            for row in values
-        ]
+    procs = [
+        (i, p) for i, name in enumerate(columns) if (p := _fast_bind(table.c[name].type, dialect))
+    ]
+    if procs:
+        converted = []
+        for row in values:
+            cells = list(row)
+            for i, p in procs:
+                cells[i] = p(cells[i])
+            converted.append(tuple(cells))
+        values = converted  # type: ignore[assignment]
     names = ", ".join(f'"{name}"' for name in columns)
     if dialect.name == "postgresql":
         marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
@@ -336,7 +341,9 @@ def _sqlite_utc(value: datetime | None) -> str | None:
     """UtcDateTime on SQLite, fast: naive UTC in SQLAlchemy's own text format."""
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _fast_bind(column_type: Any, dialect: Any) -> Any:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from billing.linear_price import LinearPrice, linear_price
 from tariffs import ChargingPeriod, SessionTrace, Tariff, parse_tariff, price_periods, price_session
@@ -56,15 +57,16 @@ def totals_periods(s: SessionTotals) -> list[ChargingPeriod]:
 
 
 def totals_trace(s: SessionTotals) -> SessionTrace:
-    """A trace from totals alone: energy linear over the charging time, then parking."""
-    charge_end = min(s.started_at + timedelta(seconds=s.charging_s), s.stopped_at)
-    meter = [(s.started_at, 0), (max(charge_end, s.started_at), s.energy_wh)]
-    if charge_end < s.stopped_at:
-        meter.append((s.stopped_at, s.energy_wh))
-    states: list[tuple[datetime, str]] = []
-    if s.parking_s > 0 and charge_end < s.stopped_at:
-        states.append((charge_end, "parking"))
-    return SessionTrace(s.started_at, s.stopped_at, meter, states)
+    """A trace from totals alone: charging from the start (energy linear over it), then
+    parking; it spans the accounted time (charging s + parking s), like the closed form."""
+    charge_end = s.started_at + timedelta(seconds=s.charging_s)
+    stop = charge_end + timedelta(seconds=s.parking_s)
+    # no charging time: the energy is spread over the whole (parking) session
+    meter = [(s.started_at, 0), (charge_end if s.charging_s else stop, s.energy_wh)]
+    if s.charging_s and stop > charge_end:
+        meter.append((stop, s.energy_wh))
+    states = [(charge_end, "parking")] if stop > charge_end else []
+    return SessionTrace(s.started_at, stop, meter, states)
 
 
 def samples_trace(s: SessionTotals, samples: Samples) -> SessionTrace:
@@ -90,13 +92,49 @@ def samples_trace(s: SessionTotals, samples: Samples) -> SessionTrace:
     return SessionTrace(s.started_at, s.stopped_at, meter, states)
 
 
+_CLOCK_ONLY = frozenset({"start_time", "end_time", "day_of_week", "start_date", "end_date"})
+
+
+def clock_boundaries(tariff: Tariff) -> frozenset[int] | None:
+    """Seconds after local midnight where a clock-only tariff may switch element, or None
+    when some restriction looks at anything but the local clock and calendar."""
+    out = {0}
+    for element in tariff.elements:
+        r = element.restrictions
+        if r is None or r.is_empty:
+            continue
+        used = {name for name in r.__dataclass_fields__ if getattr(r, name) not in (None, ())}
+        if not used <= _CLOCK_ONLY:
+            return None
+        for t in (r.start_time, r.end_time):
+            if t is not None:
+                out.add(t.hour * 3600 + t.minute * 60 + t.second)
+    return frozenset(out)
+
+
 class VersionPricer:
     """One tariff version, parsed and compiled once, pricing many sessions."""
 
     def __init__(self, tariff: Tariff, tz: str) -> None:
         self.tariff = tariff
         self.tz = tz
+        self.zone = ZoneInfo(tz)
         self.linear: LinearPrice | None = linear_price(tariff)
+        self.boundaries = clock_boundaries(tariff) if self.linear is None else None
+
+    def _inside_one_window(self, s: SessionTotals) -> bool:
+        """True when the totals' trace crosses no local boundary of a clock-only tariff (same
+        local day, same UTC offset, no start/end time strictly inside): its periods are then
+        just charging and parking, and building them can be skipped."""
+        if self.boundaries is None or s.charging_s == 0:
+            return False
+        a = s.started_at.astimezone(self.zone)
+        b = (s.started_at + timedelta(seconds=s.charging_s + s.parking_s)).astimezone(self.zone)
+        if a.date() != b.date() or a.utcoffset() != b.utcoffset():
+            return False
+        lo = a.hour * 3600 + a.minute * 60 + a.second + a.microsecond / 1e6
+        hi = b.hour * 3600 + b.minute * 60 + b.second + b.microsecond / 1e6
+        return not any(lo < t < hi for t in self.boundaries)
 
     @classmethod
     def from_ocpi(cls, ocpi: str | dict[str, Any], tz: str) -> VersionPricer:
@@ -116,9 +154,15 @@ class VersionPricer:
             return self.linear.net(s.energy_wh, s.charging_s, s.parking_s)
         if samples is not None and samples.meter:
             trace = samples_trace(s, samples)
+        elif self._inside_one_window(s):
+            return self.net_from_periods(s)
         else:
             trace = totals_trace(s)
         return price_session(self.tariff, trace, self.tz).total_cost.excl_vat
+
+    def net_from_trace(self, s: SessionTotals) -> Decimal:
+        """The totals' trace through the period builder (the oracle of the shortcut)."""
+        return price_session(self.tariff, totals_trace(s), self.tz).total_cost.excl_vat
 
     def net_from_periods(self, s: SessionTotals) -> Decimal:
         """The general pricer on the totals' periods (the oracle of the closed form)."""

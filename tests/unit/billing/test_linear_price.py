@@ -77,3 +77,79 @@ def test_restricted_tariffs_take_the_general_path() -> None:
     start = datetime(2026, 10, 5, 14, tzinfo=UTC)
     s = SessionTotals(start, start + timedelta(hours=2), 2000, 7200, 0)
     assert pricer.net(s) == Decimal("4.00")
+
+
+CLOCKS = st.sampled_from(["00:00", "06:00", "07:30", "17:00", "20:00", "22:00", "02:30"])
+
+
+@st.composite
+def clock_tariffs(draw: st.DrawFn) -> dict[str, object]:
+    elements = []
+    for _ in range(draw(st.integers(1, 3))):
+        restrictions: dict[str, object] = {
+            "start_time": draw(CLOCKS),
+            "end_time": draw(CLOCKS),
+        }
+        if draw(st.booleans()):
+            restrictions["day_of_week"] = draw(
+                st.lists(st.sampled_from(["MONDAY", "SATURDAY", "SUNDAY"]), min_size=1, unique=True)
+            )
+        elements.append(
+            {
+                "price_components": [component(*c) for c in draw(components)],
+                "restrictions": restrictions,
+            }
+        )
+    elements.append({"price_components": [component("ENERGY", "1.00", 1)]})
+    return {"currency": "NOK", "elements": elements}
+
+
+# around the DST changes in Oslo (29 March and 25 October 2026) and an ordinary week
+STARTS = st.sampled_from(
+    [
+        datetime(2026, 3, 28, tzinfo=UTC),
+        datetime(2026, 10, 24, tzinfo=UTC),
+        datetime(2026, 10, 5, tzinfo=UTC),
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    clock_tariffs(),
+    STARTS,
+    st.integers(0, 3 * 86400),
+    st.integers(0, 60_000),
+    st.integers(0, 6 * 3600),
+    st.integers(0, 3 * 3600),
+)
+def test_the_one_window_shortcut_equals_the_period_builder(
+    obj: dict[str, object], day: datetime, offset: int, wh: int, cs: int, ps: int
+) -> None:
+    pricer = VersionPricer(parse_tariff(obj), "Europe/Oslo")
+    start = day + timedelta(seconds=offset)
+    s = SessionTotals(start, start + timedelta(seconds=cs + ps), wh, cs, ps)
+    assert pricer.net(s) == pricer.net_from_trace(s)
+
+
+def test_the_shortcut_is_taken_inside_a_window_only() -> None:
+    pricer = VersionPricer(parse_tariff(PEAK_OBJ), "Europe/Oslo")
+    inside = SessionTotals(T_MORNING, T_MORNING + timedelta(hours=2), 5000, 5400, 1800)
+    across = SessionTotals(T_EVENING, T_EVENING + timedelta(hours=2), 5000, 7200, 0)
+    assert pricer._inside_one_window(inside) and not pricer._inside_one_window(across)
+    assert pricer.net(inside) == Decimal("5.00")  # 5 kWh off-peak at 1.00
+    assert pricer.net(across) == Decimal("12.50")  # 16:30-18:30: 1.25 kWh x 1 + 3.75 x 3
+
+
+PEAK_OBJ = {
+    "currency": "NOK",
+    "elements": [
+        {
+            "price_components": [component("ENERGY", "3.00", 1)],
+            "restrictions": {"start_time": "17:00", "end_time": "20:00"},
+        },
+        {"price_components": [component("ENERGY", "1.00", 1)]},
+    ],
+}
+T_MORNING = datetime(2026, 10, 5, 7, tzinfo=UTC)  # 09:00 in Oslo
+T_EVENING = datetime(2026, 10, 5, 14, 30, tzinfo=UTC)  # 16:30 in Oslo

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.errors import BillingError
 from billing.run import RunOptions, estimate, run_billing
 from store.billing_schema import invoice_lines, invoice_sessions, invoices, number_series
-from store.schema import tokens
+from store.schema import meter_samples, tokens
 from tests.unit.billing.billing_testkit import NOW, World, local, rows
 
 OCT = RunOptions("2026-10", now=NOW)
@@ -159,3 +159,34 @@ async def test_the_next_invoice_estimate(engine: AsyncEngine) -> None:
     # the unbilled October session counts as late on November's invoice
     assert (draft.net, draft.vat, draft.total) == (15500, 3875, 19375)
     assert await rows(engine, invoices) == []
+
+
+async def test_time_of_day_sessions_are_priced_from_their_samples(engine: AsyncEngine) -> None:
+    w = await World(engine).setup()
+    await w.subscriber("A")
+    sid = await w.session("A", local("2026-10-07 16:00"), 120, 2_000, tariff="peak")
+    start_wh = w.next_meter
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(meter_samples),
+            [
+                {
+                    "charger_id": "CP1",
+                    "connector_id": 1,
+                    "session_id": sid,
+                    "ts": ts,
+                    "energy_mwh": (start_wh + wh) * 1000,
+                    "values": [],
+                    "received_at": ts,
+                }
+                for ts, wh in (
+                    (local("2026-10-07 16:30"), 250),
+                    (local("2026-10-07 17:00"), 500),  # only 0.5 kWh before the peak
+                    (local("2026-10-07 17:30"), 1250),
+                )
+            ],
+        )
+    await run_billing(engine, OCT)
+    (inv,) = await rows(engine, invoices)
+    # 0.5 kWh x 1.00 + 1.5 kWh x 4.00 = 6.50 (a linear trace would say 5.00)
+    assert inv["net"] == 650

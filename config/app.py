@@ -15,6 +15,8 @@ import uvicorn
 
 from config.api import create_app
 from config.settings import Settings
+from gateway.command_bus import CommandBus
+from gateway.outbox import OutboxPublisher
 from gateway.server import Gateway, GatewayOptions
 from store import migrate
 from store.db import create_engine
@@ -37,9 +39,16 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
         ),
     )
     await gateway.start()
+    bus = publisher = None
+    if settings.mqtt_url:  # events out, and commands to chargers held by other instances
+        publisher = OutboxPublisher(engine, settings.mqtt_url, prefix=settings.mqtt_prefix)
+        gateway.committer.after_commit.append(publisher.wake)
+        publisher.start()
+        bus = CommandBus(gateway.registry, settings.mqtt_url, prefix=settings.mqtt_prefix)
+        bus.start()
     api_server = uvicorn.Server(
         uvicorn.Config(
-            create_app(engine, gateway.registry),
+            create_app(engine, gateway.registry, command_sender=bus),
             host=settings.host,
             port=settings.api_port,
             log_config=None,
@@ -80,6 +89,9 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
     finally:
         log.info("evgate stopping")
         api_server.should_exit = True
+        for part in (bus, publisher):
+            if part is not None:
+                await part.close()
         await gateway.close()
         with suppress(Exception):
             await api_task

@@ -25,6 +25,9 @@ class Settings:
     tls_key: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
+    # MQTT broker for events and cross-instance commands; empty: events wait in the outbox
+    mqtt_url: str | None = None
+    mqtt_prefix: str = "evgate"
 
     @classmethod
     def load(
@@ -63,5 +66,7 @@ class Settings:
         for path in (self.tls_cert, self.tls_key):
             if path and not os.path.isfile(path):
                 raise SettingsError(f"TLS file {path!r} does not exist")
+        if self.mqtt_url and not self.mqtt_url.startswith(("mqtt://", "tcp://")):
+            raise SettingsError(f"MQTT URL {self.mqtt_url!r} must look like mqtt://HOST:1883")
         if self.heartbeat_interval < 1:
             raise SettingsError("heartbeat interval must be at least 1 second")

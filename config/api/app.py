@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.api import billing_routes, errors, metrics
-from config.api.context import ApiContext
+from config.api.context import ApiContext, CommandSender
 from config.api.routers import (
     api_tokens,
     audit_log,
@@ -37,6 +37,7 @@ def create_app(
     *,
     command_timeout: float = 30.0,
     invitation_base_url: str | None = None,
+    command_sender: CommandSender | None = None,
 ) -> FastAPI:
     """The API over ``engine``; ``registry`` is the in-process gateway's (None: no gateway)."""
     app = FastAPI(title="evgate config API", version="1.0.0", description=DESCRIPTION)
@@ -45,6 +46,7 @@ def create_app(
         registry=registry if registry is not None else ConnectionRegistry(),
         command_timeout=command_timeout,
         invitation_base_url=invitation_base_url,
+        commands=command_sender,
     )
     app.state.evgate = ctx
     metrics.install(app.state, ctx)

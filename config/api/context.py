@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.connection import ConnectionRegistry
+
+
+class CommandSender(Protocol):
+    """Sends a remote command to a charger wherever its socket is (registry or command bus)."""
+
+    async def call(
+        self, charger_id: str, action: str, payload: dict[str, Any], timeout: float = 30
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -18,6 +27,12 @@ class ApiContext:
     registry: ConnectionRegistry
     command_timeout: float = 30.0
     invitation_base_url: str | None = None
+    # None: only this process's sockets (the registry); else e.g. the MQTT command bus
+    commands: CommandSender | None = None
+
+    @property
+    def sender(self) -> CommandSender:
+        return self.commands if self.commands is not None else self.registry
 
 
 def api_context(request: Request) -> ApiContext:

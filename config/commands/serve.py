@@ -31,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--tls-cert", help="certificate file: serve wss:// (security profile 2)")
     p.add_argument("--tls-key", help="private key file of --tls-cert")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
+    p.add_argument(
+        "--mqtt-url",
+        help="mqtt://HOST:1883: publish events, route commands between "
+        "instances (default: none; events wait in the outbox)",
+    )
     p.set_defaults(func=_serve)
 
 
@@ -47,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         log_level=args.log_level,
+        mqtt_url=args.mqtt_url,
     )
     logs.setup(settings.log_level, settings.log_format)
     try:

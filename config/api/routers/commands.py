@@ -80,7 +80,7 @@ async def send(
     who.check_write(charger["site_id"])
     ctx = api_context(request)
     try:
-        answer = await ctx.registry.call(charger_id, action, payload, timeout=ctx.command_timeout)
+        answer = await ctx.sender.call(charger_id, action, payload, timeout=ctx.command_timeout)
     except CommandError as exc:
         raise HTTPException(_STATUS.get(exc.kind, 502), str(exc)) from None
     async with transaction(request) as conn:

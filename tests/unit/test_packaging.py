@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_compose_file_is_accepted() -> None:
     spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    assert {"evgate", "postgres", "mosquitto"} <= set(spec["services"])
-    assert spec["services"]["evgate"]["environment"]["EVGATE_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert {"evgate-a", "evgate-b", "postgres", "mosquitto"} <= set(spec["services"])
+    for name in ("evgate-a", "evgate-b"):
+        env = spec["services"][name]["environment"]
+        assert env["EVGATE_DATABASE_URL"].startswith("postgresql+asyncpg://")
+        assert env["EVGATE_MQTT_URL"] == "mqtt://mosquitto:1883"
     for command in (["docker", "compose"], ["docker-compose"]):
         if shutil.which(command[0]) is None:
             continue

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -200,6 +201,7 @@ def main() -> None:
     finally:
         if args.db == "postgres":
             asyncio.run(pg_database(False, name))
+        shutil.rmtree(tmp, ignore_errors=True)
     result.update(
         {
             "bench": "billing",

@@ -20,10 +20,12 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    column,
     func,
     insert,
     or_,
     select,
+    text,
     type_coerce,
     update,
 )
@@ -124,6 +126,25 @@ def parse_utc(conn: Conn) -> Any:
     return lambda value: value
 
 
+def _not_indexed(query: Any) -> Any:
+    """The query with ``FROM sessions NOT INDEXED`` (SQLite; SQLAlchemy renders no such hint).
+
+    ``stopped_at < end`` has no lower bound (late sessions of any month are billable), so a
+    table scan beats walking the stopped_at index with a table lookup per row: 4 s -> 1.4 s
+    to the first of a million sessions. Times are bound as SQLAlchemy stores them.
+    """
+    from sqlalchemy.dialects import sqlite
+
+    compiled = query.compile(dialect=sqlite.dialect(paramstyle="named"))
+    sql = str(compiled).replace("FROM sessions JOIN", "FROM sessions NOT INDEXED JOIN", 1)
+    assert "NOT INDEXED" in sql
+    params = {
+        k: _sqlite_utc(v) if isinstance(v, datetime) else v for k, v in compiled.params.items()
+    }
+    columns = [c.name for c in query.selected_columns]
+    return text(sql).bindparams(**params).columns(*[column(c) for c in columns])
+
+
 def _billable(
     site_id: str, end: datetime, subscriber_id: int | None = None, dialect: str = ""
 ) -> Any:
@@ -156,8 +177,7 @@ def _billable(
         .where(
             chargers.c.site_id == site_id,
             sessions.c.monthly_payment.is_(True),
-            sessions.c.stopped_at.is_not(None),
-            sessions.c.stopped_at < end,
+            sessions.c.stopped_at < end,  # false for open sessions (NULL)
             invoice_sessions.c.session_id.is_(None),
         )
     )
@@ -180,10 +200,10 @@ async def stream_billable(
     Streamed in chunks of rows (server-side cursor / chunked fetch): memory stays flat
     whatever the month holds. ``flags`` comes as JSON text; times need ``parse_utc(conn)``.
     """
-    query = _billable(site_id, end, subscriber_id, conn.dialect.name).execution_options(
-        yield_per=chunk
-    )
-    result = await conn.stream(query)
+    query = _billable(site_id, end, subscriber_id, conn.dialect.name)
+    if conn.dialect.name == "sqlite":
+        query = _not_indexed(query)
+    result = await conn.stream(query.execution_options(yield_per=chunk))
     async for partition in result.partitions(chunk):
         yield partition
 

@@ -173,6 +173,7 @@ class Gateway:
             asyncio.create_task(old.replaced())
         log.info("charger connected", extra={"charger": ctx.id})
         try:
+            await self.service.connected(ctx)
             await conn.run()
         finally:
             self.registry.detach(conn)

@@ -99,9 +99,22 @@ class ChargingService:
                 ctx.known_sessions.add(row["id"])
         return ctx
 
+    async def connected(self, ctx: ChargerContext) -> None:
+        at = now()
+
+        async def op(batch: Batch) -> None:
+            db.add_event(batch, "charger_online", ctx.site_id, ctx.id, {"at": at.isoformat()}, at)
+
+        await self.committer.run(op)
+
     async def disconnected(self, ctx: ChargerContext) -> None:
-        async with self.engine.begin() as conn:
-            await db.touch_charger(conn, ctx.id, now())
+        at = now()
+
+        async def op(batch: Batch) -> None:
+            await db.touch_charger(batch, ctx.id, at)
+            db.add_event(batch, "charger_offline", ctx.site_id, ctx.id, {"at": at.isoformat()}, at)
+
+        await self.committer.run(op)
 
     # -- charger -> central system --------------------------------------------------------
     async def boot(self, ctx: ChargerContext, info: dict[str, Any]) -> str:

@@ -6,7 +6,6 @@ a decision take a plain connection.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.batcher import Batch
+from store.outbox_store import event_row
 from store.schema import (
     chargers,
     connectors,
@@ -213,25 +213,13 @@ def add_event(
     at: datetime,
 ) -> str:
     """An outbox event, committed with the change it describes."""
-    event_id = str(uuid.uuid4())
-    batch.add_rows(
-        outbox,
-        [
-            {
-                "event_id": event_id,
-                "kind": kind,
-                "site_id": site_id,
-                "charger_id": charger_id,
-                "payload": payload,
-                "created_at": at,
-            }
-        ],
-    )
-    return event_id
+    row = event_row(kind, site_id, charger_id, payload, at)
+    batch.add_rows(outbox, [row])
+    return str(row["event_id"])
 
 
-async def touch_charger(conn: AsyncConnection, charger_id: str, at: datetime) -> None:
-    await conn.execute(update(chargers).where(chargers.c.id == charger_id).values(last_seen_at=at))
+async def touch_charger(batch: Batch, charger_id: str, at: datetime) -> None:
+    await batch.execute(update(chargers).where(chargers.c.id == charger_id).values(last_seen_at=at))
 
 
 STOP_GRACE = timedelta(minutes=10)

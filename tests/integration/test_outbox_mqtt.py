@@ -67,6 +67,16 @@ async def drive_session(url: str, tx_minutes: float = 0) -> None:
     await cp.close()
 
 
+async def settled_events(engine: AsyncEngine, offline: int) -> list[dict]:
+    """The stored events once `offline` chargers' disconnects are recorded too."""
+    for _ in range(100):
+        events = await stored_events(engine)
+        if sum(e["kind"] == "charger_offline" for e in events) >= offline:
+            return events
+        await asyncio.sleep(0.05)
+    raise AssertionError("disconnects never recorded")
+
+
 async def stored_events(engine: AsyncEngine) -> list[dict]:
     async with engine.connect() as conn:
         return [
@@ -99,18 +109,20 @@ async def test_events_arrive_in_order_per_charger(engine: AsyncEngine, gateway: 
             drive_session(f"ws://127.0.0.1:{gateway.port}/ocpp/CP1"),
             drive_session(f"ws://127.0.0.1:{gateway.port}/ocpp/CP2", 30),
         )
-        events = await stored_events(engine)
+        events = await settled_events(engine, offline=2)
         await listener.wait_for(len(events))
         assert [m["event_id"] for _, m in listener.messages] == [e["event_id"] for e in events]
         for charger in ("CP1", "CP2"):
             kinds = [m["kind"] for _, m in listener.messages if m["charger_id"] == charger]
             assert kinds == [
+                "charger_online",
                 "charger_booted",
                 "connector_status",
                 "session_started",
                 "connector_status",
                 "session_stopped",
                 "connector_status",
+                "charger_offline",
             ]
         topic, stopped = next(
             (t, m) for t, m in listener.messages if m["kind"] == "session_stopped"
@@ -164,12 +176,12 @@ async def test_nothing_is_lost_while_the_broker_is_down(
     publisher.start()
     try:
         await drive_session(f"ws://127.0.0.1:{gateway.port}/ocpp/CP1")
-        first = len(await stored_events(engine))
+        first = len(await settled_events(engine, offline=1))
         await listener.wait_for(first)
         procs[-1].kill()
         procs[-1].wait()
         await drive_session(f"ws://127.0.0.1:{gateway.port}/ocpp/CP2", 30)  # broker down
-        events = await stored_events(engine)
+        events = await settled_events(engine, offline=2)
         assert any(e["published_at"] is None for e in events)
         start_broker(port, procs)
         await asyncio.wait_for(listener.ready.wait(), 10)
@@ -177,7 +189,8 @@ async def test_nothing_is_lost_while_the_broker_is_down(
         received = [m["event_id"] for _, m in listener.messages]
         assert set(received) == {e["event_id"] for e in events}
         cp2 = [m["kind"] for _, m in listener.messages if m["charger_id"] == "CP2"]
-        assert cp2[0] == "charger_booted" and cp2[-2:] == ["session_stopped", "connector_status"]
+        assert cp2[:2] == ["charger_online", "charger_booted"]
+        assert cp2[-3:] == ["session_stopped", "connector_status", "charger_offline"]
     finally:
         await publisher.close()
         await listener.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,7 @@ from config.api.auth import Principal, Reader, SuperAdmin, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.types import BigId, ChargerIdPath, SiteIdPath, SiteIdQuery, SiteIdText, Text
 from gateway.auth import hash_password
-from store import admin, audit, charger_admin, charger_views
+from store import admin, audit, charger_admin, charger_views, outbox_store
 
 router = APIRouter(prefix="/api/v1", tags=["chargers"])
 
@@ -181,6 +182,15 @@ async def set_monthly_payment(
             before={"monthly_payment": before["monthly_payment"]},
             after={"monthly_payment": after["monthly_payment"]},
         )
+        if bool(before["monthly_payment"]) != bool(after["monthly_payment"]):
+            await outbox_store.record_event(
+                conn,
+                "charger_monthly_payment",
+                after["site_id"],
+                charger_id,
+                {"enabled": bool(after["monthly_payment"]), "by": who.actor},
+                datetime.now(UTC),
+            )
         running = await charger_admin.running_sessions(conn, charger_id)
         counts = (
             await charger_admin.subscriber_counts(conn, after["site_id"])

@@ -83,3 +83,26 @@ async def test_a_site_cannot_leave_the_business_plan_with_monthly_chargers(api: 
     assert refused.status_code == 409 and "monthly payment" in refused.json()["detail"]
     site = (await api.call("super", "GET", "/api/v1/sites/S1")).json()
     assert site["plan"] == "business"
+
+
+async def test_switching_writes_an_event_with_the_change(api: Api) -> None:
+    from sqlalchemy import select
+
+    from store.schema import outbox
+
+    async def events() -> list[dict]:
+        async with api.env.engine.connect() as conn:
+            rows = await conn.execute(
+                select(outbox).where(outbox.c.kind == "charger_monthly_payment")
+            )
+            return [dict(r) for r in rows.mappings()]
+
+    assert await events() == []
+    for enabled in (True, True, False):  # the repeated switch changes nothing: no event
+        response = await api.call(
+            "super", "PUT", "/api/v1/chargers/CP1/monthly-payment", {"enabled": enabled}
+        )
+        assert response.status_code == 200
+    written = await events()
+    assert [e["payload"]["enabled"] for e in written] == [True, False]
+    assert {(e["site_id"], e["charger_id"]) for e in written} == {("S1", "CP1")}

@@ -129,3 +129,14 @@ def test_the_run_csv_lists_every_line_in_exact_amounts() -> None:
     ]
     assert rows[0]["total"] == "205.41" and rows[0]["late"] == "1"
     assert rows[0]["started_at"] == "2026-10-31T22:30:00+00:00"
+
+
+def test_the_progress_bar_counts_sessions(capsys: pytest.CaptureFixture[str]) -> None:
+    from config.commands.billing import _Progress
+
+    bar = _Progress(200)
+    bar(50)
+    bar(150)
+    bar.close()
+    err = capsys.readouterr().err
+    assert " 25% 50/200 sessions" in err and "100% 200/200 sessions" in err

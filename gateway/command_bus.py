@@ -17,12 +17,12 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiomqtt
 import orjson
 
 from gateway.connection import CommandError, ConnectionRegistry
+from gateway.mqtt import Broker
 
 log = logging.getLogger("evgate.commands")
 
@@ -43,12 +43,8 @@ class CommandBus:
         prefix: str = "evgate",
         ack_timeout: float = 2.0,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"MQTT URL {url!r} must look like mqtt://HOST:1883")
+        self.broker = Broker.parse(url)
         self.registry = registry
-        self.host, self.port = parts.hostname, parts.port or 1883
-        self.username, self.password = parts.username, parts.password
         self.prefix = prefix
         self.instance = uuid.uuid4().hex[:12]
         self.ack_timeout = ack_timeout
@@ -125,13 +121,7 @@ class CommandBus:
         delay = 0.5
         while True:
             try:
-                async with aiomqtt.Client(
-                    self.host,
-                    self.port,
-                    username=self.username,
-                    password=self.password,
-                    identifier=f"evgate-rpc-{self.instance}",
-                ) as client:
+                async with self.broker.client("rpc") as client:
                     await client.subscribe(f"{self.prefix}/_rpc/charger/+/request", qos=1)
                     await client.subscribe(self.reply_topic, qos=1)
                     self._client, delay = client, 0.5

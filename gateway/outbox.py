@@ -11,16 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiomqtt
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.mqtt import Broker
 from store import outbox_store
 
 log = logging.getLogger("evgate.outbox")
@@ -56,12 +55,8 @@ class OutboxPublisher:
         batch: int = 500,
         idle_poll: float = 1.0,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"MQTT URL {url!r} must look like mqtt://HOST:1883")
+        self.broker = Broker.parse(url)
         self.engine = engine
-        self.host, self.port = parts.hostname, parts.port or 1883
-        self.username, self.password = parts.username, parts.password
         self.prefix = prefix
         self.batch = batch
         self.idle_poll = idle_poll
@@ -92,18 +87,11 @@ class OutboxPublisher:
                         await asyncio.sleep(5)  # another instance publishes
                         continue
                     await lock_conn.commit()
-                    async with aiomqtt.Client(
-                        self.host,
-                        self.port,
-                        username=self.username,
-                        password=self.password,
-                        identifier=f"evgate-outbox-{random.getrandbits(32):08x}",
-                        timeout=10,
-                    ) as client:
+                    async with self.broker.client("outbox") as client:
                         delay = 0.5
                         log.info(
                             "outbox publisher connected",
-                            extra={"broker": f"{self.host}:{self.port}"},
+                            extra={"broker": f"{self.broker.host}:{self.broker.port}"},
                         )
                         await self._drain_forever(client)
             except asyncio.CancelledError:

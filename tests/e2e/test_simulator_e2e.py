@@ -9,20 +9,14 @@ no session lost or duplicated.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from simhelpers import Gateway, gateway_missing  # noqa: E402
-
-from simulators import EV, Quirks, SessionRecord, SimCharger, VirtualClock  # noqa: E402
-
-MISSING = gateway_missing()
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+from simulators import EV, Quirks, SessionRecord, SimCharger, VirtualClock
+from tests.e2e.simhelpers import Gateway
 
 SITE = "SIM-E2E"
 PASSWORD = "sim-e2e-password-0001"  # 16-40 characters (security profile 1)

@@ -2,9 +2,9 @@
 
 Every ``interval`` seconds it looks at each site: once the site's local month is over and no
 finished run covers it, it bills that month (site by site, in the site's time zone); once a
-day (UTC) it runs the dunning job. Both jobs are idempotent, so a restart, or two instances
-against one PostgreSQL database, change nothing: numbers stay gap-free under the series lock
-and each invoice exists once.
+day (UTC) it runs the dunning job. With several instances on one PostgreSQL database only the
+one holding the scheduler's advisory lock works a tick; the jobs are idempotent anyway, so a
+restart changes nothing: numbers stay gap-free under the series lock, each invoice exists once.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from billing.dunning import daily
 from billing.months import period_of, shift
 from billing.run import Payer, RunOptions, run_billing
 from store import billing_store as bs
+from store import locks
 
 log = logging.getLogger("evgate.billing")
 
@@ -60,7 +61,12 @@ class BillingScheduler:
             await asyncio.sleep(self.interval)
 
     async def tick(self) -> list[str]:
-        """One look at the clock: bill finished months, run the daily job once a day."""
+        """One look at the clock, by one instance at a time (the others skip this tick)."""
+        async with locks.held(self.engine, locks.BILLING_SCHEDULER) as mine:
+            return await self._tick() if mine else []
+
+    async def _tick(self) -> list[str]:
+        """Bill finished months, run the daily job once a day."""
         now = self.clock.now(UTC)
         done: list[str] = []
         async with self.engine.connect() as conn:

@@ -13,6 +13,8 @@ from contextlib import suppress
 
 import uvicorn
 
+from billing.scheduler import BillingScheduler
+from billing.stripe_payments import StripePayments, StripeSettings
 from config.api import create_app
 from config.settings import Settings
 from gateway.command_bus import CommandBus
@@ -46,6 +48,13 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
         publisher.start()
         bus = CommandBus(gateway.registry, settings.mqtt_url, prefix=settings.mqtt_prefix)
         bus.start()
+    # invoices on the 1st in each site's time zone, daily dunning; autopay through Stripe when
+    # EVGATE_STRIPE_API_KEY is set (one instance at a time works a tick: advisory lock)
+    stripe = StripeSettings.from_env()
+    scheduler = BillingScheduler(
+        engine, payer=StripePayments(stripe).charge_period if stripe else None
+    )
+    scheduler.start()
     api_server = uvicorn.Server(
         uvicorn.Config(
             create_app(engine, gateway.registry, command_sender=bus),
@@ -66,6 +75,7 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
     while not api_server.started and not api_task.done():
         await asyncio.sleep(0.01)
     if api_task.done():
+        await scheduler.close()
         await gateway.close()
         await engine.dispose()
         api_task.result()
@@ -89,6 +99,7 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
     finally:
         log.info("evgate stopping")
         api_server.should_exit = True
+        await scheduler.close()
         for part in (bus, publisher):
             if part is not None:
                 await part.close()

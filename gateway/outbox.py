@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.mqtt import Broker
-from store import outbox_store
+from store import locks, outbox_store
 
 log = logging.getLogger("evgate.outbox")
 
@@ -82,11 +82,10 @@ class OutboxPublisher:
         delay = 0.5
         while True:
             try:
-                async with self.engine.connect() as lock_conn:
-                    if not await outbox_store.try_lock_publisher(lock_conn):
+                async with locks.held(self.engine, locks.OUTBOX_PUBLISHER) as mine:
+                    if not mine:
                         await asyncio.sleep(5)  # another instance publishes
                         continue
-                    await lock_conn.commit()
                     async with self.broker.client("outbox") as client:
                         delay = 0.5
                         log.info(

@@ -6,13 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.schema import outbox
-
-# PostgreSQL advisory lock key: one outbox publisher across all instances
-PUBLISHER_LOCK = 0x65766761_7465_01  # "evgate" + 1
 
 
 def event_row(
@@ -53,11 +50,3 @@ async def unpublished(conn: AsyncConnection, limit: int) -> list[dict[str, Any]]
 
 async def mark_published(conn: AsyncConnection, ids: list[int], at: datetime) -> None:
     await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=at))
-
-
-async def try_lock_publisher(conn: AsyncConnection) -> bool:
-    """Only one instance publishes (PostgreSQL); a single SQLite process always may."""
-    if conn.dialect.name != "postgresql":
-        return True
-    result = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PUBLISHER_LOCK})
-    return bool(result.scalar_one())

@@ -60,6 +60,8 @@ async def refresh_state(conn: AsyncConnection, invoice_id: int, now: datetime) -
     if state == "paid" and invoice["paid_at"] is None:
         values["paid_at"] = now
     await bs.update_invoice(conn, invoice_id, **values)
+    if state != invoice["state"] and state in ("paid", "credited"):
+        await bs.invoice_events(conn, [invoice_id], f"invoice_{state}", now)
     return {**invoice, **values, "amount_due": amount_due(invoice["total"], paid, credited, fees)}
 
 

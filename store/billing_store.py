@@ -49,9 +49,11 @@ from store.billing_schema import (
     stripe_customers,
     subscriber_plans,
 )
+from store.outbox_store import event_row
 from store.schema import (
     chargers,
     meter_samples,
+    outbox,
     sessions,
     sites,
     status_events,
@@ -430,6 +432,38 @@ async def set_numbers(conn: Conn, numbered: list[dict[str, Any]]) -> None:
         )
     )
     await conn.execute(stmt, numbered)
+    await invoice_events(
+        conn, [n["b_id"] for n in numbered], "invoice_issued", numbered[0]["issued_at"]
+    )
+
+
+async def invoice_events(conn: Conn, invoice_ids: Sequence[int], kind: str, at: datetime) -> None:
+    """Outbox events for invoices whose state just changed, in the same transaction."""
+    rows = []
+    for start in range(0, len(invoice_ids), 5000):
+        chunk = list(invoice_ids[start : start + 5000])
+        found = await conn.execute(select(invoices).where(invoices.c.id.in_(chunk)))
+        for inv in found.mappings():
+            rows.append(
+                event_row(
+                    kind,
+                    inv["site_id"],
+                    None,
+                    {
+                        "invoice_id": inv["id"],
+                        "number": inv["number_text"],
+                        "subscriber_id": inv["subscriber_id"],
+                        "period": inv["period"],
+                        "state": inv["state"],
+                        "total": inv["total"],
+                        "currency": inv["currency"],
+                        "due_at": inv["due_at"].isoformat() if inv["due_at"] else None,
+                    },
+                    at,
+                )
+            )
+    if rows:
+        await conn.execute(insert(outbox), rows)
 
 
 # --- reading invoices ------------------------------------------------------------------------
@@ -600,12 +634,17 @@ async def get_credit_note(conn: Conn, number_text: str) -> dict[str, Any] | None
 
 
 async def mark_overdue(conn: Conn, now: datetime) -> int:
-    result = await conn.execute(
-        update(invoices)
-        .where(invoices.c.state == "issued", invoices.c.due_at < now)
-        .values(state="overdue")
-    )
-    return int(result.rowcount or 0)
+    due = [
+        r[0]
+        for r in await conn.execute(
+            select(invoices.c.id).where(invoices.c.state == "issued", invoices.c.due_at < now)
+        )
+    ]
+    if not due:
+        return 0
+    await conn.execute(update(invoices).where(invoices.c.id.in_(due)).values(state="overdue"))
+    await invoice_events(conn, due, "invoice_overdue", now)
+    return len(due)
 
 
 async def overdue_invoices(conn: Conn) -> list[dict[str, Any]]:

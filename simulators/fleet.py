@@ -251,8 +251,8 @@ class _Bot:
             tx = await self.start_session()
             await self.call("Heartbeat", "{}")
             samples = 0
-            # paced: spread the chargers evenly over one interval
-            next_at = begin + random.uniform(0, cfg.interval_s) if cfg.mode == "paced" else 0.0
+            # paced: spread the chargers evenly over one interval from the end of their setup
+            next_at = time.monotonic() + random.uniform(0, cfg.interval_s)
             while time.monotonic() < shared.stop_at:
                 if cfg.mode == "paced":
                     delay = next_at - time.monotonic()
@@ -287,6 +287,10 @@ async def _window(shared: _Shared, cfg: FleetConfig, begin: float) -> None:
     """Mark the steady-state window: latencies and acks counted only inside it."""
     s = shared.summary
     await asyncio.sleep(max(begin + cfg.warmup_s - time.monotonic(), 0))
+    if cfg.warmup_s > 0:  # steady state: every live charger has started its session
+        while s.sessions_started < s.booted and time.monotonic() < shared.stop_at - 1:
+            await asyncio.sleep(0.05)
+        shared.stop_at = max(shared.stop_at, time.monotonic() + cfg.duration_s)
     shared.measuring = True
     if cfg.on_window is not None:
         cfg.on_window("start")

@@ -13,16 +13,33 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_short_demo_bills_what_it_played(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "config.cli", "demo", "--dir", str(tmp_path), "--chargers", "2",
-         "--subscribers", "3", "--seconds", "8"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "config.cli",
+            "demo",
+            "--dir",
+            str(tmp_path),
+            "--chargers",
+            "2",
+            "--subscribers",
+            "3",
+            "--seconds",
+            "8",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     played = json.loads((tmp_path / "played.json").read_text())
     assert len(played) > 5
     with sqlite3.connect(tmp_path / "evgate.db") as db:
         stored = dict(db.execute("SELECT id, energy_wh FROM sessions").fetchall())
-        invoices = db.execute("SELECT count(*) FROM invoices WHERE number IS NOT NULL").fetchone()[0]
+        invoices = db.execute("SELECT count(*) FROM invoices WHERE number IS NOT NULL").fetchone()[
+            0
+        ]
     # every session the simulator completed is stored with exactly the energy it integrated
     assert {r["transaction_id"]: r["energy_wh"] for r in played} == stored
     assert invoices == 3

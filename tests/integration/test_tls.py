@@ -21,10 +21,26 @@ def certificate(tmp_path: Path) -> tuple[str, str]:
         pytest.skip("openssl is not installed: cannot make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return str(cert), str(key)
 
@@ -39,15 +55,21 @@ async def test_wss_with_basic_auth(engine: AsyncEngine, certificate: tuple[str, 
         import base64
 
         auth = base64.b64encode(f"SECURE:{PASSWORD}".encode()).decode()
-        async with connect(f"wss://127.0.0.1:{gateway.port}/ocpp/SECURE", ssl=context,
-                           subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-                           additional_headers={"Authorization": f"Basic {auth}"}) as ws:
+        async with connect(
+            f"wss://127.0.0.1:{gateway.port}/ocpp/SECURE",
+            ssl=context,
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Basic {auth}"},
+        ) as ws:
             await ws.send('[2, "1", "Heartbeat", {}]')
             answer = await ws.recv()
             assert answer.startswith('[3,"1",{"currentTime"')
         with pytest.raises(Exception):  # noqa: B017 - plain ws:// to a TLS port must fail
-            async with connect(f"ws://127.0.0.1:{gateway.port}/ocpp/SECURE", open_timeout=3,
-                               subprotocols=["ocpp1.6"]):  # type: ignore[list-item]
+            async with connect(
+                f"ws://127.0.0.1:{gateway.port}/ocpp/SECURE",
+                open_timeout=3,
+                subprotocols=["ocpp1.6"],
+            ):  # type: ignore[list-item]
                 pass
     finally:
         await gateway.close()

@@ -23,8 +23,11 @@ def test_compose_file_is_accepted() -> None:
             continue
         if subprocess.run([*command, "version"], capture_output=True).returncode != 0:
             continue  # the docker client without its compose plugin
-        result = subprocess.run([*command, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [*command, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stderr
         return
 

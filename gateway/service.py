@@ -23,6 +23,8 @@ from store.billing_store import session_subscriber
 POST_STOP_GRACE = timedelta(minutes=10)
 # a StartTransaction older than this with a token we refuse goes to review
 LATE_START = timedelta(minutes=5)
+# a running session reports its energy so far at most this often (charger time)
+UPDATE_EVERY = timedelta(seconds=60)
 
 
 def now() -> datetime:
@@ -68,6 +70,8 @@ class ChargerContext:
     open_sessions: dict[int, tuple[int, datetime]] = field(default_factory=dict)
     recent_stops: dict[int, tuple[int, datetime]] = field(default_factory=dict)
     known_sessions: set[int] = field(default_factory=set)
+    # running session -> (meter start in Wh, time of its last session_updated event)
+    progress: dict[int, tuple[int, datetime | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class ChargingService:
         async with self.engine.connect() as conn:
             for row in await db.open_sessions(conn, ctx.id):
                 ctx.open_sessions[row["connector_id"]] = (row["id"], row["started_at"])
+                ctx.progress[row["id"]] = (row["meter_start_wh"], None)
                 ctx.known_sessions.add(row["id"])
             for row in await db.recent_stops(conn, ctx.id, now() - timedelta(days=1)):
                 ctx.recent_stops[row["connector_id"]] = (row["id"], row["stopped_at"])
@@ -277,6 +282,7 @@ class ChargingService:
             # a replayed start of a session that has since stopped stays stopped
             if created or not any(s == session_id for s, _ in ctx.recent_stops.values()):
                 ctx.open_sessions[connector_id] = (session_id, started_at)
+                ctx.progress[session_id] = (meter_start, None)
         return StartResult(session_id, status)
 
     async def meter_values(
@@ -304,7 +310,49 @@ class ChargingService:
                     "received_at": received,
                 }
             )
-        await self.committer.rows(db.meter_samples, rows)
+        updates = self._progress_events(ctx, connector_id, rows)
+        if not updates:
+            await self.committer.rows(db.meter_samples, rows)
+            return
+
+        async def op(batch: Batch) -> None:
+            db.add_samples(batch, rows)
+            for _, _, payload in updates:
+                db.add_event(batch, "session_updated", ctx.site_id, ctx.id, payload, received)
+
+        await self.committer.run(op)
+        for session_id, ts, _ in updates:  # after the commit, like all context changes
+            if session_id in ctx.progress:
+                ctx.progress[session_id] = (ctx.progress[session_id][0], ts)
+
+    @staticmethod
+    def _progress_events(
+        ctx: ChargerContext, connector_id: int, rows: list[dict[str, Any]]
+    ) -> list[tuple[int, datetime, dict[str, Any]]]:
+        """session_updated events due (energy so far), at most one per UPDATE_EVERY."""
+        due = []
+        for row in rows:
+            session_id, mwh = row["session_id"], row["energy_mwh"]
+            state = ctx.progress.get(session_id) if session_id is not None else None
+            if state is None or mwh is None:
+                continue
+            meter_start, last = state
+            if last is not None and row["ts"] - last < UPDATE_EVERY:
+                continue
+            due.append(
+                (
+                    session_id,
+                    row["ts"],
+                    {
+                        "session_id": session_id,
+                        "connector_id": connector_id,
+                        "at": row["ts"].isoformat(),
+                        "energy_wh": max(mwh // 1000 - meter_start, 0),
+                        "power_w": row["power_w"],
+                    },
+                )
+            )
+        return due
 
     async def _attribute(
         self, ctx: ChargerContext, connector_id: int, transaction_id: int | None, ts: datetime
@@ -535,4 +583,5 @@ class ChargingService:
         if current is not None and current[0] == session_id:
             del ctx.open_sessions[connector_id]
         ctx.recent_stops[connector_id] = (session_id, at)
+        ctx.progress.pop(session_id, None)
         ctx.known_sessions.add(session_id)

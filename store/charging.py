@@ -50,9 +50,9 @@ async def register_pending(conn: AsyncConnection, charger_id: str, at: datetime)
 
 
 async def open_sessions(conn: AsyncConnection, charger_id: str) -> list[dict[str, Any]]:
-    query = select(sessions.c.id, sessions.c.connector_id, sessions.c.started_at).where(
-        sessions.c.charger_id == charger_id, sessions.c.stopped_at.is_(None)
-    )
+    query = select(
+        sessions.c.id, sessions.c.connector_id, sessions.c.started_at, sessions.c.meter_start_wh
+    ).where(sessions.c.charger_id == charger_id, sessions.c.stopped_at.is_(None))
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 

@@ -120,6 +120,7 @@ async def test_events_arrive_in_order_per_charger(engine: AsyncEngine, gateway: 
                 "connector_status",
                 "session_started",
                 "connector_status",
+                "session_updated",
                 "session_stopped",
                 "connector_status",
                 "charger_offline",

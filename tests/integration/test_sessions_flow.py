@@ -211,3 +211,30 @@ async def test_data_transfer_is_stored(env: Env) -> None:
         rows = (await conn.execute(select(data_transfers))).mappings().all()
     assert [(r["vendor_id"], r["data"]) for r in rows] == [("com.wallbox", "42")]
     await cp.close()
+
+
+async def test_running_session_reports_its_energy_at_most_once_a_minute(env: Env) -> None:
+    from sqlalchemy import select
+
+    from store.schema import outbox
+
+    cp = await Charger.connect(env.url("CP1"))
+    await cp.boot()
+    tx = (await cp.start("TAG1", 10_000, at(0)))["transactionId"]
+    for seconds, energy in ((10, "10100.0"), (30, "10300.0"), (70, "10700.5"), (200, "12000.0")):
+        await cp.meter(tx, at(seconds / 60), energy)
+    await cp.meter(None, at(4.5), "12400.0")  # no transactionId: still this session
+    await cp.stop(tx, 12500, at(5))
+    await cp.meter(None, at(5.1), "12503.0")  # after the stop: no update any more
+    async with env.engine.connect() as conn:
+        rows = await conn.execute(
+            select(outbox.c.payload).where(outbox.c.kind == "session_updated").order_by(outbox.c.id)
+        )
+        updates = [r[0] for r in rows]
+    assert [(u["session_id"], u["energy_wh"]) for u in updates] == [
+        (tx, 100),
+        (tx, 700),
+        (tx, 2000),
+        (tx, 2400),
+    ]
+    await cp.close()

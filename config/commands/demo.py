@@ -10,6 +10,8 @@ exactly as they would on a site.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib.util
 import json
 import os
 import subprocess
@@ -136,6 +138,12 @@ def _demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     step(f"working in {work} (SQLite: {work}/evgate.db)")
 
+    stripe = start_localstripe(work)
+    if stripe is not None:
+        env |= {"EVGATE_STRIPE_API_KEY": "sk_test_evgate_demo", "EVGATE_STRIPE_API_BASE": stripe[0]}
+        step(f"Stripe: localstripe on {stripe[0]} (a third of the subscribers pay by card)")
+    else:
+        step("Stripe: localstripe is not installed, every subscriber pays by bank transfer")
     token = evgate(
         "admin", "create-token", "--role", "super-admin", "--name", "demo", env=env
     ).stdout.strip()
@@ -170,7 +178,9 @@ def _demo(args: argparse.Namespace) -> int:
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
-        chargers = setup_site(api, args.chargers, args.subscribers)
+        chargers, card_payers = setup_site(api, args.chargers, args.subscribers, stripe is not None)
+        if card_payers:
+            asyncio.run(attach_cards(url, env["EVGATE_STRIPE_API_BASE"], card_payers))
 
         first, last = last_month(datetime.now(ZoneInfo(TZ)).date())
         month = first.strftime("%Y-%m")
@@ -190,6 +200,8 @@ def _demo(args: argparse.Namespace) -> int:
         print(bill.stdout.rstrip() or bill.stderr.rstrip(), flush=True)
         summarize(work, env, month)
     finally:
+        if stripe is not None:
+            stripe[1].terminate()
         server.terminate()
         try:
             server.wait(20)
@@ -200,7 +212,11 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def setup_site(api: httpx.Client, n_chargers: int, n_subscribers: int) -> list[str]:
+def setup_site(
+    api: httpx.Client, n_chargers: int, n_subscribers: int, cards: bool
+) -> tuple[list[str], list[int]]:
+    """The site over the API; returns the chargers and the subscribers who pay by card."""
+
     def call(method: str, path: str, **kw: Any) -> Any:
         response = api.request(method, path, **kw)
         if response.status_code >= 400:
@@ -245,8 +261,10 @@ def setup_site(api: httpx.Client, n_chargers: int, n_subscribers: int) -> list[s
         tariff = energy if i < (n_chargers * 6) // 10 else timed
         call("PUT", f"/chargers/{cid}/tariff", json={"tariff_id": tariff["id"]})
         call("PUT", f"/chargers/{cid}/monthly-payment", json={"enabled": True})
+    card_payers = []
     for i in range(1, n_subscribers + 1):
         email = f"resident{i:02d}@example.com"
+        method = "stripe" if cards and i % 3 == 0 else "manual"
         invitation = call("POST", f"/sites/{SITE}/invitations", json={"email": email})
         accepted = call(
             "POST",
@@ -255,7 +273,7 @@ def setup_site(api: httpx.Client, n_chargers: int, n_subscribers: int) -> list[s
                 "name": f"Resident {i:02d}",
                 "email": email,
                 "language": ["en", "nb", "sv", "da", "fr"][i % 5],
-                "payment_method": "manual",
+                "payment_method": method,
             },
         )
         call(
@@ -263,7 +281,60 @@ def setup_site(api: httpx.Client, n_chargers: int, n_subscribers: int) -> list[s
             f"/subscribers/{accepted['subscriber_id']}/tokens",
             json={"id_tag": f"RFID-{i:04d}"},
         )
-    return chargers
+        if method == "stripe":
+            card_payers.append(int(accepted["subscriber_id"]))
+    return chargers, card_payers
+
+
+def start_localstripe(work: Path) -> tuple[str, subprocess.Popen[bytes]] | None:
+    """localstripe (the tests' Stripe) on 127.0.0.1, when it is installed."""
+    if importlib.util.find_spec("localstripe") is None:
+        return None
+    port = free_port()
+    code = (
+        "import aiohttp.web\n"
+        "from localstripe.server import app\n"
+        f"aiohttp.web.run_app(app, host='127.0.0.1', port={port}, print=None)\n"
+    )
+    Path("/tmp/localstripe.pickle").unlink(missing_ok=True)  # start from scratch
+    with open(work / "localstripe.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=log)
+    for _ in range(200):
+        try:
+            httpx.get(
+                f"http://127.0.0.1:{port}/v1/customers",
+                headers={"Authorization": "Bearer sk_test_evgate_demo"},
+                timeout=1,
+            )
+            return f"http://127.0.0.1:{port}", proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.terminate()
+    return None
+
+
+async def attach_cards(database_url: str, stripe_base: str, subscribers: list[int]) -> None:
+    """What the sign-up page would do: each card payer's card becomes their default.
+
+    The last one gets a card that attaches but is always declined, to show a failed charge.
+    """
+    from billing.stripe_payments import StripePayments, StripeSettings
+    from store.db import create_engine
+
+    engine = create_engine(database_url)
+    payments = StripePayments(StripeSettings("sk_test_evgate_demo", "", stripe_base))
+    try:
+        for n, subscriber_id in enumerate(subscribers, start=1):
+            number = "4000000000000341" if n == len(subscribers) else "4242424242424242"
+            method = await payments.client.v1.payment_methods.create_async(
+                params={
+                    "type": "card",
+                    "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+                }
+            )
+            await payments.set_payment_method(engine, subscriber_id, str(method.id))
+    finally:
+        await engine.dispose()
 
 
 def play(work: Path, ocpp_port: int, api: httpx.Client) -> list[dict[str, Any]]:
@@ -327,6 +398,10 @@ def summarize(work: Path, env: dict[str, str], month: str) -> None:
                 check=False,
             )
         totals[inv["currency"]] = totals.get(inv["currency"], 0) + int(inv["total"])
-    step(f"{len(invoices)} invoices for {month}; PDFs in {pdfs}")
+    states: dict[str, int] = {}
+    for inv in invoices:
+        states[inv["state"]] = states.get(inv["state"], 0) + 1
+    shown = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    step(f"{len(invoices)} invoices for {month} ({shown}); PDFs in {pdfs}")
     for currency, total in totals.items():
         print(f"  total invoiced: {total / 100:,.2f} {currency}", flush=True)

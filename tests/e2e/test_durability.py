@@ -14,26 +14,12 @@ from sqlalchemy import func, select
 from store.db import create_engine
 from store.schema import meter_samples
 from tests.support.ocpp_client import Charger, at
-from tests.support.server_process import ServeProcess, run_cli
+from tests.support.server_process import ServeProcess, add_business_site, run_cli
 
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[ServeProcess]:
-    run_cli(
-        "sites",
-        "add",
-        "S1",
-        "--tz",
-        "Europe/Oslo",
-        "--currency",
-        "NOK",
-        "--vat",
-        "25",
-        "--plan",
-        "business",
-        "--allow-passwordless",
-        db_url=db_url,
-    )
+    add_business_site(db_url)
     run_cli("chargers", "add", "CP0", "--site", "S1", db_url=db_url)
     ids = "\n".join(f"CP{i}" for i in range(1, 10)) + "\n"
     (tmp_path / "fleet.csv").write_text(ids)

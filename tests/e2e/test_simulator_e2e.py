@@ -17,6 +17,7 @@ import pytest
 
 from simulators import EV, Quirks, SessionRecord, SimCharger, VirtualClock
 from tests.e2e.simhelpers import Gateway
+from tests.support.server_process import add_business_site
 
 SITE = "SIM-E2E"
 PASSWORD = "sim-e2e-password-0001"  # 16-40 characters (security profile 1)
@@ -26,20 +27,7 @@ TAGS = ["RFID-E2E-1", "RFID-E2E-2"]
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw = Gateway(tmp_path_factory.mktemp("evgate-sim-e2e"))
-    gw.cli(
-        "sites",
-        "add",
-        SITE,
-        "--tz",
-        "Europe/Oslo",
-        "--currency",
-        "NOK",
-        "--vat",
-        "25",
-        "--plan",
-        "business",
-        "--allow-passwordless",
-    )
+    add_business_site(gw.db_url, SITE)
     for tag in TAGS:
         gw.cli("tokens", "add", tag, "--site", SITE)
     gw.start()
@@ -206,19 +194,7 @@ async def test_transaction_forgotten_by_a_reboot_is_closed_at_the_last_sample(
 
 async def test_server_restart_mid_session_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     gw = Gateway(tmp_path)
-    gw.cli(
-        "sites",
-        "add",
-        SITE,
-        "--tz",
-        "Europe/Oslo",
-        "--currency",
-        "NOK",
-        "--vat",
-        "25",
-        "--plan",
-        "business",
-    )
+    add_business_site(gw.db_url, SITE, passwordless=False)
     gw.cli("tokens", "add", TAGS[0], "--site", SITE)
     gw.cli("chargers", "add", "E2E-OFFLINE", "--site", SITE, "--password", PASSWORD)
     gw.start()

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from tests.support.ocpp_client import Charger, at
-from tests.support.server_process import ServeProcess, run_cli
+from tests.support.server_process import ServeProcess, add_business_site, run_cli
 from tests.support.services import MQTT_URL, fresh_pg_database, reachable, unavailable
 
 pytestmark = [pytest.mark.postgres, pytest.mark.mqtt]
@@ -32,21 +32,7 @@ async def test_remote_stop_through_the_other_instance(pg_url: str, tmp_path: Pat
     why = reachable(MQTT_URL, 1883)
     if why:
         unavailable("Mosquitto", why)
-    run_cli(
-        "sites",
-        "add",
-        "S1",
-        "--tz",
-        "Europe/Oslo",
-        "--currency",
-        "NOK",
-        "--vat",
-        "25",
-        "--plan",
-        "business",
-        "--allow-passwordless",
-        db_url=pg_url,
-    )
+    add_business_site(pg_url)
     run_cli("chargers", "add", "CP1", "--site", "S1", db_url=pg_url)
     token = run_cli("admin", "create-token", "--role", "super-admin", db_url=pg_url).stdout.strip()
     events: list[dict] = []

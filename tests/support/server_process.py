@@ -31,6 +31,25 @@ def run_cli(*args: str, db_url: str, check: bool = True) -> subprocess.Completed
     return result
 
 
+def add_business_site(db_url: str, site_id: str = "S1", passwordless: bool = True) -> None:
+    """The site most end-to-end tests start from: Oslo, NOK, 25 % VAT, business plan."""
+    run_cli(
+        "sites",
+        "add",
+        site_id,
+        "--tz",
+        "Europe/Oslo",
+        "--currency",
+        "NOK",
+        "--vat",
+        "25",
+        "--plan",
+        "business",
+        *(["--allow-passwordless"] if passwordless else []),
+        db_url=db_url,
+    )
+
+
 class ServeProcess:
     def __init__(self, db_url: str, log_path: Path, *extra: str) -> None:
         self.db_url = db_url

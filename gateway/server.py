@@ -148,7 +148,9 @@ class Gateway:
                 "password-less chargers",
                 {"WWW-Authenticate": 'Basic realm="evgate", charset="UTF-8"'},
             )
-        connection.evgate_charger = charger  # type: ignore[attr-defined]
+        # what the connection needs to know (open sessions, recent stops), read before the
+        # upgrade so that the first message finds it ready
+        connection.evgate_context = await self.service.load_context(charger)  # type: ignore[attr-defined]
         return None
 
     async def _register_pending(self, charger_id: str) -> dict[str, Any]:
@@ -165,8 +167,7 @@ class Gateway:
 
     # -- connection -----------------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
-        charger = ws.evgate_charger  # type: ignore[attr-defined]
-        ctx = await self.service.load_context(charger)
+        ctx = ws.evgate_context  # type: ignore[attr-defined]
         conn = ChargerConnection(ws, ctx, self.adapter)
         old = self.registry.attach(conn)
         if old is not None:

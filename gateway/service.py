@@ -95,13 +95,14 @@ class ChargingService:
             max_power_w=int(charger["max_power_w"]),
         )
         async with self.engine.connect() as conn:
-            for row in await db.open_sessions(conn, ctx.id):
+            recent = await db.recent_sessions(conn, ctx.id, now() - timedelta(days=1))
+        for row in recent:  # open ones first, then stops oldest first: the latest stop wins
+            ctx.known_sessions.add(row["id"])
+            if row["stopped_at"] is None:
                 ctx.open_sessions[row["connector_id"]] = (row["id"], row["started_at"])
                 ctx.progress[row["id"]] = (row["meter_start_wh"], None)
-                ctx.known_sessions.add(row["id"])
-            for row in await db.recent_stops(conn, ctx.id, now() - timedelta(days=1)):
+            else:
                 ctx.recent_stops[row["connector_id"]] = (row["id"], row["stopped_at"])
-                ctx.known_sessions.add(row["id"])
         return ctx
 
     async def connected(self, ctx: ChargerContext) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,20 +49,23 @@ async def register_pending(conn: AsyncConnection, charger_id: str, at: datetime)
     )
 
 
-async def open_sessions(conn: AsyncConnection, charger_id: str) -> list[dict[str, Any]]:
-    query = select(
-        sessions.c.id, sessions.c.connector_id, sessions.c.started_at, sessions.c.meter_start_wh
-    ).where(sessions.c.charger_id == charger_id, sessions.c.stopped_at.is_(None))
-    return [dict(r) for r in (await conn.execute(query)).mappings()]
-
-
-async def recent_stops(
-    conn: AsyncConnection, charger_id: str, since: datetime
+async def recent_sessions(
+    conn: AsyncConnection, charger_id: str, stopped_since: datetime
 ) -> list[dict[str, Any]]:
+    """A charger's open sessions, then those stopped since `stopped_since` (oldest first)."""
     query = (
-        select(sessions.c.id, sessions.c.connector_id, sessions.c.stopped_at)
-        .where(sessions.c.charger_id == charger_id, sessions.c.stopped_at >= since)
-        .order_by(sessions.c.stopped_at)
+        select(
+            sessions.c.id,
+            sessions.c.connector_id,
+            sessions.c.started_at,
+            sessions.c.stopped_at,
+            sessions.c.meter_start_wh,
+        )
+        .where(
+            sessions.c.charger_id == charger_id,
+            or_(sessions.c.stopped_at.is_(None), sessions.c.stopped_at >= stopped_since),
+        )
+        .order_by(sessions.c.stopped_at.is_not(None), sessions.c.stopped_at, sessions.c.id)
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 

@@ -6,7 +6,7 @@ a decision take a plain connection.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -223,6 +223,3 @@ def add_event(
 
 async def touch_charger(batch: Batch, charger_id: str, at: datetime) -> None:
     await batch.execute(update(chargers).where(chargers.c.id == charger_id).values(last_seen_at=at))
-
-
-STOP_GRACE = timedelta(minutes=10)

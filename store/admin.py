@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -184,7 +184,3 @@ async def set_token_state(conn: AsyncConnection, site_id: str, id_tag: str, stat
     )
     if result.rowcount == 0:
         raise NotFound(f"no token {id_tag!r} on site {site_id!r}")
-
-
-async def count(conn: AsyncConnection, table: Any) -> int:
-    return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())

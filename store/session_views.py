@@ -21,10 +21,12 @@ async def list_sessions(
     started_from: datetime | None = None,
     started_before: datetime | None = None,
     flagged: bool | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
     offset: int = 0,
+    newest_first: bool = True,
 ) -> list[dict[str, Any]]:
-    """Sessions newest first, with the charger's site; a subscriber's are found by id_tag."""
+    """Sessions with the charger's site (the API pages newest first; the CLI lists them all,
+    oldest first); a subscriber's are found by id_tag."""
     query = select(sessions, chargers.c.site_id).select_from(
         sessions.join(chargers, chargers.c.id == sessions.c.charger_id)
     )
@@ -49,7 +51,8 @@ async def list_sessions(
     if flagged is not None:
         flags = type_coerce(sessions.c.flags, Text)  # compare the stored JSON text itself
         query = query.where(flags != "[]" if flagged else flags == "[]")
-    query = query.order_by(sessions.c.id.desc()).limit(limit).offset(offset)
+    query = query.order_by(sessions.c.id.desc() if newest_first else sessions.c.id)
+    query = query.limit(limit).offset(offset)
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from config.commands.common import add_database_flag, in_transaction
-from store.reports import list_sessions
+from store.session_views import list_sessions
 
 FIELDS = (
     "id",
@@ -48,7 +48,12 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    rows = in_transaction(args, lambda conn: list_sessions(conn, args.site, args.charger))
+    rows = in_transaction(
+        args,
+        lambda conn: list_sessions(
+            conn, site_id=args.site, charger_id=args.charger, limit=None, newest_first=False
+        ),
+    )
     items = [public(r) for r in rows]
     if args.json:
         print(json.dumps(items, indent=2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, func, select, type_coerce
+from sqlalchemy import Text, and_, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.admin import NotFound
@@ -26,7 +26,7 @@ async def list_sessions(
     newest_first: bool = True,
 ) -> list[dict[str, Any]]:
     """Sessions with the charger's site (the API pages newest first; the CLI lists them all,
-    oldest first); a subscriber's are found by id_tag."""
+    oldest first); a subscriber's are those billing would put on their invoices."""
     query = select(sessions, chargers.c.site_id).select_from(
         sessions.join(chargers, chargers.c.id == sessions.c.charger_id)
     )
@@ -34,15 +34,21 @@ async def list_sessions(
         query = query.where(chargers.c.site_id == site_id)
     if charger_id is not None:
         query = query.where(sessions.c.charger_id == charger_id)
-    if subscriber_id is not None:
+    if subscriber_id is not None:  # the rule billing uses: the snapshot, else the token's owner
         query = query.where(
-            select(tokens.c.id)
-            .where(
-                tokens.c.subscriber_id == subscriber_id,
-                tokens.c.site_id == chargers.c.site_id,
-                tokens.c.id_tag == sessions.c.id_tag,
+            or_(
+                sessions.c.subscriber_id == subscriber_id,
+                and_(
+                    sessions.c.subscriber_id.is_(None),
+                    select(tokens.c.id)
+                    .where(
+                        tokens.c.subscriber_id == subscriber_id,
+                        tokens.c.site_id == chargers.c.site_id,
+                        tokens.c.id_tag == sessions.c.id_tag,
+                    )
+                    .exists(),
+                ),
             )
-            .exists()
         )
     if started_from is not None:
         query = query.where(sessions.c.started_at >= started_from)

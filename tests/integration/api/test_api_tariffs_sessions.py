@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import update
+
+from store.schema import tokens
 from tests.integration.api.conftest import Api
 from tests.support.ocpp_client import Charger, at
 
@@ -157,4 +160,14 @@ async def test_session_filters(api: Api) -> None:
     assert await ids("limit=1") == [other]
     naive = await api.call("viewer", "GET", "/api/v1/sessions?from=2026-10-14T08:00:00")
     assert naive.status_code == 422 and naive.json()["field"] == "query.from"
+    # the card changes hands: a session keeps the subscriber it started with (the snapshot
+    # billing uses); only the old seeded session, which has none, follows the token's owner
+    async with api.env.engine.begin() as conn:
+        await conn.execute(
+            update(tokens)
+            .where(tokens.c.id_tag == "TAG1")
+            .values(subscriber_id=api.seeded["suspended"])
+        )
+    assert await ids(f"subscriber_id={api.seeded['active']}") == [mine]
+    assert await ids(f"subscriber_id={api.seeded['suspended']}") == [seeded]
     await cp.close()

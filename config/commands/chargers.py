@@ -8,7 +8,7 @@ import json
 from config.commands.common import add_database_flag, in_transaction
 from config.commands.imports import checked, hash_all, read_rows
 from gateway.auth import check_password, hash_password
-from store import admin
+from store import admin, charger_views
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -74,15 +74,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from store.schema import chargers
-
-    async def work(conn):  # type: ignore[no-untyped-def]
-        result = await conn.execute(select(chargers).order_by(chargers.c.id))
-        return [{k: v for k, v in r.items() if k != "password_hash"} for r in result.mappings()]
-
-    rows = in_transaction(args, work)
+    rows = in_transaction(args, charger_views.list_chargers)
     if args.json:
         print(json.dumps(rows, default=str, indent=2))
     else:

@@ -1,4 +1,4 @@
-"""One charger's WebSocket: calls in (acked after commit), calls out (remote commands)."""
+"""One charger's connection: calls in (acked after commit), calls out (remote commands)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,21 @@ import asyncio
 import itertools
 import logging
 from bisect import bisect_left
+from collections import deque
+from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any, Protocol
-
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from gateway import ocpp_j, schemas
 from gateway.ocpp_j import CALL, CALLERROR, FrameError, OcppError
 from gateway.service import ChargerContext
+from gateway.ws_server import Socket
 
 log = logging.getLogger("evgate.ocpp")
 
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_REPLACED = 4001
+CLOSE_INTERNAL_ERROR = 1011
 
 
 class Adapter(Protocol):
@@ -73,34 +74,40 @@ class CommandError(Exception):
 
 
 class ChargerConnection:
-    def __init__(self, ws: ServerConnection, ctx: ChargerContext, adapter: Adapter) -> None:
-        self.ws = ws
+    """The OCPP side of one open socket: calls in one at a time, acked after commit.
+
+    Calls are answered in the order they arrived: while one is being handled, the next
+    ones wait in a short queue (and reading pauses if a charger does not wait for its
+    answers). Answers to our own commands are matched at once.
+    """
+
+    MAX_QUEUED = 8  # calls read ahead before the socket stops reading
+
+    def __init__(
+        self,
+        socket: Socket,
+        ctx: ChargerContext,
+        adapter: Adapter,
+        gone: Callable[[ChargerConnection], Awaitable[None]],
+    ) -> None:
+        self.socket = socket
+        self._gone = gone
         self.ctx = ctx
         self.adapter = adapter
         self._pending: dict[str, asyncio.Future[list[Any]]] = {}
         self._call_lock = asyncio.Lock()
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._queue: deque[list[Any]] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._closed = False
         self.messages = 0
 
-    async def run(self) -> None:
-        try:
-            while True:
-                raw = await self.ws.recv(decode=False)
-                if not await self._on_frame(raw):
-                    return
-        except ConnectionClosed:
-            return
-        finally:
-            for fut in self._pending.values():
-                if not fut.done():
-                    fut.set_exception(
-                        CommandError("offline", f"charger {self.ctx.id} disconnected")
-                    )
-            for task in self._tasks:
-                task.cancel()
+    def start(self, first: Awaitable[None]) -> None:
+        """Run `first` (recording the connect) before any call of this charger."""
+        self._worker = asyncio.create_task(self._work(first))
 
-    async def _on_frame(self, raw: bytes | str) -> bool:
+    def on_message(self, raw: bytes) -> None:
         try:
             msg = ocpp_j.decode(raw)
         except FrameError as exc:
@@ -109,21 +116,55 @@ class ChargerConnection:
                 extra={"charger": self.ctx.id, "msg_id": exc.message_id, "reason": exc.reason},
             )
             if exc.message_id is None:
-                await self.ws.close(CLOSE_PROTOCOL_ERROR, exc.reason[:120])
-                return False
-            await self.ws.send(ocpp_j.call_error(exc.message_id, exc.code, exc.reason), text=True)
-            return True
-        if msg[0] == CALL:
-            await self._on_call(msg[1], msg[2], msg[3])
-        else:
-            fut = self._pending.get(msg[1])
-            if fut is not None and not fut.done():
-                fut.set_result(msg)
+                self.socket.close(CLOSE_PROTOCOL_ERROR, exc.reason[:120])
             else:
-                log.warning(
-                    "answer to no pending call", extra={"charger": self.ctx.id, "msg_id": msg[1]}
-                )
-        return True
+                self._queue_or_run([CALLERROR, exc.message_id, exc])
+            return
+        if msg[0] == CALL:
+            self._queue_or_run(msg)
+            return
+        fut = self._pending.get(msg[1])
+        if fut is not None and not fut.done():
+            fut.set_result(msg)
+        else:
+            log.warning(
+                "answer to no pending call", extra={"charger": self.ctx.id, "msg_id": msg[1]}
+            )
+
+    def _queue_or_run(self, msg: list[Any]) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work(None, msg))
+            return
+        self._queue.append(msg)
+        if len(self._queue) >= self.MAX_QUEUED:
+            self.socket.pause_reading()
+
+    async def _work(self, first: Awaitable[None] | None, msg: list[Any] | None = None) -> None:
+        """Answer calls until none is waiting (one task per busy spell, not per socket)."""
+        try:
+            if first is not None:
+                try:
+                    await first
+                except Exception:
+                    log.exception("could not record connect", extra={"charger": self.ctx.id})
+                    self.socket.close(CLOSE_INTERNAL_ERROR, "the store is unavailable; reconnect")
+                    return
+            queue = self._queue
+            while not self._closed:
+                if msg is None:
+                    if not queue:
+                        break
+                    if len(queue) == self.MAX_QUEUED:
+                        self.socket.resume_reading()
+                    msg = queue.popleft()
+                if msg[0] == CALL:
+                    await self._on_call(msg[1], msg[2], msg[3])
+                else:  # a frame we could not read but whose id we know: its CallError, in turn
+                    exc = msg[2]
+                    self.socket.send_text(ocpp_j.call_error(msg[1], exc.code, exc.reason))
+                msg = None
+        finally:
+            self._worker = None
 
     async def _on_call(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
         started = perf_counter()
@@ -151,12 +192,30 @@ class ChargerConnection:
             out = ocpp_j.call_error(
                 message_id, "InternalError", f"{action} could not be stored; send it again later"
             )
-        await self.ws.send(out, text=True)
+        if not self.socket.send_text(out):
+            return  # the charger is gone; what it said is stored, it will resend unacked calls
         STATS.observe(action, perf_counter() - started)
         if not ctx.booted and not ctx.boot_triggered and action != "BootNotification":
             # Wallbox firmware 6.x talks without booting after a reconnect: ask it to boot.
             ctx.boot_triggered = True
             self._spawn(self._trigger_boot())
+
+    def on_closed(self) -> Awaitable[None]:
+        self._closed = True
+        return self._wind_down()
+
+    async def _wind_down(self) -> None:
+        """The socket is gone: fail our commands, finish the call in hand, then report."""
+        self._queue.clear()  # read but not acked: the charger sends them again
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(CommandError("offline", f"charger {self.ctx.id} disconnected"))
+        for task in self._tasks:
+            task.cancel()
+        worker = self._worker
+        if worker is not None:
+            await asyncio.wait([worker])  # its commit decides what is stored
+        await self._gone(self)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -183,10 +242,9 @@ class ChargerConnection:
             fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
             self._pending[message_id] = fut
             try:
-                await self.ws.send(ocpp_j.call(message_id, action, payload), text=True)
+                if not self.socket.send_text(ocpp_j.call(message_id, action, payload)):
+                    raise CommandError("offline", f"charger {self.ctx.id} disconnected")
                 answer = await asyncio.wait_for(fut, timeout)
-            except ConnectionClosed:
-                raise CommandError("offline", f"charger {self.ctx.id} disconnected") from None
             except TimeoutError:
                 raise CommandError(
                     "timeout", f"charger {self.ctx.id} did not answer {action} within {timeout:g} s"
@@ -209,8 +267,8 @@ class ChargerConnection:
             )
         return result
 
-    async def replaced(self) -> None:
-        await self.ws.close(CLOSE_REPLACED, "replaced by a newer connection of this charger")
+    def replaced(self) -> None:
+        self.socket.close(CLOSE_REPLACED, "replaced by a newer connection of this charger")
 
 
 class ConnectionRegistry:

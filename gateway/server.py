@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
@@ -13,14 +12,14 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from gateway.auth import PasswordCache, parse_basic_auth
 from gateway.connection import ChargerConnection, ConnectionRegistry
 from gateway.ocpp16 import SUBPROTOCOL, Ocpp16Adapter
-from gateway.service import ChargingService
+from gateway.service import ChargerContext, ChargingService
+from gateway.ws_server import Socket, WsServer
 from store import charging as db
 from store.batcher import GroupCommitter
 
@@ -37,7 +36,8 @@ class GatewayOptions:
     heartbeat_interval: int = 300
     tls_cert: str | None = None
     tls_key: str | None = None
-    ping_interval: float | None = 60
+    ping_interval: float | None = 60  # ping a socket idle this long; drop it after two
+    open_timeout: float = 10  # seconds for the opening handshake
 
 
 class Gateway:
@@ -51,12 +51,12 @@ class Gateway:
         self.adapter = Ocpp16Adapter(self.service, options.heartbeat_interval)
         self.registry = ConnectionRegistry()
         self.passwords = PasswordCache()
-        self._server: Server | None = None
+        self._server: WsServer | None = None
 
     @property
     def port(self) -> int:
         assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._server.port
 
     async def start(self) -> None:
         self.committer.start()
@@ -64,19 +64,15 @@ class Gateway:
         if self.options.tls_cert:
             ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ssl_context.load_cert_chain(self.options.tls_cert, self.options.tls_key)
-        self._server = await serve(
-            self._handle,
-            self.options.host,
-            self.options.port,
-            process_request=self._process_request,
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-            compression=None,  # ~19 KB per connection instead of ~54 KB
+        self._server = WsServer(
+            self._admit,
+            self._open,
+            subprotocols=[SUBPROTOCOL],
             max_size=MAX_WS_MESSAGE,
             ping_interval=self.options.ping_interval,
-            ping_timeout=self.options.ping_interval,
-            ssl=ssl_context,
-            server_header="evgate",
+            open_timeout=self.options.open_timeout,
         )
+        await self._server.start(self.options.host, self.options.port, ssl_context)
         log.info(
             "ocpp listening",
             extra={"host": self.options.host, "port": self.port, "tls": bool(ssl_context)},
@@ -84,8 +80,7 @@ class Gateway:
 
     async def close(self) -> None:
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+            await self._server.close()  # records every disconnect before the store stops
             self._server = None
         await self.committer.close()
 
@@ -104,9 +99,8 @@ class Gateway:
             hdrs[key] = value
         return Response(status.value, status.phrase, hdrs, body)
 
-    async def _process_request(
-        self, connection: ServerConnection, request: Request
-    ) -> Response | None:
+    async def _admit(self, socket: Socket, request: Request) -> Response | ChargerContext:
+        """Who is knocking: a refusal, or the charger's context to open the socket with."""
         parts = [p for p in urlsplit(request.path).path.split("/") if p]
         if len(parts) == 2 and parts[0] == "ocpp" or len(parts) == 1:
             charger_id = unquote(parts[-1])
@@ -150,8 +144,7 @@ class Gateway:
             )
         # what the connection needs to know (open sessions, recent stops), read before the
         # upgrade so that the first message finds it ready
-        connection.evgate_context = await self.service.load_context(charger)  # type: ignore[attr-defined]
-        return None
+        return await self.service.load_context(charger)
 
     async def _register_pending(self, charger_id: str) -> dict[str, Any]:
         try:
@@ -166,20 +159,21 @@ class Gateway:
         return charger
 
     # -- connection -----------------------------------------------------------------------
-    async def _handle(self, ws: ServerConnection) -> None:
-        ctx = ws.evgate_context  # type: ignore[attr-defined]
-        conn = ChargerConnection(ws, ctx, self.adapter)
+    def _open(self, socket: Socket, ctx: ChargerContext) -> ChargerConnection:
+        conn = ChargerConnection(socket, ctx, self.adapter, self._gone)
         old = self.registry.attach(conn)
         if old is not None:
-            asyncio.create_task(old.replaced())
+            old.replaced()
         log.info("charger connected", extra={"charger": ctx.id})
+        conn.start(self.service.connected(ctx))
+        return conn
+
+    async def _gone(self, conn: ChargerConnection) -> None:
+        """After the socket closed and the call in hand was finished: record the disconnect."""
+        ctx = conn.ctx
+        self.registry.detach(conn)
+        log.info("charger disconnected", extra={"charger": ctx.id, "messages": conn.messages})
         try:
-            await self.service.connected(ctx)
-            await conn.run()
-        finally:
-            self.registry.detach(conn)
-            log.info("charger disconnected", extra={"charger": ctx.id, "messages": conn.messages})
-            try:
-                await self.service.disconnected(ctx)
-            except Exception:  # the store may be going down with us
-                log.warning("could not record disconnect", extra={"charger": ctx.id})
+            await self.service.disconnected(ctx)
+        except Exception:  # the store may be going down with us
+            log.warning("could not record disconnect", extra={"charger": ctx.id})

@@ -1,0 +1,320 @@
+"""The WebSocket server: one asyncio.Protocol per socket, driving websockets' Sans-I/O core.
+
+Why not websockets' asyncio server: it keeps a handler task, a keepalive task, a message
+assembler and a future per frame for every connection. A charger is idle most of the time
+and its frames are small, so here the protocol is driven from the transport's callbacks:
+nothing runs for an idle socket, the application sees whole messages through
+`Handler.on_message`, and one sweeper sends keepalive pings for all sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from websockets.frames import BINARY, CLOSE, CONT, TEXT, Frame
+from websockets.http11 import Request, Response
+from websockets.protocol import OPEN, State
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
+
+log = logging.getLogger("evgate.ws")
+
+CLOSE_GOING_AWAY = 1001
+_PACK_16 = struct.Struct("!BBH").pack
+_PACK_64 = struct.Struct("!BBQ").pack
+
+
+def text_frame(data: bytes) -> bytes:
+    """A server-to-client text frame (unmasked, unfragmented)."""
+    n = len(data)
+    if n < 126:
+        return bytes((0x81, n)) + data
+    if n < 65536:
+        return _PACK_16(0x81, 126, n) + data
+    return _PACK_64(0x81, 127, n) + data
+
+
+class Handler(Protocol):
+    """The application's side of one open socket."""
+
+    def on_message(self, data: bytes) -> None: ...
+
+    def on_closed(self) -> Awaitable[None] | None: ...
+
+
+# admit(socket, request) -> a Response to refuse, or anything else to accept with;
+# open(socket, that value) -> the Handler of the now open socket
+Admit = Callable[["Socket", Request], Awaitable[Any]]
+Open = Callable[["Socket", Any], Handler]
+
+
+class Socket(asyncio.Protocol):
+    """One client connection: handshake, frames in, messages out, close."""
+
+    __slots__ = (
+        "server",
+        "transport",
+        "ws",
+        "handler",
+        "last_seen",
+        "_fragments",
+        "_early",
+        "_timer",
+        "_opening",
+    )
+
+    def __init__(self, server: WsServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.ws = ServerProtocol(
+            subprotocols=server.subprotocols, max_size=server.max_size, logger=log
+        )
+        self.handler: Handler | None = None
+        self.last_seen = 0.0
+        self._fragments: list[bytes] | None = None
+        self._early: list[bytes] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._opening: asyncio.Task[None] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.ws.state is OPEN
+
+    @property
+    def state(self) -> State:
+        return self.ws.state
+
+    # -- transport callbacks -------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.server.sockets.add(self)
+        loop = self.server.loop
+        self.last_seen = loop.time()
+        self._timer = loop.call_later(self.server.open_timeout, self._open_timed_out)
+
+    def data_received(self, data: bytes) -> None:
+        ws = self.ws
+        ws.receive_data(data)
+        self.last_seen = self.server.loop.time()
+        events = ws.events_received()
+        out = ws.data_to_send()
+        if out:
+            self._write(out)
+        for event in events:
+            if type(event) is Frame:
+                opcode = event.opcode
+                if opcode is TEXT or opcode is BINARY:
+                    if event.fin:
+                        self._deliver(event.data)
+                    else:
+                        self._fragments = [event.data]
+                elif opcode is CONT and self._fragments is not None:
+                    self._fragments.append(event.data)
+                    if event.fin:
+                        data, self._fragments = b"".join(self._fragments), None
+                        self._deliver(data)
+                elif opcode is CLOSE:
+                    self._start_close_timer()
+                # pings are answered by the protocol itself; pongs only mark the peer alive
+            elif isinstance(event, Request) and self._opening is None:
+                self._opening = asyncio.create_task(self._open(event))
+
+    def eof_received(self) -> bool | None:
+        self.ws.receive_eof()
+        self._write(self.ws.data_to_send())
+        return None  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.sockets.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
+        handler, self.handler = self.handler, None
+        if handler is not None:
+            closing = handler.on_closed()
+            if closing is not None:
+                self.server.track(closing)
+
+    # -- application side ----------------------------------------------------------------
+    def send_text(self, data: bytes) -> bool:
+        """Send one text message; False when the socket is no longer open (dropped)."""
+        if self.ws.state is not OPEN or self.transport is None:
+            return False
+        self.transport.write(text_frame(data))
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        """Start the closing handshake; the socket is dropped if the peer does not answer."""
+        if self.ws.state is OPEN:
+            self.ws.send_close(code, reason)
+            self._write(self.ws.data_to_send())
+            self._start_close_timer()
+        elif self.transport is not None and self.handler is None:
+            self.transport.abort()  # still in the handshake
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def ping(self) -> None:
+        if self.ws.state is OPEN:
+            self.ws.send_ping(b"evgate")
+            self._write(self.ws.data_to_send())
+
+    # -- internals -----------------------------------------------------------------------
+    def _write(self, chunks: list[bytes]) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        for chunk in chunks:
+            if chunk:
+                transport.write(chunk)
+            else:  # end of stream: a server closes the TCP connection itself
+                transport.close()
+
+    def _deliver(self, data: bytes) -> None:
+        if self.handler is not None:
+            self.handler.on_message(data)
+        elif self._early is not None:
+            self._early.append(data)
+        else:
+            self._early = [data]
+
+    async def _open(self, request: Request) -> None:
+        server = self.server
+        try:
+            admitted = await server.admit(self, request)
+        except Exception:
+            log.exception("opening handshake failed", extra={"path": request.path})
+            admitted = self.ws.reject(500, "the server could not take this connection\n")
+        if self.transport is None or self.transport.is_closing():
+            return
+        response = admitted if isinstance(admitted, Response) else self.ws.accept(request)
+        response.headers["Server"] = server.server_header
+        self.ws.send_response(response)
+        self._write(self.ws.data_to_send())
+        if response.status_code != 101:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.handler = server.open(self, admitted)
+        early, self._early = self._early, None
+        for data in early or ():
+            self.handler.on_message(data)
+
+    def _open_timed_out(self) -> None:
+        self._timer = None
+        if self.handler is None and self.transport is not None:
+            log.info("opening handshake timed out")
+            self.transport.abort()
+
+    def _start_close_timer(self) -> None:
+        if self._timer is None and self.transport is not None:
+            self._timer = self.server.loop.call_later(
+                self.server.close_timeout, self._close_timed_out
+            )
+
+    def _close_timed_out(self) -> None:
+        self._timer = None
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class WsServer:
+    """Listens, owns the sockets, pings idle ones, and closes them all on shutdown."""
+
+    def __init__(
+        self,
+        admit: Admit,
+        open: Open,  # noqa: A002 - the verb of the opening handshake
+        *,
+        subprotocols: list[str],
+        max_size: int,
+        ping_interval: float | None = 60,
+        open_timeout: float = 10,
+        close_timeout: float = 10,
+        server_header: str = "evgate",
+    ) -> None:
+        self.admit = admit
+        self.open = open
+        self.subprotocols = [Subprotocol(p) for p in subprotocols]
+        self.max_size = max_size
+        self.ping_interval = ping_interval
+        self.open_timeout = open_timeout
+        self.close_timeout = close_timeout
+        self.server_header = server_header
+        self.sockets: set[Socket] = set()
+        self._closing: set[asyncio.Future[Any]] = set()
+        self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self.loop = asyncio.get_running_loop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
+        self._server = await self.loop.create_server(
+            lambda: Socket(self), host, port, ssl=ssl_context, backlog=4096
+        )
+        if self.ping_interval:
+            self._sweeper = asyncio.create_task(self._keepalive(), name="evgate-ws-keepalive")
+
+    def track(self, closing: Awaitable[None]) -> None:
+        """Work a closed socket left behind (e.g. recording the disconnect): awaited on close."""
+        fut = asyncio.ensure_future(closing)
+        self._closing.add(fut)
+        fut.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        if self._server is not None:
+            self._server.close()
+        for sock in list(self.sockets):
+            sock.close(CLOSE_GOING_AWAY, "server shutting down")
+        deadline = self.loop.time() + self.close_timeout
+        while self.sockets and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for sock in list(self.sockets):
+            if sock.transport is not None:
+                sock.transport.abort()
+        await asyncio.sleep(0)  # let connection_lost run for aborted sockets
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _keepalive(self) -> None:
+        """Ping sockets idle for a ping interval; drop those silent for two."""
+        interval = self.ping_interval
+        assert interval
+        while True:
+            await asyncio.sleep(interval / 2)
+            now = self.loop.time()
+            for sock in list(self.sockets):
+                if sock.handler is None:
+                    continue
+                idle = now - sock.last_seen
+                if idle >= 2 * interval:
+                    log.info("socket silent, dropped", extra={"idle_s": round(idle)})
+                    if sock.transport is not None:
+                        sock.transport.abort()
+                elif idle >= interval:
+                    sock.ping()

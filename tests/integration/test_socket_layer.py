@@ -1,0 +1,157 @@
+"""The WebSocket layer of our own (gateway/ws_server.py) over real loopback sockets.
+
+Frames and handshakes here are written by hand on a raw TCP stream, so what is checked is
+the bytes on the wire: keepalive pings, silent peers dropped, stalled handshakes cut,
+fragmented messages joined, calls answered in order when a charger does not wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import struct
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.frames import Frame
+from websockets.streams import StreamReader
+
+from gateway.server import Gateway, GatewayOptions
+from gateway.ws_server import text_frame
+from tests.integration.conftest import seed
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 70000])
+def test_text_frames_we_write_are_read_back_by_websockets(size: int) -> None:
+    data = b"x" * size
+    reader = StreamReader()
+    reader.feed_data(text_frame(data))
+    parser = Frame.parse(reader.read_exact, mask=False, max_size=None)
+    with pytest.raises(StopIteration) as done:
+        next(parser)
+    frame = done.value.value
+    assert frame.fin and frame.opcode.name == "TEXT" and frame.data == data
+
+
+class Raw:
+    """A hand-written WebSocket client: handshake, masked frames, raw reads."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int, charger_id: str) -> tuple[Raw, bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /ocpp/{charger_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
+            ).encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        return cls(reader, writer), head
+
+    def send(self, opcode: int, payload: bytes, fin: bool = True) -> None:
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        n = len(payload)
+        first = (0x80 if fin else 0) | opcode
+        if n < 126:
+            head = struct.pack("!BB", first, 0x80 | n)
+        else:
+            head = struct.pack("!BBH", first, 0x80 | 126, n)
+        self.writer.write(head + mask + masked)
+
+    async def frame(self, timeout: float = 5) -> tuple[int, bytes]:
+        first, second = await asyncio.wait_for(self.reader.readexactly(2), timeout)
+        n = second & 0x7F
+        if n == 126:
+            (n,) = struct.unpack("!H", await self.reader.readexactly(2))
+        elif n == 127:
+            (n,) = struct.unpack("!Q", await self.reader.readexactly(8))
+        return first & 0x0F, await self.reader.readexactly(n)
+
+    async def answer(self) -> list:
+        """The next answer to one of our calls (calls of the server's are skipped)."""
+        while True:
+            opcode, data = await self.frame()
+            if opcode == 1 and json.loads(data)[0] != 2:
+                return json.loads(data)
+
+
+@pytest.fixture
+async def gw(engine: AsyncEngine) -> AsyncIterator[Gateway]:
+    await seed(engine)
+    gateway = Gateway(engine, GatewayOptions(port=0, ping_interval=0.3, open_timeout=0.5))
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.close()
+
+
+async def test_a_silent_charger_is_pinged_then_dropped(gw: Gateway) -> None:
+    raw, head = await Raw.open(gw.port, "CP1")
+    assert head.startswith(b"HTTP/1.1 101") and b"ocpp1.6" in head
+    opcode, _ = await raw.frame(timeout=2)
+    assert opcode == 0x9  # a ping, since we said nothing for a ping interval
+    # we never answer: within two intervals the server hangs up
+    rest = await asyncio.wait_for(raw.reader.read(), 3)
+    assert raw.reader.at_eof(), rest
+    await asyncio.sleep(0.1)
+    assert gw.registry.get("CP1") is None
+
+
+async def test_a_charger_that_answers_pings_stays(gw: Gateway) -> None:
+    raw, _ = await Raw.open(gw.port, "CP1")
+    for _ in range(3):  # 3 pings = well past the two-interval limit
+        opcode, data = await raw.frame(timeout=2)
+        assert opcode == 0x9
+        raw.send(0xA, data)
+    raw.send(1, b'[2, "h1", "Heartbeat", {}]')
+    assert (await raw.answer())[:2] == [3, "h1"]
+    assert gw.registry.get("CP1") is not None
+    raw.writer.close()
+
+
+async def test_a_stalled_handshake_is_cut(gw: Gateway) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
+    writer.write(b"GET /ocpp/CP1 HTTP/1.1\r\nHost: x\r\n")  # and never the end of it
+    await asyncio.wait_for(reader.read(), 3)
+    assert reader.at_eof()
+    writer.close()
+
+
+async def test_fragments_are_joined_and_calls_answered_in_order(gw: Gateway) -> None:
+    raw, _ = await Raw.open(gw.port, "CP1")
+    call = b'[2, "f1", "Heartbeat", {}]'
+    raw.send(1, call[:5], fin=False)
+    raw.send(0, call[5:12], fin=False)
+    raw.send(0, call[12:])
+    # a charger that does not wait for answers: ten calls at once, answered in turn
+    for i in range(10):
+        raw.send(1, json.dumps([2, f"b{i}", "Heartbeat", {}]).encode())
+    ids = [(await raw.answer())[1] for _ in range(11)]
+    assert ids == ["f1"] + [f"b{i}" for i in range(10)]
+    raw.writer.close()
+
+
+async def test_close_on_shutdown_says_going_away(engine: AsyncEngine) -> None:
+    await seed(engine)
+    gateway = Gateway(engine, GatewayOptions(port=0))
+    await gateway.start()
+    raw, _ = await Raw.open(gateway.port, "CP1")
+    raw.send(1, b'[2, "h1", "Heartbeat", {}]')
+    await raw.answer()
+    closing = asyncio.create_task(gateway.close())
+    opcode, data = await raw.frame()
+    while opcode == 1:  # the boot trigger (we never booted), then the close
+        opcode, data = await raw.frame()
+    assert opcode == 0x8 and struct.unpack("!H", data[:2])[0] == 1001
+    raw.send(0x8, data[:2])  # complete the closing handshake
+    await asyncio.wait_for(closing, 5)
+    assert len(gateway.registry) == 0

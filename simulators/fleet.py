@@ -3,6 +3,9 @@
 workload.md: Boot -> Status Available -> Authorize -> StartTransaction -> Status Charging ->
 Heartbeat -> MeterValues loop (9 sampled values, ~1.4 KB a frame) -> StopTransaction, either
 closed loop (next call as soon as the last is answered) or paced (one call per `interval`).
+Two more modes measure connections rather than messages: "connect" (connect and boot every
+charger, then close) and "hold" (connect and boot every charger, then each sends one Heartbeat
+at a random moment within `interval`, all sockets held open until the last is answered).
 
 Frames are pre-built string templates filled with a message id, a timestamp and the register,
 and answers are matched by id with one orjson parse, so a message costs the client a few tens
@@ -19,7 +22,7 @@ import random
 import sys
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -89,8 +92,8 @@ class FleetConfig:
     first_index: int = 1
     password: str | None = None
     duration_s: float = 10.0
-    mode: str = "closed"  # "closed" or "paced"
-    interval_s: float = 2.0  # paced: seconds between calls of one charger
+    mode: str = "closed"  # "closed", "paced", "connect" or "hold" (see the module doc)
+    interval_s: float = 2.0  # paced: seconds between calls of one charger; hold: heartbeat spread
     connect_concurrency: int = 100
     call_timeout_s: float = 30.0
     id_tag: str = "RFID-{:06d}"
@@ -103,6 +106,16 @@ class FleetConfig:
     # on_window("start"|"end") lets a caller read the server's CPU at the window's edges
     warmup_s: float = 0.0
     on_window: Callable[[str], None] | None = None
+    # how long to wait after warmup_s for every session to start; None: until 1 s before the
+    # planned end (warmup_s + duration_s). A slow server's window then still holds only the
+    # loop's messages, and lasts duration_s.
+    steady_timeout_s: float | None = None
+    # awaited once every charger has connected and booted, before the workload: a caller can
+    # read the server's memory there, or line up several load-generator processes
+    on_booted: Callable[[], Awaitable[None]] | None = None
+    # when given, the steady-state latencies (µs) are appended here, so that a caller can merge
+    # the distributions of several load-generator processes
+    latency_sink: array[int] | None = None
 
 
 @dataclass(slots=True)
@@ -126,6 +139,7 @@ class FleetSummary:
     client_cpu_us_per_msg: float = 0.0
     window_s: float = 0.0  # the steady-state window (after warmup_s)
     window_acks: int = 0
+    window_steady: bool = False  # every session had started when the window opened
     errors: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,7 +151,7 @@ class _Shared:
 
     def __init__(self) -> None:
         self.summary = FleetSummary()
-        self.latency_us = array("q")
+        self.latency_us: array[int] = array("q")
         self.measuring = False
         self.stop_at = math.inf
 
@@ -244,6 +258,18 @@ class _Bot:
         )
         self.shared.summary.sessions_completed += 1
 
+    async def heartbeat(self, spread_s: float) -> None:
+        """hold mode: one Heartbeat at a random moment within spread_s, timed."""
+        await asyncio.sleep(random.uniform(0, spread_s))
+        self.n += 1
+        uid = str(self.n)
+        try:
+            await self.send_frame(uid, f'[2,"{uid}","Heartbeat",{{}}]', timed=True)
+        except _Timeout:
+            self.shared.error("timeout")
+        except ConnectionClosed:
+            self.shared.error("connection_closed")
+
     async def run(self, begin: float) -> None:
         cfg, shared = self.cfg, self.shared
         try:
@@ -288,9 +314,15 @@ async def _window(shared: _Shared, cfg: FleetConfig, begin: float) -> None:
     s = shared.summary
     await asyncio.sleep(max(begin + cfg.warmup_s - time.monotonic(), 0))
     if cfg.warmup_s > 0:  # steady state: every live charger has started its session
-        while s.sessions_started < s.booted and time.monotonic() < shared.stop_at - 1:
+        if cfg.steady_timeout_s is None:
+            limit = shared.stop_at - 1
+        else:
+            limit = time.monotonic() + cfg.steady_timeout_s
+        while s.sessions_started < s.booted and time.monotonic() < limit:
             await asyncio.sleep(0.05)
-        shared.stop_at = max(shared.stop_at, time.monotonic() + cfg.duration_s)
+        end = time.monotonic() + cfg.duration_s
+        shared.stop_at = end if cfg.steady_timeout_s is not None else max(shared.stop_at, end)
+    s.window_steady = s.sessions_started >= s.booted
     shared.measuring = True
     if cfg.on_window is not None:
         cfg.on_window("start")
@@ -300,6 +332,26 @@ async def _window(shared: _Shared, cfg: FleetConfig, begin: float) -> None:
     if cfg.on_window is not None:
         cfg.on_window("end")
     shared.measuring = False
+
+
+async def _hold(shared: _Shared, cfg: FleetConfig, live: list[_Bot]) -> None:
+    """connect / hold modes: the window is the heartbeat round (empty in connect mode)."""
+    s = shared.summary
+    shared.measuring = True
+    if cfg.on_window is not None:
+        cfg.on_window("start")
+    acks0, t0 = s.acks, time.monotonic()
+    if cfg.mode == "hold":
+        await asyncio.gather(*(bot.heartbeat(cfg.interval_s) for bot in live))
+    s.window_acks, s.window_s = s.acks - acks0, round(time.monotonic() - t0, 3)
+    if cfg.on_window is not None:
+        cfg.on_window("end")
+    shared.measuring = False
+
+
+async def _close(ws: Any) -> None:
+    with contextlib.suppress(Exception):
+        await ws.close()
 
 
 def _percentile(sorted_values: list[int], q: float) -> float:
@@ -328,9 +380,11 @@ async def _progress(shared: _Shared, total: int, t0: float) -> None:
 
 async def run_fleet(cfg: FleetConfig) -> FleetSummary:
     """Connect and boot cfg.chargers chargers, run the workload for cfg.duration_s, report."""
-    if cfg.mode not in ("closed", "paced"):
-        raise ValueError("mode must be 'closed' or 'paced'")
+    if cfg.mode not in ("closed", "paced", "connect", "hold"):
+        raise ValueError("mode must be 'closed', 'paced', 'connect' or 'hold'")
     shared = _Shared()
+    if cfg.latency_sink is not None:
+        shared.latency_us = cfg.latency_sink
     shared.summary.chargers = cfg.chargers
     bots = [_Bot(cfg.first_index + i, cfg, shared) for i in range(cfg.chargers)]
     gate = asyncio.Semaphore(max(cfg.connect_concurrency, 1))
@@ -341,13 +395,20 @@ async def run_fleet(cfg: FleetConfig) -> FleetSummary:
         ok = await asyncio.gather(*(bot.connect(gate) for bot in bots))
         shared.summary.connect_s = time.monotonic() - t0
         live = [bot for bot, good in zip(bots, ok, strict=True) if good]
+        if cfg.on_booted is not None:
+            await cfg.on_booted()
         cpu0, begin = time.process_time(), time.monotonic()
         msgs0 = shared.summary.messages
-        shared.measuring = cfg.warmup_s <= 0
-        shared.stop_at = begin + cfg.warmup_s + cfg.duration_s
-        window = asyncio.create_task(_window(shared, cfg, begin))
-        await asyncio.gather(*(bot.run(begin) for bot in live))
-        await window
+        if cfg.mode in ("connect", "hold"):
+            await _hold(shared, cfg, live)
+        else:
+            shared.measuring = cfg.warmup_s <= 0
+            shared.stop_at = begin + cfg.warmup_s + cfg.duration_s
+            if cfg.steady_timeout_s is not None and cfg.warmup_s > 0:
+                shared.stop_at = math.inf  # _window sets the end once every session started
+            window = asyncio.create_task(_window(shared, cfg, begin))
+            await asyncio.gather(*(bot.run(begin) for bot in live))
+            await window
         shared.measuring = False
         elapsed = time.monotonic() - begin
         cpu = time.process_time() - cpu0
@@ -355,10 +416,8 @@ async def run_fleet(cfg: FleetConfig) -> FleetSummary:
         if ticker is not None:
             ticker.cancel()
             sys.stderr.write("\n")
-        for bot in bots:
-            if bot.ws is not None:
-                with contextlib.suppress(Exception):
-                    await bot.ws.close()
+        # all at once: one by one, 10,000 closing handshakes take longer than the run
+        await asyncio.gather(*(_close(bot.ws) for bot in bots if bot.ws is not None))
     s = shared.summary
     sent = s.messages - msgs0
     s.run_s = round(elapsed, 3)

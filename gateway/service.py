@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.sessions import Reading, sane_timestamp, session_energy, split_time
 from store import charging as db
 from store.batcher import Batch, GroupCommitter
-from store.billing_store import session_subscriber
 
 # how long after its stop a sample without transactionId still belongs to a session
 POST_STOP_GRACE = timedelta(minutes=10)
@@ -125,10 +124,9 @@ class ChargingService:
     # -- charger -> central system --------------------------------------------------------
     async def boot(self, ctx: ChargerContext, info: dict[str, Any]) -> str:
         at = now()
-        values = {**info, "last_boot_at": at, "last_seen_at": at}
 
         async def op(batch: Batch) -> None:
-            await db.record_boot(batch, ctx.id, values)
+            db.record_boot(batch, ctx.id, info, at)
             db.add_event(
                 batch, "charger_booted", ctx.site_id, ctx.id, {**info, "at": at.isoformat()}, at
             )
@@ -178,7 +176,7 @@ class ChargingService:
             forgotten = open_session[0]
 
         async def op(batch: Batch) -> datetime | None:
-            await db.record_status(batch, row)
+            db.record_status(batch, row)
             db.add_event(
                 batch,
                 "connector_status",
@@ -202,9 +200,8 @@ class ChargingService:
 
     async def authorize(self, ctx: ChargerContext, id_tag: str) -> str:
         async with self.engine.connect() as conn:
-            charger = await db.load_charger(conn, ctx.id)
-            token, subscriber = await db.token_state(conn, ctx.site_id, id_tag)
-        return decide(bool(charger and charger["monthly_payment"]), token, subscriber)
+            facts = await db.authorize_facts(conn, ctx.id, ctx.site_id, id_tag)
+        return decide(*facts)
 
     async def start(
         self,
@@ -227,14 +224,15 @@ class ChargingService:
         previous = ctx.open_sessions.get(connector_id)
 
         async def op(batch: Batch) -> tuple[int, str, datetime | None, bool]:
-            existing = await db.find_session_by_key(batch, key)
-            if existing is not None:  # a replay: same answer, nothing new
-                return existing["id"], existing["auth_status"], None, False
-            snap = await db.charger_snapshot(batch, ctx.id)
-            token, subscriber = await db.token_state(batch, snap["site_id"], id_tag)
-            status = decide(bool(snap["monthly_payment"]), token, subscriber)
+            # one read: the replay check, the charger's snapshot and the token on its site
+            snap = await db.start_facts(batch, key)
+            if snap["session_id"] is not None:  # a replay: same answer, nothing new
+                return snap["session_id"], snap["auth_status"], None, False
+            status = decide(
+                bool(snap["monthly_payment"]), snap["token_state"], snap["subscriber_state"]
+            )
             # who pays for it: the token's subscriber on this site now (billing snapshot)
-            owner = await session_subscriber(batch, snap["site_id"], id_tag)
+            owner = snap["subscriber_id"]
             flags = []
             if corrected:
                 flags.append("clock_corrected")
@@ -405,9 +403,7 @@ class ChargingService:
             session = await db.get_session(batch, transaction_id)
             status = None
             if id_tag is not None:
-                snap = await db.charger_snapshot(batch, ctx.id)
-                token, _ = await db.token_state(batch, snap["site_id"], id_tag)
-                status = decide(False, token)
+                status = decide(False, await db.token_on_charger_site(batch, ctx.id, id_tag))
             if session is None or session["charger_id"] != ctx.id:
                 # a stop for a transaction we never saw: keep it as a session for review
                 session = await self._orphan_session(

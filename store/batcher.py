@@ -4,7 +4,10 @@ Each message hands the committer an *op*: a coroutine that writes through a `Bat
 committer runs every op that arrived while the previous commit was in flight inside a single
 transaction, commits once, and only then resolves each op's future, so the caller (the
 gateway) sends its acknowledgement after its data is durable. Append-only rows (meter samples,
-status history) are collected and written with one executemany per table.
+status history) are collected and written with one executemany per table; so are the
+parameters of prebuilt writes whose order across statements does not matter (a connector's
+upsert, a boot's charger update): one executemany per statement instead of one round trip
+per message.
 
 If a batch fails, its ops are retried one per transaction, so one bad message cannot take
 others down with it; ops therefore do their work only through the Batch (no side effects
@@ -27,34 +30,61 @@ T = TypeVar("T")
 Op = Callable[["Batch"], Awaitable[T]]
 
 
+_INSERTS: dict[Table, Any] = {}
+
+
+def _insert(table: Table) -> Any:
+    """INSERT INTO table, built once (SQLAlchemy then reuses its compiled form)."""
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table)
+    return stmt
+
+
 class Batch:
     """One transaction's worth of writes."""
 
-    __slots__ = ("conn", "_rows", "_statements")
+    __slots__ = ("conn", "_rows")
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
-        self._rows: dict[Table, list[dict[str, Any]]] = {}
-        self._statements: list[tuple[Any, list[dict[str, Any]]]] = []
+        # a table (bulk INSERT) or a prebuilt statement -> its queued parameter sets, in order
+        self._rows: dict[Any, list[dict[str, Any]]] = {}
 
     def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Queue rows for a bulk INSERT at the end of the batch (or before the next read)."""
-        bucket = self._rows.get(table)
+        self.add_params(table, rows)
+
+    def add_params(self, statement: Any, params: list[dict[str, Any]]) -> None:
+        """Queue parameter sets of a prebuilt statement for one executemany at the next flush.
+
+        Sets of one statement run in the order queued; different statements run in the order
+        they were first queued, so use this only for writes that no other queued statement
+        touches (an immediate `execute` flushes the queue first, so it always sees them).
+        Every set of one statement must have the same keys.
+        """
+        bucket = self._rows.get(statement)
         if bucket is None:
-            self._rows[table] = list(rows)
+            self._rows[statement] = list(params)
         else:
-            bucket.extend(rows)
+            bucket.extend(params)
 
     async def flush(self) -> None:
         """Write queued rows now: call before reading anything they might contain."""
         if self._rows:
             pending, self._rows = self._rows, {}
-            for table, rows in pending.items():
-                await self.conn.execute(insert(table), rows)
+            for key, rows in pending.items():
+                stmt = _insert(key) if isinstance(key, Table) else key
+                await self.conn.execute(stmt, rows)
 
-    async def execute(self, statement: Any, params: Any = None) -> Any:
-        """Run a statement after flushing queued rows (reads see every earlier write)."""
-        await self.flush()
+    async def execute(self, statement: Any, params: Any = None, *, flush: bool = True) -> Any:
+        """Run a statement after flushing queued rows (reads see every earlier write).
+
+        flush=False: only for a statement that reads and writes nothing a queued write
+        touches (it then does not cost the queue's round trips before it).
+        """
+        if flush:
+            await self.flush()
         return await self.conn.execute(statement, params)
 
 

@@ -2,6 +2,10 @@
 
 Writes take a `Batch` (they run inside a group-commit transaction); reads that happen before
 a decision take a plain connection.
+
+The gateway's statements are built once, here, with bind parameters: building one per call
+(and an upsert's `excluded` proxies) cost SQLAlchemy more than running it, and a prebuilt
+statement's compiled form is reused from the compiled cache.
 """
 
 from __future__ import annotations
@@ -9,7 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,15 +41,18 @@ from store.schema import (
     tokens,
 )
 
+# at most this many ids in one IN (...): well under every engine's bind-parameter limit
+IN_CHUNK = 500
+
+_CHARGER = select(chargers, sites.c.allow_passwordless, sites.c.tz).select_from(
+    chargers.outerjoin(sites, sites.c.id == chargers.c.site_id)
+)
+_LOAD_CHARGER = _CHARGER.where(chargers.c.id == bindparam("charger_id"))
+
 
 async def load_charger(conn: AsyncConnection, charger_id: str) -> dict[str, Any] | None:
     """The charger with what its site allows, or None when it is unknown."""
-    query = (
-        select(chargers, sites.c.allow_passwordless, sites.c.tz)
-        .select_from(chargers.outerjoin(sites, sites.c.id == chargers.c.site_id))
-        .where(chargers.c.id == charger_id)
-    )
-    row = (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(_LOAD_CHARGER, {"charger_id": charger_id})).mappings().first()
     return dict(row) if row is not None else None
 
 
@@ -49,25 +63,33 @@ async def register_pending(conn: AsyncConnection, charger_id: str, at: datetime)
     )
 
 
+_RECENT_KEYS = ("id", "connector_id", "started_at", "stopped_at", "meter_start_wh")
+_RECENT = (
+    select(*(sessions.c[k] for k in _RECENT_KEYS))
+    .where(
+        or_(sessions.c.stopped_at.is_(None), sessions.c.stopped_at >= bindparam("since")),
+    )
+    .order_by(sessions.c.stopped_at.is_not(None), sessions.c.stopped_at, sessions.c.id)
+)
+_RECENT_ONE = _RECENT.where(sessions.c.charger_id == bindparam("charger_id"))
+
+
 async def recent_sessions(
     conn: AsyncConnection, charger_id: str, stopped_since: datetime
 ) -> list[dict[str, Any]]:
     """A charger's open sessions, then those stopped since `stopped_since` (oldest first)."""
-    query = (
-        select(
-            sessions.c.id,
-            sessions.c.connector_id,
-            sessions.c.started_at,
-            sessions.c.stopped_at,
-            sessions.c.meter_start_wh,
-        )
-        .where(
-            sessions.c.charger_id == charger_id,
-            or_(sessions.c.stopped_at.is_(None), sessions.c.stopped_at >= stopped_since),
-        )
-        .order_by(sessions.c.stopped_at.is_not(None), sessions.c.stopped_at, sessions.c.id)
-    )
-    return [dict(r) for r in (await conn.execute(query)).mappings()]
+    result = await conn.execute(_RECENT_ONE, {"charger_id": charger_id, "since": stopped_since})
+    return [dict(r) for r in result.mappings()]
+
+
+# the token :id_tag of the site :site_id, with the subscriber it belongs to
+_TOKEN_FROM = tokens.outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id)
+_TOKEN_WHERE = and_(
+    tokens.c.site_id == bindparam("site_id"), tokens.c.id_tag == bindparam("id_tag")
+)
+_TOKEN_STATE = (
+    select(tokens.c.state, subscribers.c.state).select_from(_TOKEN_FROM).where(_TOKEN_WHERE)
+)
 
 
 async def token_state(
@@ -81,13 +103,48 @@ async def token_state(
     """
     if site_id is None:
         return None, None
-    query = (
-        select(tokens.c.state, subscribers.c.state)
-        .select_from(tokens.outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id))
-        .where(tokens.c.site_id == site_id, tokens.c.id_tag == id_tag)
-    )
-    row = (await conn.execute(query)).first()
+    row = (await conn.execute(_TOKEN_STATE, {"site_id": site_id, "id_tag": id_tag})).first()
     return (None, None) if row is None else (row[0], row[1])
+
+
+# One row always: the charger's payment mode (None when the charger is gone) and the token's
+# state and its subscriber's state on the given site (None when unknown).
+_AUTHORIZE = select(
+    select(chargers.c.monthly_payment)
+    .where(chargers.c.id == bindparam("charger_id"))
+    .scalar_subquery()
+    .label("monthly_payment"),
+    select(tokens.c.state).where(_TOKEN_WHERE).scalar_subquery().label("token_state"),
+    select(subscribers.c.state)
+    .select_from(_TOKEN_FROM)
+    .where(_TOKEN_WHERE)
+    .scalar_subquery()
+    .label("subscriber_state"),
+)
+
+
+async def authorize_facts(
+    conn: AsyncConnection, charger_id: str, site_id: str | None, id_tag: str
+) -> tuple[bool, str | None, str | None]:
+    """What an Authorize decides on, in one query: (monthly payment, token state, subscriber
+    state) as `load_charger` (False when the charger is gone) and `token_state` give them."""
+    params = {"charger_id": charger_id, "site_id": site_id, "id_tag": id_tag}
+    row = (await conn.execute(_AUTHORIZE, params)).one()
+    return bool(row[0]), row[1], row[2]
+
+
+_SNAPSHOT_COLUMNS = (
+    chargers.c.site_id,
+    chargers.c.monthly_payment,
+    tariffs.c.current_version_id.label("tariff_id"),
+    chargers.c.max_power_w,
+)
+_SNAPSHOT_FROM = chargers.outerjoin(tariffs, tariffs.c.id == chargers.c.tariff_id)
+_SNAPSHOT = (
+    select(*_SNAPSHOT_COLUMNS)
+    .select_from(_SNAPSHOT_FROM)
+    .where(chargers.c.id == bindparam("charger_id"))
+)
 
 
 async def charger_snapshot(batch: Batch, charger_id: str) -> dict[str, Any]:
@@ -97,105 +154,194 @@ async def charger_snapshot(batch: Batch, charger_id: str) -> dict[str, Any]:
     not of the tariff: a later edit of the tariff makes a new version and never reprices a
     session that started under the old one. None when no tariff is assigned.
     """
-    query = (
-        select(
-            chargers.c.site_id,
-            chargers.c.monthly_payment,
-            tariffs.c.current_version_id.label("tariff_id"),
-            chargers.c.max_power_w,
+    return dict((await batch.execute(_SNAPSHOT, {"charger_id": charger_id})).mappings().one())
+
+
+# The session of a StartTransaction key (a replay), if any.
+_KEY = ("charger_id", "connector_id", "id_tag", "charger_started_at", "meter_start_wh")
+_same_key = and_(*(sessions.c[k] == bindparam(k) for k in _KEY))
+
+# Everything a StartTransaction reads, in one query: the charger's snapshot, the token on the
+# charger's site (its state, its subscriber's state, the subscriber who pays) and the session
+# a replay of this start would have made.
+_START_FACTS_COLUMNS = (
+    *_SNAPSHOT_COLUMNS,
+    tokens.c.state.label("token_state"),
+    subscribers.c.state.label("subscriber_state"),
+    tokens.c.subscriber_id,
+    sessions.c.id.label("session_id"),
+    sessions.c.auth_status,
+)
+_START_FACTS_KEYS = tuple(c.name for c in _START_FACTS_COLUMNS)
+
+
+def _start_facts_from(chargers_from: Any, id_tag: Any, same_key: Any) -> Any:
+    """The charger (from `chargers_from`) with its tariff, token, subscriber and replay."""
+    return (
+        chargers_from.outerjoin(tariffs, tariffs.c.id == chargers.c.tariff_id)
+        .outerjoin(tokens, and_(tokens.c.site_id == chargers.c.site_id, tokens.c.id_tag == id_tag))
+        .outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id)
+        .outerjoin(sessions, same_key)
+    )
+
+
+_START_FACTS = (
+    select(*_START_FACTS_COLUMNS)
+    .select_from(_start_facts_from(chargers, bindparam("id_tag"), _same_key))
+    .where(chargers.c.id == bindparam("charger_id"))
+)
+
+
+async def start_facts(batch: Batch, key: dict[str, Any]) -> dict[str, Any]:
+    """For a StartTransaction with this session key, in one query (same transaction):
+    `charger_snapshot`'s fields; token_state, subscriber_state (`token_state` on the charger's
+    site); subscriber_id (billing's `session_subscriber`); and session_id, auth_status of the
+    session a replay finds by the key (None when this start is new).
+
+    Raises NoResultFound when the charger is gone, like `charger_snapshot`.
+    """
+    # nothing queued (samples, status, outbox, connectors, boot fields) is read here
+    return dict((await batch.execute(_START_FACTS, key, flush=False)).mappings().one())
+
+
+# The token's state on the charger's site (what a StopTransaction's idTag is checked against).
+_STOP_TOKEN = (
+    select(tokens.c.state)
+    .select_from(
+        chargers.outerjoin(
+            tokens,
+            and_(tokens.c.site_id == chargers.c.site_id, tokens.c.id_tag == bindparam("id_tag")),
         )
-        .select_from(chargers.outerjoin(tariffs, tariffs.c.id == chargers.c.tariff_id))
-        .where(chargers.c.id == charger_id)
     )
-    return dict((await batch.execute(query)).mappings().one())
+    .where(chargers.c.id == bindparam("charger_id"))
+)
 
 
-async def record_boot(batch: Batch, charger_id: str, values: dict[str, Any]) -> None:
-    await batch.execute(update(chargers).where(chargers.c.id == charger_id).values(**values))
+async def token_on_charger_site(batch: Batch, charger_id: str, id_tag: str) -> str | None:
+    """`token_state` on the site the charger has now (one query); NoResultFound when the
+    charger is gone, like `charger_snapshot`."""
+    params = {"charger_id": charger_id, "id_tag": id_tag}
+    return (await batch.execute(_STOP_TOKEN, params)).scalar_one()  # type: ignore[no-any-return]
 
 
-def _upsert(batch: Batch) -> Any:
-    return pg_insert if batch.conn.dialect.name == "postgresql" else sqlite_insert
+_RECORD_BOOT = update(chargers).where(chargers.c.id == bindparam("b_charger_id"))
+_BOOT_FIELDS = ("vendor", "model", "serial", "firmware")
 
 
-async def record_status(batch: Batch, row: dict[str, Any]) -> None:
-    """Keep the status history (bulk) and the connector's current state (upsert)."""
-    batch.add_rows(status_events, [row])
-    stmt = _upsert(batch)(connectors).values(
-        charger_id=row["charger_id"],
-        connector_id=row["connector_id"],
-        status=row["status"],
-        error_code=row["error_code"],
-        updated_at=row["ts"],
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["charger_id", "connector_id"],
+def record_boot(batch: Batch, charger_id: str, info: dict[str, Any], at: datetime) -> None:
+    """What the charger said about itself, and when it booted (queued: one executemany)."""
+    params = {"b_charger_id": charger_id, **{k: info[k] for k in _BOOT_FIELDS}}
+    params["last_boot_at"] = params["last_seen_at"] = at
+    batch.add_params(_RECORD_BOOT, [params])
+
+
+def _connector_upsert(insert_of: Any) -> Any:
+    stmt = insert_of(connectors)
+    return stmt.on_conflict_do_update(
+        index_elements=[connectors.c.charger_id, connectors.c.connector_id],
         set_={
             "status": stmt.excluded.status,
             "error_code": stmt.excluded.error_code,
             "updated_at": stmt.excluded.updated_at,
         },
     )
-    await batch.execute(stmt)
+
+
+_CONNECTOR_UPSERT = {
+    "postgresql": _connector_upsert(pg_insert),
+    "sqlite": _connector_upsert(sqlite_insert),
+}
+
+
+def record_status(batch: Batch, row: dict[str, Any]) -> None:
+    """Keep the status history and the connector's current state (both queued: one
+    executemany per batch; one connector's upserts keep their order)."""
+    batch.add_rows(status_events, [row])
+    upsert = _CONNECTOR_UPSERT[batch.conn.dialect.name]
+    batch.add_params(
+        upsert,
+        [
+            {
+                "charger_id": row["charger_id"],
+                "connector_id": row["connector_id"],
+                "status": row["status"],
+                "error_code": row["error_code"],
+                "updated_at": row["ts"],
+            }
+        ],
+    )
+
+
+_SESSION_BY_KEY = select(sessions).where(_same_key)
 
 
 async def find_session_by_key(batch: Batch, key: dict[str, Any]) -> dict[str, Any] | None:
-    query = select(sessions).where(and_(*(sessions.c[k] == v for k, v in key.items())))
-    row = (await batch.execute(query)).mappings().first()
+    """The session of a StartTransaction key (charger_id, connector_id, id_tag,
+    charger_started_at, meter_start_wh), if any."""
+    row = (await batch.execute(_SESSION_BY_KEY, {k: key[k] for k in _KEY})).mappings().first()
     return dict(row) if row is not None else None
+
+
+_INSERT_SESSION = insert(sessions)
 
 
 async def insert_session(batch: Batch, row: dict[str, Any]) -> int:
-    result = await batch.execute(insert(sessions).values(row))
+    # a new session depends on no queued write (queued samples may refer to it: it comes first)
+    result = await batch.execute(_INSERT_SESSION, row, flush=False)
     return int(result.inserted_primary_key[0])
 
 
+_GET_SESSION = select(sessions).where(sessions.c.id == bindparam("session_id"))
+
+
 async def get_session(batch: Batch | AsyncConnection, session_id: int) -> dict[str, Any] | None:
-    row = (
-        (await batch.execute(select(sessions).where(sessions.c.id == session_id)))
-        .mappings()
-        .first()
-    )
+    row = (await batch.execute(_GET_SESSION, {"session_id": session_id})).mappings().first()
     return dict(row) if row is not None else None
 
 
+_UPDATE_SESSION = update(sessions).where(sessions.c.id == bindparam("b_session_id"))
+
+
 async def update_session(batch: Batch, session_id: int, values: dict[str, Any]) -> None:
-    await batch.execute(update(sessions).where(sessions.c.id == session_id).values(**values))
+    await batch.execute(_UPDATE_SESSION, {"b_session_id": session_id, **values})
+
+
+_SESSION_METER = (
+    select(meter_samples.c.ts, meter_samples.c.energy_mwh, meter_samples.c.power_w)
+    .where(meter_samples.c.session_id == bindparam("session_id"))
+    .order_by(meter_samples.c.ts, meter_samples.c.id)
+)
 
 
 async def session_meter(
     batch: Batch, session_id: int
 ) -> list[tuple[datetime, int | None, int | None]]:
     """(ts, energy_mwh, power_w) of a session's samples, oldest first."""
-    query = (
-        select(meter_samples.c.ts, meter_samples.c.energy_mwh, meter_samples.c.power_w)
-        .where(meter_samples.c.session_id == session_id)
-        .order_by(meter_samples.c.ts, meter_samples.c.id)
-    )
-    return [tuple(r) for r in (await batch.execute(query)).all()]  # type: ignore[misc]
+    result = await batch.execute(_SESSION_METER, {"session_id": session_id})
+    return [tuple(r) for r in result.all()]
+
+
+_STATUSES = select(status_events.c.ts, status_events.c.status).where(
+    status_events.c.charger_id == bindparam("charger_id"),
+    status_events.c.connector_id == bindparam("connector_id"),
+)
+_STATUS_BEFORE = (
+    _STATUSES.where(status_events.c.ts <= bindparam("start"))
+    .order_by(status_events.c.ts.desc(), status_events.c.id.desc())
+    .limit(1)
+)
+_STATUSES_DURING = _STATUSES.where(
+    status_events.c.ts > bindparam("start"), status_events.c.ts <= bindparam("stop")
+).order_by(status_events.c.ts, status_events.c.id)
 
 
 async def connector_statuses(
     batch: Batch, charger_id: str, connector_id: int, start: datetime, stop: datetime
 ) -> list[tuple[datetime, str]]:
     """The status in force at `start` (if any) and every change up to `stop`."""
-    base = select(status_events.c.ts, status_events.c.status).where(
-        status_events.c.charger_id == charger_id, status_events.c.connector_id == connector_id
-    )
-    before = (
-        await batch.execute(
-            base.where(status_events.c.ts <= start)
-            .order_by(status_events.c.ts.desc(), status_events.c.id.desc())
-            .limit(1)
-        )
-    ).all()
-    during = (
-        await batch.execute(
-            base.where(status_events.c.ts > start, status_events.c.ts <= stop).order_by(
-                status_events.c.ts, status_events.c.id
-            )
-        )
-    ).all()
+    params = {"charger_id": charger_id, "connector_id": connector_id, "start": start}
+    before = (await batch.execute(_STATUS_BEFORE, params)).all()
+    during = (await batch.execute(_STATUSES_DURING, {**params, "stop": stop})).all()
     return [(r[0], r[1]) for r in (*before, *during)]
 
 
@@ -221,5 +367,9 @@ def add_event(
     return str(row["event_id"])
 
 
+_TOUCH = update(chargers).where(chargers.c.id == bindparam("b_charger_id"))
+
+
 async def touch_charger(batch: Batch, charger_id: str, at: datetime) -> None:
-    await batch.execute(update(chargers).where(chargers.c.id == charger_id).values(last_seen_at=at))
+    # run now, not queued: a boot of the same charger queued in this batch comes first
+    await batch.execute(_TOUCH, {"b_charger_id": charger_id, "last_seen_at": at})

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth import hash_password
 from gateway.server import Gateway, GatewayOptions
-from store import admin
+from store import admin, subscribers
 from store.schema import meter_samples, sessions, status_events
 
 PASSWORD = "s3cret-charger-key-42"
@@ -64,6 +64,24 @@ async def seed(engine: AsyncEngine) -> None:
         )
         await admin.add_tokens(conn, "S1", ["TAG1", "TAG2", "BLOCKED"])
         await admin.set_token_state(conn, "S1", "BLOCKED", "blocked")
+
+
+async def add_subscribers(engine: AsyncEngine) -> None:
+    """On S1: TAG1, an active subscriber's card; SUSPENDED, a suspended subscriber's."""
+    async with engine.begin() as conn:
+        for id_tag in ("TAG1", "SUSPENDED"):
+            invited = await subscribers.invite(conn, "S1", f"{id_tag.lower()}@example.no")
+            member = await subscribers.accept(
+                conn,
+                invited["token"],
+                name=id_tag,
+                email=f"{id_tag.lower()}@example.no",
+                language="nb",
+                payment_method="manual",
+            )
+            await subscribers.add_token(conn, member, id_tag)
+            if id_tag == "SUSPENDED":
+                await subscribers.transition(conn, member, "suspend")
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from gateway.connection import CommandError
-from store import subscribers
-from tests.integration.conftest import PASSWORD, Env
+from tests.integration.conftest import PASSWORD, Env, add_subscribers
 from tests.support.ocpp_client import CallErrorReceived, Charger, at
 
 
@@ -189,20 +188,7 @@ async def test_remote_commands(env: Env) -> None:
 async def test_monthly_payment_authorization(env: Env) -> None:
     # TAG1: an active subscriber's card; SUSPENDED: a suspended subscriber's; TAG2: a card of
     # the site that belongs to no subscriber
-    async with env.engine.begin() as conn:
-        for id_tag in ("TAG1", "SUSPENDED"):
-            invited = await subscribers.invite(conn, "S1", f"{id_tag.lower()}@example.no")
-            member = await subscribers.accept(
-                conn,
-                invited["token"],
-                name=id_tag,
-                email=f"{id_tag.lower()}@example.no",
-                language="nb",
-                payment_method="manual",
-            )
-            await subscribers.add_token(conn, member, id_tag)
-            if id_tag == "SUSPENDED":
-                await subscribers.transition(conn, member, "suspend")
+    await add_subscribers(env.engine)
     cp = await Charger.connect(env.url("CP1"))
     await cp.boot()
 

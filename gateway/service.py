@@ -7,10 +7,11 @@ the caller acknowledges after the returned awaitable completes. Per-connection s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +25,10 @@ POST_STOP_GRACE = timedelta(minutes=10)
 LATE_START = timedelta(minutes=5)
 # a running session reports its energy so far at most this often (charger time)
 UPDATE_EVERY = timedelta(seconds=60)
+# the connection's context knows the sessions stopped this recently
+RECENT_STOPS = timedelta(days=1)
+# at most this many chargers in one coalesced lookup round
+LOOKUP_ROUND = 500
 
 
 def now() -> datetime:
@@ -79,30 +84,129 @@ class StartResult:
     status: str
 
 
+def _context(charger: dict[str, Any], recent: list[dict[str, Any]]) -> ChargerContext:
+    """A connection's context from its charger row and `db.recent_sessions` rows."""
+    ctx = ChargerContext(
+        id=charger["id"],
+        site_id=charger["site_id"],
+        state=charger["state"],
+        lenient=bool(charger["lenient"]),
+        max_power_w=int(charger["max_power_w"]),
+    )
+    for row in recent:  # open ones first, then stops oldest first: the latest stop wins
+        ctx.known_sessions.add(row["id"])
+        if row["stopped_at"] is None:
+            ctx.open_sessions[row["connector_id"]] = (row["id"], row["started_at"])
+            ctx.progress[row["id"]] = (row["meter_start_wh"], None)
+        else:
+            ctx.recent_stops[row["connector_id"]] = (row["id"], row["stopped_at"])
+    return ctx
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Coalescer(Generic[K, V]):
+    """Reads asked for while one round trip is in flight are answered together by the next.
+
+    `fetch` gets the distinct keys of a round (at most `limit`) and returns key -> value;
+    a key it leaves out is answered None. A failed round fails only its own callers.
+    """
+
+    def __init__(
+        self, fetch: Callable[[list[K]], Awaitable[dict[K, V]]], limit: int, name: str
+    ) -> None:
+        self.fetch = fetch
+        self.limit = limit
+        self.name = name
+        self.rounds = 0  # figures for tests and benchmarks
+        self._waiting: dict[K, list[asyncio.Future[V | None]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def get(self, key: K) -> V | None:
+        waiter: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(waiter)
+        if self._task is None:
+            self._task = asyncio.create_task(self._rounds(), name=self.name)
+        return await waiter
+
+    async def _rounds(self) -> None:
+        try:
+            while self._waiting:
+                keys = list(self._waiting)[: self.limit]
+                waiting = {k: self._waiting.pop(k) for k in keys}
+                self.rounds += 1
+                try:
+                    found = await self.fetch(keys)
+                except Exception as exc:  # every caller of the round fails with it
+                    for waiters in waiting.values():
+                        for waiter in waiters:
+                            if not waiter.done():
+                                waiter.set_exception(exc)
+                    continue
+                except BaseException:
+                    self._waiting.update(waiting)  # cancelled below with the rest
+                    raise
+                for key, waiters in waiting.items():
+                    value = found.get(key)
+                    for waiter in waiters:
+                        if not waiter.done():  # done: the caller went away meanwhile
+                            waiter.set_result(value)
+        except BaseException:  # cancelled (shutdown): nobody may wait forever
+            for waiters in self._waiting.values():
+                for waiter in waiters:
+                    waiter.cancel()
+            self._waiting.clear()
+            raise
+        finally:
+            self._task = None
+
+
 class ChargingService:
     def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
         self.engine = engine
         self.committer = committer
+        # handshakes: charger id -> (its row, its recent sessions), many chargers per query
+        self.lookups: Coalescer[str, tuple[dict[str, Any], list[dict[str, Any]]]] = Coalescer(
+            self._lookup_round, LOOKUP_ROUND, "evgate-lookups"
+        )
+        # Authorize: (charger id, site id, idTag) -> what decide() needs, many per query
+        self.authorizations: Coalescer[
+            tuple[str, str | None, str], tuple[bool, str | None, str | None]
+        ] = Coalescer(self._authorize_round, LOOKUP_ROUND, "evgate-authorize")
 
     # -- connection lifecycle -------------------------------------------------------------
     async def load_context(self, charger: dict[str, Any]) -> ChargerContext:
-        ctx = ChargerContext(
-            id=charger["id"],
-            site_id=charger["site_id"],
-            state=charger["state"],
-            lenient=bool(charger["lenient"]),
-            max_power_w=int(charger["max_power_w"]),
-        )
         async with self.engine.connect() as conn:
-            recent = await db.recent_sessions(conn, ctx.id, now() - timedelta(days=1))
-        for row in recent:  # open ones first, then stops oldest first: the latest stop wins
-            ctx.known_sessions.add(row["id"])
-            if row["stopped_at"] is None:
-                ctx.open_sessions[row["connector_id"]] = (row["id"], row["started_at"])
-                ctx.progress[row["id"]] = (row["meter_start_wh"], None)
-            else:
-                ctx.recent_stops[row["connector_id"]] = (row["id"], row["stopped_at"])
-        return ctx
+            recent = await db.recent_sessions(conn, charger["id"], now() - RECENT_STOPS)
+        return _context(charger, recent)
+
+    async def lookup(self, charger_id: str) -> tuple[dict[str, Any] | None, ChargerContext | None]:
+        """The charger's row (as `db.load_charger` gives it) and its connection's context (as
+        `load_context` gives it), or (None, None) for an unknown charger.
+
+        Lookups asked for while one round trip is in flight are answered together by the
+        next: one connection, one query for all their chargers and one for their sessions.
+        Every caller gets its own row and context.
+        """
+        found = await self.lookups.get(charger_id)
+        if found is None:
+            return None, None
+        charger, recent = found
+        return dict(charger), _context(charger, recent)
+
+    async def _lookup_round(
+        self, ids: list[str]
+    ) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+        async with self.engine.connect() as conn:
+            found = await db.load_chargers(conn, ids)
+            recent = (
+                await db.recent_sessions_of(conn, list(found), now() - RECENT_STOPS)
+                if found
+                else {}
+            )
+        return {i: (row, recent[i]) for i, row in found.items()}
 
     async def connected(self, ctx: ChargerContext) -> None:
         at = now()
@@ -199,9 +303,15 @@ class ChargingService:
             self._mark_stopped(ctx, connector_id, forgotten, closed_at)
 
     async def authorize(self, ctx: ChargerContext, id_tag: str) -> str:
-        async with self.engine.connect() as conn:
-            facts = await db.authorize_facts(conn, ctx.id, ctx.site_id, id_tag)
+        facts = await self.authorizations.get((ctx.id, ctx.site_id, id_tag))
+        assert facts is not None  # every key of a round is answered
         return decide(*facts)
+
+    async def _authorize_round(
+        self, keys: list[tuple[str, str | None, str]]
+    ) -> dict[tuple[str, str | None, str], tuple[bool, str | None, str | None]]:
+        async with self.engine.connect() as conn:
+            return await db.authorize_facts_of(conn, keys)
 
     async def start(
         self,

@@ -10,6 +10,7 @@ statement's compiled form is reused from the compiled cache.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -48,12 +49,24 @@ _CHARGER = select(chargers, sites.c.allow_passwordless, sites.c.tz).select_from(
     chargers.outerjoin(sites, sites.c.id == chargers.c.site_id)
 )
 _LOAD_CHARGER = _CHARGER.where(chargers.c.id == bindparam("charger_id"))
+_LOAD_CHARGERS = _CHARGER.where(chargers.c.id.in_(bindparam("ids", expanding=True)))
 
 
 async def load_charger(conn: AsyncConnection, charger_id: str) -> dict[str, Any] | None:
     """The charger with what its site allows, or None when it is unknown."""
     row = (await conn.execute(_LOAD_CHARGER, {"charger_id": charger_id})).mappings().first()
     return dict(row) if row is not None else None
+
+
+async def load_chargers(conn: AsyncConnection, ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """`load_charger` for many ids at once: id -> charger, unknown ids left out."""
+    found: dict[str, dict[str, Any]] = {}
+    wanted = list(dict.fromkeys(ids))
+    for i in range(0, len(wanted), IN_CHUNK):
+        result = await conn.execute(_LOAD_CHARGERS, {"ids": wanted[i : i + IN_CHUNK]})
+        for row in result.mappings():
+            found[row["id"]] = dict(row)
+    return found
 
 
 async def register_pending(conn: AsyncConnection, charger_id: str, at: datetime) -> None:
@@ -72,6 +85,9 @@ _RECENT = (
     .order_by(sessions.c.stopped_at.is_not(None), sessions.c.stopped_at, sessions.c.id)
 )
 _RECENT_ONE = _RECENT.where(sessions.c.charger_id == bindparam("charger_id"))
+_RECENT_MANY = _RECENT.add_columns(sessions.c.charger_id).where(
+    sessions.c.charger_id.in_(bindparam("ids", expanding=True))
+)
 
 
 async def recent_sessions(
@@ -80,6 +96,19 @@ async def recent_sessions(
     """A charger's open sessions, then those stopped since `stopped_since` (oldest first)."""
     result = await conn.execute(_RECENT_ONE, {"charger_id": charger_id, "since": stopped_since})
     return [dict(r) for r in result.mappings()]
+
+
+async def recent_sessions_of(
+    conn: AsyncConnection, ids: Collection[str], stopped_since: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """`recent_sessions` of many chargers at once: id -> its rows, in the same order."""
+    found: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    wanted = list(found)
+    for i in range(0, len(wanted), IN_CHUNK):
+        params = {"ids": wanted[i : i + IN_CHUNK], "since": stopped_since}
+        for row in (await conn.execute(_RECENT_MANY, params)).mappings():
+            found[row["charger_id"]].append({k: row[k] for k in _RECENT_KEYS})
+    return found
 
 
 # the token :id_tag of the site :site_id, with the subscriber it belongs to
@@ -107,30 +136,46 @@ async def token_state(
     return (None, None) if row is None else (row[0], row[1])
 
 
-# One row always: the charger's payment mode (None when the charger is gone) and the token's
-# state and its subscriber's state on the given site (None when unknown).
-_AUTHORIZE = select(
-    select(chargers.c.monthly_payment)
-    .where(chargers.c.id == bindparam("charger_id"))
-    .scalar_subquery()
-    .label("monthly_payment"),
-    select(tokens.c.state).where(_TOKEN_WHERE).scalar_subquery().label("token_state"),
-    select(subscribers.c.state)
+_MONTHLY = select(chargers.c.id, chargers.c.monthly_payment).where(
+    chargers.c.id.in_(bindparam("ids", expanding=True))
+)
+_TOKENS = (
+    select(tokens.c.site_id, tokens.c.id_tag, tokens.c.state, subscribers.c.state)
     .select_from(_TOKEN_FROM)
-    .where(_TOKEN_WHERE)
-    .scalar_subquery()
-    .label("subscriber_state"),
+    .where(
+        tokens.c.site_id.in_(bindparam("sites", expanding=True)),
+        tokens.c.id_tag.in_(bindparam("tags", expanding=True)),
+    )
 )
 
+AuthorizeKey = tuple[str, str | None, str]  # (charger id, site id, idTag)
 
-async def authorize_facts(
-    conn: AsyncConnection, charger_id: str, site_id: str | None, id_tag: str
-) -> tuple[bool, str | None, str | None]:
-    """What an Authorize decides on, in one query: (monthly payment, token state, subscriber
-    state) as `load_charger` (False when the charger is gone) and `token_state` give them."""
-    params = {"charger_id": charger_id, "site_id": site_id, "id_tag": id_tag}
-    row = (await conn.execute(_AUTHORIZE, params)).one()
-    return bool(row[0]), row[1], row[2]
+
+async def authorize_facts_of(
+    conn: AsyncConnection, keys: Collection[AuthorizeKey]
+) -> dict[AuthorizeKey, tuple[bool, str | None, str | None]]:
+    """What Authorizes decide on, for many at once in two queries: per (charger, site, idTag),
+    (the charger's monthly payment, the token's state on that site, its subscriber's state),
+    as `load_charger` (False when the charger is gone) and `token_state` give them."""
+    charger_ids = list({k[0] for k in keys})
+    monthly: dict[str, bool] = {}
+    for i in range(0, len(charger_ids), IN_CHUNK):
+        result = await conn.execute(_MONTHLY, {"ids": charger_ids[i : i + IN_CHUNK]})
+        monthly.update((row[0], bool(row[1])) for row in result)
+    site_ids = list({k[1] for k in keys if k[1] is not None})
+    tags = list({k[2] for k in keys if k[1] is not None})
+    found: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for i in range(0, len(site_ids), IN_CHUNK):
+        for j in range(0, len(tags), IN_CHUNK):
+            params = {"sites": site_ids[i : i + IN_CHUNK], "tags": tags[j : j + IN_CHUNK]}
+            for row in await conn.execute(_TOKENS, params):
+                found[(row[0], row[1])] = (row[2], row[3])
+    answers = {}
+    for key in keys:
+        charger_id, site_id, id_tag = key
+        token = found.get((site_id, id_tag)) if site_id is not None else None
+        answers[key] = (monthly.get(charger_id, False), *(token or (None, None)))
+    return answers
 
 
 _SNAPSHOT_COLUMNS = (

@@ -1,23 +1,25 @@
-"""The cheap setup path gives the same answers as the plain reads it replaced.
+"""The cheap connect and setup path gives the same answers as the plain reads it replaced.
 
-`authorize_facts`, `start_facts` and `token_on_charger_site` (one query each) are held equal
-to `load_charger`, `token_state`, `charger_snapshot`, `find_session_by_key` and
-`session_subscriber`; queued boot and status writes keep their order.
+`ChargingService.lookup` and `authorize` (coalesced reads), `authorize_facts_of`, `start_facts`
+and `token_on_charger_site` are held equal to `load_charger` + `load_context`,
+`token_state`, `charger_snapshot`, `find_session_by_key` and `session_subscriber`; queued
+boot and status writes keep their order.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.service import ChargingService
+from gateway.service import ChargerContext, ChargingService
 from store import admin
 from store import charging as db
 from store.batcher import Batch, GroupCommitter
@@ -73,6 +75,80 @@ async def add_sessions(engine: AsyncEngine) -> None:
         )
 
 
+def same_context(a: ChargerContext, b: ChargerContext) -> None:
+    left, right = asdict(a), asdict(b)
+    assert abs(left.pop("connected_at") - right.pop("connected_at")) < timedelta(seconds=5)
+    assert left == right
+
+
+async def test_lookup_gives_what_load_charger_and_load_context_give(
+    service: ChargingService, engine: AsyncEngine
+) -> None:
+    await add_sessions(engine)
+    ids = ["CP1", "CP2", "SECURE", "NOPASS"]
+    answers = await asyncio.gather(*(service.lookup(i) for i in ids))
+    for charger_id, (charger, ctx) in zip(ids, answers, strict=True):
+        async with engine.connect() as conn:
+            expected = await db.load_charger(conn, charger_id)
+        assert expected is not None and charger == expected
+        assert "allow_passwordless" in charger and "tz" in charger
+        assert ctx is not None
+        same_context(ctx, await service.load_context(expected))
+    cp1 = answers[0][1]
+    assert cp1 is not None and set(cp1.open_sessions) == {1} and set(cp1.recent_stops) == {2}
+    assert cp1.recent_stops[2][0] == 3 and cp1.known_sessions == {1, 2, 3}
+    assert await service.lookup("NOBODY") == (None, None)
+
+
+async def test_concurrent_lookups_share_one_connection_and_two_queries(
+    service: ChargingService, engine: AsyncEngine
+) -> None:
+    await add_sessions(engine)
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        ids = ["CP1", "CP2", "SECURE", "NOPASS", "NOBODY", "CP1"] * 20
+        answers = await asyncio.gather(*(service.lookup(i) for i in ids))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 2, reads
+    assert [a[0]["id"] if a[0] else None for a in answers] == [
+        None if i == "NOBODY" else i for i in ids
+    ]
+    # every connection its own row and context, even for the same charger
+    contexts = [ctx for _, ctx in answers if ctx is not None]
+    assert len({id(c) for c in contexts}) == len(contexts)
+    rows = [row for row, _ in answers if row is not None]
+    assert len({id(r) for r in rows}) == len(rows)
+
+
+async def test_a_failed_lookup_round_fails_its_callers_only(
+    service: ChargingService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = service.lookups.fetch
+    calls = 0
+
+    async def flaky(ids: list[str]) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("database went away")
+        return await real(ids)
+
+    monkeypatch.setattr(service.lookups, "fetch", flaky)
+    answers = await asyncio.gather(
+        service.lookup("CP1"), service.lookup("CP2"), return_exceptions=True
+    )
+    assert all(isinstance(a, RuntimeError) for a in answers)
+    charger, ctx = await service.lookup("CP1")
+    assert charger is not None and ctx is not None and ctx.id == "CP1"
+
+
 TAGS = ("TAG1", "TAG2", "SUSPENDED", "BLOCKED", "STRANGER")
 
 
@@ -85,14 +161,42 @@ async def test_authorize_facts_equal_the_two_reads(
         await admin.update_charger(conn, "CP1", monthly_payment=monthly)
     keys = [(c, s, t) for c in ("CP1", "CP2", "GONE") for s in ("S1", "S2", None) for t in TAGS]
     async with engine.connect() as conn:
+        got = await db.authorize_facts_of(conn, keys)
+        assert set(got) == set(keys)
         for charger_id, site_id, id_tag in keys:
             charger = await db.load_charger(conn, charger_id)
             expected = (
                 bool(charger and charger["monthly_payment"]),
                 *await db.token_state(conn, site_id, id_tag),
             )
-            got = await db.authorize_facts(conn, charger_id, site_id, id_tag)
-            assert got == expected, (charger_id, site_id, id_tag)
+            assert got[(charger_id, site_id, id_tag)] == expected, (charger_id, site_id, id_tag)
+
+
+async def test_concurrent_authorizations_share_one_round(
+    service: ChargingService, engine: AsyncEngine
+) -> None:
+    await add_subscribers(engine)
+    async with engine.begin() as conn:
+        await admin.update_charger(conn, "CP2", monthly_payment=True)
+    contexts = [(await service.lookup(charger_id))[1] for charger_id in ("CP1", "CP2", "SECURE")]
+    asks = [(ctx, tag) for ctx in contexts for tag in TAGS] * 3
+    rounds = service.authorizations.rounds
+    answers = await asyncio.gather(*(service.authorize(ctx, tag) for ctx, tag in asks))
+    assert service.authorizations.rounds == rounds + 1
+    expected = {
+        ("CP1", "TAG1"): "Accepted",
+        ("CP1", "BLOCKED"): "Blocked",
+        ("CP1", "STRANGER"): "Accepted",
+        ("CP2", "TAG1"): "Accepted",
+        ("CP2", "TAG2"): "Invalid",
+        ("CP2", "SUSPENDED"): "Blocked",
+        ("CP2", "BLOCKED"): "Blocked",
+        ("CP2", "STRANGER"): "Invalid",
+        ("SECURE", "BLOCKED"): "Accepted",  # S2 has no tokens: S1's block does not apply
+    }
+    for (ctx, tag), answer in zip(asks, answers, strict=True):
+        if (ctx.id, tag) in expected:
+            assert answer == expected[(ctx.id, tag)], (ctx.id, tag)
 
 
 async def test_start_facts_and_stop_token_equal_the_reads_they_replace(

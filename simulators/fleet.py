@@ -102,13 +102,13 @@ class FleetConfig:
     samples_per_session: int = 0  # 0: one session for the whole run
     stop_at_end: bool = True
     progress: bool | None = None  # None: only when stderr is a terminal
-    # benchmarks: the steady-state window starts after warmup_s (sessions started by then);
-    # on_window("start"|"end") lets a caller read the server's CPU at the window's edges
+    # benchmarks: the steady-state window starts after warmup_s, once every charger is in its
+    # loop; on_window("start"|"end") lets a caller read the server's CPU at the window's edges
     warmup_s: float = 0.0
     on_window: Callable[[str], None] | None = None
-    # how long to wait after warmup_s for every session to start; None: until 1 s before the
-    # planned end (warmup_s + duration_s). A slow server's window then still holds only the
-    # loop's messages, and lasts duration_s.
+    # how long to wait after warmup_s for every charger to reach its loop; None: until 1 s
+    # before the planned end (warmup_s + duration_s). With a timeout, a slow server's window
+    # still holds only the loop's messages, and lasts duration_s.
     steady_timeout_s: float | None = None
     # awaited once every charger has connected and booted, before the workload: a caller can
     # read the server's memory there, or line up several load-generator processes
@@ -139,7 +139,7 @@ class FleetSummary:
     client_cpu_us_per_msg: float = 0.0
     window_s: float = 0.0  # the steady-state window (after warmup_s)
     window_acks: int = 0
-    window_steady: bool = False  # every session had started when the window opened
+    window_steady: bool = False  # every charger was in its loop when the window opened
     errors: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +154,7 @@ class _Shared:
         self.latency_us: array[int] = array("q")
         self.measuring = False
         self.stop_at = math.inf
+        self.in_loop = 0  # chargers past their setup calls, in the MeterValues loop
 
     def error(self, kind: str) -> None:
         self.summary.errors[kind] = self.summary.errors.get(kind, 0) + 1
@@ -277,6 +278,7 @@ class _Bot:
             tx = await self.start_session()
             await self.call("Heartbeat", "{}")
             samples = 0
+            shared.in_loop += 1
             # paced: spread the chargers evenly over one interval from the end of their setup
             next_at = time.monotonic() + random.uniform(0, cfg.interval_s)
             while time.monotonic() < shared.stop_at:
@@ -313,16 +315,16 @@ async def _window(shared: _Shared, cfg: FleetConfig, begin: float) -> None:
     """Mark the steady-state window: latencies and acks counted only inside it."""
     s = shared.summary
     await asyncio.sleep(max(begin + cfg.warmup_s - time.monotonic(), 0))
-    if cfg.warmup_s > 0:  # steady state: every live charger has started its session
+    if cfg.warmup_s > 0:  # steady state: every live charger is in its MeterValues loop
         if cfg.steady_timeout_s is None:
             limit = shared.stop_at - 1
         else:
             limit = time.monotonic() + cfg.steady_timeout_s
-        while s.sessions_started < s.booted and time.monotonic() < limit:
+        while shared.in_loop < s.booted and time.monotonic() < limit:
             await asyncio.sleep(0.05)
         end = time.monotonic() + cfg.duration_s
         shared.stop_at = end if cfg.steady_timeout_s is not None else max(shared.stop_at, end)
-    s.window_steady = s.sessions_started >= s.booted
+    s.window_steady = shared.in_loop >= s.booted
     shared.measuring = True
     if cfg.on_window is not None:
         cfg.on_window("start")
@@ -405,7 +407,7 @@ async def run_fleet(cfg: FleetConfig) -> FleetSummary:
             shared.measuring = cfg.warmup_s <= 0
             shared.stop_at = begin + cfg.warmup_s + cfg.duration_s
             if cfg.steady_timeout_s is not None and cfg.warmup_s > 0:
-                shared.stop_at = math.inf  # _window sets the end once every session started
+                shared.stop_at = math.inf  # _window sets the end once every charger is in its loop
             window = asyncio.create_task(_window(shared, cfg, begin))
             await asyncio.gather(*(bot.run(begin) for bot in live))
             await window

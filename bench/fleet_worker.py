@@ -35,7 +35,7 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--connect-concurrency", type=int, default=200)
-    p.add_argument("--steady-timeout", type=float, default=60.0, help="seconds, see FleetConfig")
+    p.add_argument("--steady-timeout", type=float, default=30.0, help="seconds, see FleetConfig")
     p.add_argument("--sync", action="store_true", help="LOADED/BOOTED barriers, GO on stdin")
     args = p.parse_args()
     raise_nofile_limit()  # one socket per charger

@@ -450,7 +450,9 @@ def _run_connect(args: argparse.Namespace, server: Server) -> dict[str, Any]:
             "heartbeat_window_s": round(hb_s, 2),
             "latency_p50_ms": p50,
             "latency_p99_ms": p99,
-            "server_us_per_msg": round((hb_server + hb_db) * 1e6 / max(answered, 1), 1),
+            "server_us_per_msg": round((hb_server + hb_db) * 1e6 / answered, 1)
+            if answered
+            else None,
             "rss_after_heartbeats_kib": rss_after,
             "foreign_cores_busy_heartbeats": hb_foreign,
         }

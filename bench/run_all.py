@@ -9,7 +9,9 @@ connecting 10,000 and 20,000 chargers.
     python -m bench.run_all                       # the whole set
     python -m bench.run_all --only closed-1000    # one run (or several: a,b or repeat --only)
     python -m bench.run_all --only 'closed-*'     # shell-style patterns
+    python -m bench.run_all --skip hold-20000     # all but the longest run
     python -m bench.run_all --list                # the runs' names
+    python -m bench.run_all > today.jsonl; python -m bench.run_all --table today.jsonl
 
 The billing benchmark (1,000,000 sessions, minutes) is not in the set: `make bench-billing`.
 """
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench import ocpp_load
@@ -52,16 +55,24 @@ SET = [
 ]
 
 
-def select(only: list[str]) -> list[Spec]:
-    """The runs whose names match any of `only` (names or patterns, comma-separated)."""
-    if not only:
-        return list(SET)
-    patterns = [p.strip() for item in only for p in item.split(",") if p.strip()]
+def _patterns(items: list[str]) -> list[str]:
+    patterns = [p.strip() for item in items for p in item.split(",") if p.strip()]
     unknown = [p for p in patterns if not any(fnmatch.fnmatchcase(s.name, p) for s in SET)]
     if unknown:
         names = ", ".join(s.name for s in SET)
         raise SystemExit(f"bench: no run named {', '.join(unknown)} (runs: {names})")
-    return [s for s in SET if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
+    return patterns
+
+
+def select(only: list[str], skip: list[str] | None = None) -> list[Spec]:
+    """The runs matching any of `only` (all if empty) and none of `skip`: names or patterns,
+    comma-separated."""
+    keep, drop = _patterns(only) or ["*"], _patterns(skip or [])
+
+    def matches(spec: Spec, patterns: list[str]) -> bool:
+        return any(fnmatch.fnmatchcase(spec.name, p) for p in patterns)
+
+    return [s for s in SET if matches(s, keep) and not matches(s, drop)]
 
 
 def options(spec: Spec, args: argparse.Namespace) -> argparse.Namespace:
@@ -134,15 +145,68 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+TABLE_HEAD = (
+    "| run | server µs/msg (+ database) | msg/s | p50 / p99 ms | KiB/conn | connect+boot/s "
+    "| other | foreign cores |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The runs as the markdown table of docs/benchmarks.md (`--table FILE` prints it)."""
+
+    def cell(r: dict[str, Any], key: str) -> str:
+        value = r.get(key)
+        return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+    rows = [TABLE_HEAD]
+    for r in results:
+        if "skipped" in r or "error" in r:
+            rows.append(f"| {r['run']} | {'skipped' if 'skipped' in r else 'FAILED'} |" + " |" * 6)
+            continue
+        if r["run"] == "tariff":
+            other = f"{r['sessions_per_s']:,} sessions priced/s"
+            rows.append(f"| tariff | - | - | - | - | - | {other} | - |")
+            continue
+        us = cell(r, "server_us_per_msg")
+        if r.get("db_server_us_per_msg") is not None:
+            us += f" + {r['db_server_us_per_msg']} = {r['total_us_per_msg']}"
+        other = []
+        if r.get("server_us_per_connect") is not None:
+            other.append(f"{r['server_us_per_connect']:,} µs/connect")
+        if r.get("heartbeats_answered") is not None:
+            other.append(
+                f"{r['connected']:,} connected, {r['heartbeats_answered']:,} heartbeats answered"
+            )
+        if r.get("steady") is False:
+            other.append("NOT steady")
+        latency = (
+            f"{r['latency_p50_ms']} / {r['latency_p99_ms']}"
+            if r.get("mode") in ("paced", "hold")
+            else "-"
+        )
+        rows.append(
+            f"| {r['run']} | {us} | {cell(r, 'msg_per_s')} | {latency} | "
+            f"{cell(r, 'kib_per_connection')} | {cell(r, 'connect_boot_per_s')} | "
+            f"{', '.join(other) or '-'} | {cell(r, 'foreign_cores_busy')} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--only", action="append", default=[], help="run names or patterns")
+    p.add_argument("--skip", action="append", default=[], help="run names or patterns to leave out")
     p.add_argument("--list", action="store_true", help="print the runs' names and exit")
     p.add_argument("--duration", type=float, default=8.0, help="steady-state window, seconds")
     p.add_argument("--warmup", type=float, default=3.0, help="seconds before the window")
     p.add_argument("--concurrency", type=int, default=200, help="connects at once per worker")
+    p.add_argument("--table", metavar="FILE", help="print FILE's JSON lines as a markdown table")
     args = p.parse_args(argv)
-    specs = select(args.only)
+    if args.table:
+        lines = Path(args.table).read_text().splitlines()
+        print(table([json.loads(line) for line in lines if line.startswith("{")]))
+        return 0
+    specs = select(args.only, args.skip)
     if args.list:
         for s in specs:
             print(f"{s.name:16} {s.about}")

@@ -33,6 +33,11 @@ def test_select_by_name_list_and_pattern() -> None:
         "closed-1000",
         "closed-5000",
     ]
+    assert "hold-20000" not in [s.name for s in run_all.select([], ["hold-*"])]
+    assert [s.name for s in run_all.select(["closed-*"], ["closed-5000"])] == [
+        "closed-100",
+        "closed-1000",
+    ]
     with pytest.raises(SystemExit, match="no run named nope"):
         run_all.select(["nope"])
 
@@ -70,3 +75,28 @@ def test_server_log_is_counted_by_event_and_last_error_line() -> None:
         "slow commit": 1,
         "not json": 1,
     }
+
+
+def test_table_has_one_row_per_run() -> None:
+    results = [
+        {
+            "run": "paced-1000",
+            "mode": "paced",
+            "server_us_per_msg": 250.0,
+            "msg_per_s": 500.1,
+            "latency_p50_ms": 1.2,
+            "latency_p99_ms": 9.9,
+            "kib_per_connection": 30.1,
+            "connect_boot_per_s": 200.0,
+            "db_server_us_per_msg": None,
+            "steady": True,
+            "foreign_cores_busy": 0.3,
+        },
+        {"run": "pg-closed-1000", "skipped": "PostgreSQL unreachable"},
+        {"run": "tariff", "sessions_per_s": 19_000},
+    ]
+    rows = run_all.table(results).splitlines()
+    assert len(rows) == 2 + 3
+    assert rows[2] == "| paced-1000 | 250.0 | 500.1 | 1.2 / 9.9 | 30.1 | 200.0 | - | 0.3 |"
+    assert rows[3].startswith("| pg-closed-1000 | skipped |") and rows[3].count("|") == 9
+    assert "19,000 sessions priced/s" in rows[4]

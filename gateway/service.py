@@ -332,10 +332,12 @@ class ChargingService:
             "meter_start_wh": meter_start,
         }
         previous = ctx.open_sessions.get(connector_id)
+        # one read, shared with the other starts of the transaction when there are several:
+        # the replay check, the charger's snapshot and the token on its site
+        ahead = (db.start_facts_of, tuple(key[k] for k in db.START_KEY))
 
         async def op(batch: Batch) -> tuple[int, str, datetime | None, bool]:
-            # one read: the replay check, the charger's snapshot and the token on its site
-            snap = await db.start_facts(batch, key)
+            snap = batch.read_ahead(*ahead) or await db.start_facts(batch, key)
             if snap["session_id"] is not None:  # a replay: same answer, nothing new
                 return snap["session_id"], snap["auth_status"], None, False
             status = decide(
@@ -383,7 +385,7 @@ class ChargingService:
             )
             return session_id, status, closed_at, True
 
-        session_id, status, closed_at, created = await self.committer.run(op)
+        session_id, status, closed_at, created = await self.committer.run(op, ahead)
         if previous is not None and closed_at is not None:
             self._mark_stopped(ctx, connector_id, previous[0], closed_at)
         if created or session_id not in ctx.known_sessions:

@@ -12,13 +12,19 @@ per message.
 If a batch fails, its ops are retried one per transaction, so one bad message cannot take
 others down with it; ops therefore do their work only through the Batch (no side effects
 before commit).
+
+An op may also name a read it will need (`ahead`): when several ops of a transaction name
+the same read, the committer runs it once for all their keys at the start of the
+transaction and each op takes its answer with `Batch.read_ahead`, instead of one round trip
+per op. An op that finds no answer (alone in its transaction, a key asked twice, a row
+not found) reads for itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, insert
@@ -28,6 +34,9 @@ log = logging.getLogger("evgate.store")
 
 T = TypeVar("T")
 Op = Callable[["Batch"], Awaitable[T]]
+# a read for many ops at once: keys -> answer per key found
+ReadMany = Callable[["Batch", list[Any]], Awaitable[dict[Any, Any]]]
+Ahead = tuple[ReadMany, Hashable]
 
 
 _INSERTS: dict[Table, Any] = {}
@@ -44,12 +53,28 @@ def _insert(table: Table) -> Any:
 class Batch:
     """One transaction's worth of writes."""
 
-    __slots__ = ("conn", "_rows")
+    __slots__ = ("conn", "_rows", "_ahead")
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         # a table (bulk INSERT) or a prebuilt statement -> its queued parameter sets, in order
         self._rows: dict[Any, list[dict[str, Any]]] = {}
+        # (read, key) -> the answer the committer read ahead for the batch's ops
+        self._ahead: dict[Ahead, Any] = {}
+
+    def read_ahead(self, read: ReadMany, key: Hashable) -> Any | None:
+        """The answer read ahead for this op's key, once; None: read it yourself."""
+        return self._ahead.pop((read, key), None)
+
+    async def _read_ahead(self, wanted: list[Ahead]) -> None:
+        keys: dict[ReadMany, list[Any]] = {}
+        for read, key in wanted:
+            keys.setdefault(read, []).append(key)
+        for read, group in keys.items():
+            if len(group) < 2:  # one op reads for itself just as cheaply
+                continue
+            for key, answer in (await read(self, group)).items():
+                self._ahead[(read, key)] = answer
 
     def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Queue rows for a bulk INSERT at the end of the batch (or before the next read)."""
@@ -92,7 +117,7 @@ class GroupCommitter:
     def __init__(self, engine: AsyncEngine, max_batch: int = 1000) -> None:
         self.engine = engine
         self.max_batch = max_batch
-        self._queue: list[tuple[Op[Any], asyncio.Future[Any]]] = []
+        self._queue: list[tuple[Op[Any], asyncio.Future[Any], Ahead | None]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -114,17 +139,20 @@ class GroupCommitter:
             await self._task
             self._task = None
 
-    def submit(self, op: Op[T]) -> asyncio.Future[T]:
+    def submit(self, op: Op[T], ahead: Ahead | None = None) -> asyncio.Future[T]:
         if self._closing:
             raise RuntimeError("the store is shutting down")
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((op, fut))
+        self._queue.append((op, fut, ahead))
         self._wakeup.set()
         return fut
 
-    async def run(self, op: Op[T]) -> T:
-        """Run `op` in the next group transaction; return once that transaction committed."""
-        return await self.submit(op)
+    async def run(self, op: Op[T], ahead: Ahead | None = None) -> T:
+        """Run `op` in the next group transaction; return once that transaction committed.
+
+        `ahead` = (read, key): a read the op will take with `batch.read_ahead(read, key)`.
+        """
+        return await self.submit(op, ahead)
 
     def rows(self, table: Table, rows: list[dict[str, Any]]) -> asyncio.Future[None]:
         """The commonest op: append rows (meter samples) with no read."""
@@ -145,9 +173,9 @@ class GroupCommitter:
             if self._closing and not self._queue:
                 return
 
-    async def _commit(self, work: list[tuple[Op[Any], asyncio.Future[Any]]]) -> None:
+    async def _commit(self, work: list[tuple[Op[Any], asyncio.Future[Any], Ahead | None]]) -> None:
         try:
-            results = await self._transaction([op for op, _ in work])
+            results = await self._transaction([(op, ahead) for op, _, ahead in work])
         except Exception as exc:  # isolate the bad op: retry one per transaction
             if len(work) == 1:
                 fut = work[0][1]
@@ -158,14 +186,15 @@ class GroupCommitter:
             for item in work:
                 await self._commit([item])
             return
-        for (_, fut), result in zip(work, results, strict=True):
+        for (_, fut, _), result in zip(work, results, strict=True):
             if not fut.done():
                 fut.set_result(result)
 
-    async def _transaction(self, ops: list[Op[Any]]) -> list[Any]:
+    async def _transaction(self, ops: list[tuple[Op[Any], Ahead | None]]) -> list[Any]:
         async with self.engine.begin() as conn:
             batch = Batch(conn)
-            results = [await op(batch) for op in ops]
+            await batch._read_ahead([ahead for _, ahead in ops if ahead is not None])
+            results = [await op(batch) for op, _ in ops]
             await batch.flush()
         self.commits += 1
         self.ops += len(ops)

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     and_,
     bindparam,
     insert,
+    literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -203,7 +207,8 @@ async def charger_snapshot(batch: Batch, charger_id: str) -> dict[str, Any]:
 
 
 # The session of a StartTransaction key (a replay), if any.
-_KEY = ("charger_id", "connector_id", "id_tag", "charger_started_at", "meter_start_wh")
+START_KEY = ("charger_id", "connector_id", "id_tag", "charger_started_at", "meter_start_wh")
+_KEY = START_KEY
 _same_key = and_(*(sessions.c[k] == bindparam(k) for k in _KEY))
 
 # Everything a StartTransaction reads, in one query: the charger's snapshot, the token on the
@@ -235,6 +240,45 @@ _START_FACTS = (
     .select_from(_start_facts_from(chargers, bindparam("id_tag"), _same_key))
     .where(chargers.c.id == bindparam("charger_id"))
 )
+
+
+@cache
+def _start_facts_many(n: int) -> Any:
+    """`_START_FACTS` for n keys at once: the keys as a derived table (one SELECT of bind
+    parameters per key, numbered) joined like the single query."""
+    arms = [
+        select(
+            literal_column(str(i), Integer).label("n"),
+            *(bindparam(f"{k}_{i}", type_=sessions.c[k].type).label(k) for k in _KEY),
+        )
+        for i in range(n)
+    ]
+    keys = union_all(*arms).subquery("k")
+    same_key = and_(*(sessions.c[k] == keys.c[k] for k in _KEY))
+    return select(keys.c.n, *_START_FACTS_COLUMNS).select_from(
+        _start_facts_from(
+            keys.join(chargers, chargers.c.id == keys.c.charger_id), keys.c.id_tag, same_key
+        )
+    )
+
+
+async def start_facts_of(batch: Batch, keys: list[tuple[Any, ...]]) -> dict[Any, dict[str, Any]]:
+    """`start_facts` of many StartTransactions in one query per 256: START_KEY tuple -> its
+    facts; a key whose charger is gone is left out."""
+    found: dict[Any, dict[str, Any]] = {}
+    for i in range(0, len(keys), 256):
+        chunk = keys[i : i + 256]
+        size = 2
+        while size < len(chunk):  # a few statement shapes, each compiled once
+            size *= 2
+        # padded with keys of no charger: the join drops them at once
+        padded = chunk + [("", *chunk[0][1:])] * (size - len(chunk))
+        params = {f"{k}_{n}": key[j] for n, key in enumerate(padded) for j, k in enumerate(_KEY)}
+        result = await batch.execute(_start_facts_many(size), params, flush=False)
+        for row in result.mappings():
+            if row["n"] < len(chunk):
+                found[chunk[row["n"]]] = {k: row[k] for k in _START_FACTS_KEYS}
+    return found
 
 
 async def start_facts(batch: Batch, key: dict[str, Any]) -> dict[str, Any]:

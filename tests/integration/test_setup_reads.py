@@ -3,7 +3,8 @@
 `ChargingService.lookup` and `authorize` (coalesced reads), `authorize_facts_of`, `start_facts`
 and `token_on_charger_site` are held equal to `load_charger` + `load_context`,
 `token_state`, `charger_snapshot`, `find_session_by_key` and `session_subscriber`; queued
-boot and status writes keep their order.
+boot and status writes keep their order; the starts of one transaction share one read and
+stay idempotent.
 """
 
 from __future__ import annotations
@@ -241,10 +242,17 @@ async def test_start_facts_and_stop_token_equal_the_reads_they_replace(
             }, key
             on_site = await db.token_on_charger_site(batch, key["charger_id"], key["id_tag"])
             assert on_site == token
+        # many at once (the committer's read ahead) give the same as one by one
+        many = await db.start_facts_of(batch, [tuple(k[c] for c in db.START_KEY) for k in keys])
+        assert len(many) == len(keys)
+        for key in keys:
+            assert many[tuple(key[c] for c in db.START_KEY)] == await db.start_facts(batch, key)
         assert (await db.start_facts(batch, keys[-1]))["session_id"] == 2
         gone = {**keys[0], "charger_id": "GONE"}
         with pytest.raises(NoResultFound):
             await db.start_facts(batch, gone)
+        gone_key = tuple(gone[c] for c in db.START_KEY)
+        assert await db.start_facts_of(batch, [gone_key, gone_key]) == {}
         with pytest.raises(NoResultFound):
             await db.token_on_charger_site(batch, "GONE", "TAG1")
 
@@ -277,3 +285,67 @@ async def test_queued_boot_and_status_writes_keep_their_order(
     assert (row.vendor, row.model, row.serial, row.firmware) == ("V", "M", None, "1")
     assert row.last_seen_at > row.last_boot_at  # the disconnect came after the boot
     assert [(s.charger_id, s.connector_id, s.status) for s in state] == [("CP1", 1, "Charging")]
+
+
+async def test_starts_in_one_transaction_read_together_and_stay_idempotent(
+    service: ChargingService, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_subscribers(engine)
+    async with engine.begin() as conn:
+        await admin.update_charger(conn, "CP2", monthly_payment=True)
+        await admin.add_chargers(conn, [admin.charger_row(f"F{i}", "S1", None) for i in range(40)])
+    contexts = {}
+    for charger_id in ("CP1", "CP2", *(f"F{i}" for i in range(40))):
+        _, ctx = await service.lookup(charger_id)
+        assert ctx is not None
+        contexts[charger_id] = ctx
+    _, twin = await service.lookup("CP1")  # a second socket of CP1 (replaced connection)
+    assert twin is not None
+    first = await service.start(contexts["CP1"], 1, "TAG1", 10, T0, None)  # replayed below
+
+    reads: list[int] = []
+    real = db.start_facts_of
+
+    async def counting(batch: Batch, keys: list[Any]) -> Any:
+        reads.append(len(keys))
+        return await real(batch, keys)
+
+    commits = service.committer.commits
+    calls = [
+        service.start(contexts[f"F{i}"], 1 + i % 2, TAGS[i % len(TAGS)], i, T0, None)
+        for i in range(40)
+    ]
+    calls += [
+        service.start(contexts["CP1"], 1, "TAG1", 10, T0, None),  # replay of a committed start
+        service.start(contexts["CP1"], 2, "TAG2", 20, T0, None),  # the same start twice in
+        service.start(twin, 2, "TAG2", 20, T0, None),  # one transaction, from two sockets
+        service.start(contexts["CP2"], 1, "STRANGER", 30, T0, None),  # refused: monthly mode
+        service.start(contexts["CP2"], 2, "TAG1", 40, T0, None),
+    ]
+    # the op names the read it shares (looked up when it runs): count them
+    monkeypatch.setattr(db, "start_facts_of", counting)
+    results = await asyncio.gather(*calls)
+    assert service.committer.commits == commits + 1
+    assert reads == [len(calls)]
+    replay, once, twice, refused, accepted = results[40:]
+    assert replay == first
+    assert once == twice and once.status == "Accepted"
+    assert refused.status == "Invalid" and accepted.status == "Accepted"
+    new = [r.transaction_id for r in results[:40]] + [once.transaction_id]
+    new += [refused.transaction_id, accepted.transaction_id]
+    assert len(set(new)) == len(new) and first.transaction_id not in new
+    async with engine.connect() as conn:
+        rows = {r.id: r for r in (await conn.execute(select(sessions))).all()}
+    assert len(rows) == len(new) + 1
+    for i, result in enumerate(results[:40]):
+        row = rows[result.transaction_id]
+        assert (row.charger_id, row.connector_id, row.id_tag, row.meter_start_wh) == (
+            f"F{i}",
+            1 + i % 2,
+            TAGS[i % len(TAGS)],
+            i,
+        )
+        assert row.auth_status == result.status
+        assert result.status == ("Blocked" if TAGS[i % len(TAGS)] == "BLOCKED" else "Accepted")
+    assert rows[accepted.transaction_id].subscriber_id is not None
+    assert rows[refused.transaction_id].subscriber_id is None

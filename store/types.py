@@ -31,6 +31,26 @@ class UtcDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, one step to the stored text instead of two (hot: every meter sample).
+
+        SQLAlchemy's SQLite DATETIME writes 'YYYY-MM-DD HH:MM:SS.ffffff'; `isoformat` with
+        microseconds writes the same text in C (tests/unit/store holds the two equal).
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

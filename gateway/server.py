@@ -7,7 +7,6 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.exc import IntegrityError
@@ -113,15 +112,19 @@ class Gateway:
                 f"evgate speaks OCPP 1.6J: offer the WebSocket subprotocol "
                 f"'{SUBPROTOCOL}' (offered: {offered or 'none'})",
             )
-        async with self.engine.connect() as conn:
-            charger = await db.load_charger(conn, charger_id)
+        # the charger and what its connection needs to know (open sessions, recent stops),
+        # read before the upgrade so that the first message finds it ready; lookups of
+        # chargers connecting at the same time share one round trip
+        charger, ctx = await self.service.lookup(charger_id)
         if charger is None:
             if self.options.unknown_chargers != "pending":
                 log.info("unknown charger refused", extra={"charger": charger_id})
                 return self._refuse(
                     HTTPStatus.FORBIDDEN, f"unknown charger {charger_id!r}: register it first"
                 )
-            charger = await self._register_pending(charger_id)
+            await self._register_pending(charger_id)
+            charger, ctx = await self.service.lookup(charger_id)
+            assert charger is not None and ctx is not None
         credentials = parse_basic_auth(request.headers.get("Authorization"))
         if charger["password_hash"]:
             if (
@@ -142,21 +145,16 @@ class Gateway:
                 "password-less chargers",
                 {"WWW-Authenticate": 'Basic realm="evgate", charset="UTF-8"'},
             )
-        # what the connection needs to know (open sessions, recent stops), read before the
-        # upgrade so that the first message finds it ready
-        return await self.service.load_context(charger)
+        assert ctx is not None
+        return ctx
 
-    async def _register_pending(self, charger_id: str) -> dict[str, Any]:
+    async def _register_pending(self, charger_id: str) -> None:
         try:
             async with self.engine.begin() as conn:
                 await db.register_pending(conn, charger_id, datetime.now(UTC))
         except IntegrityError:
             pass  # registered by a parallel connection
-        async with self.engine.connect() as conn:
-            charger = await db.load_charger(conn, charger_id)
-        assert charger is not None
         log.info("charger registered as pending", extra={"charger": charger_id})
-        return charger
 
     # -- connection -----------------------------------------------------------------------
     def _open(self, socket: Socket, ctx: ChargerContext) -> ChargerConnection:

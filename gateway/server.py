@@ -37,6 +37,7 @@ class GatewayOptions:
     tls_key: str | None = None
     ping_interval: float | None = 60  # ping a socket idle this long; drop it after two
     open_timeout: float = 10  # seconds for the opening handshake
+    max_connections: int | None = None  # default: the open-file limit less a reserve
 
 
 class Gateway:
@@ -70,6 +71,7 @@ class Gateway:
             max_size=MAX_WS_MESSAGE,
             ping_interval=self.options.ping_interval,
             open_timeout=self.options.open_timeout,
+            max_sockets=self.options.max_connections,
         )
         await self._server.start(self.options.host, self.options.port, ssl_context)
         log.info(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import ssl
 import struct
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,24 @@ from websockets.typing import Subprotocol
 log = logging.getLogger("evgate.ws")
 
 CLOSE_GOING_AWAY = 1001
+# descriptors kept free of chargers: the database (SQLite opens three per connection), the
+# API's clients, MQTT, logs. A process out of descriptors cannot commit, so it could ack nothing.
+FD_RESERVE = 128
+FULL = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nConnection: close\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 43\r\n\r\n"
+    b"evgate holds all the sockets it can; retry\n"
+)
+
+
+def default_max_sockets() -> int:
+    """As many sockets as the open-file limit allows, less the reserve."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(soft - FD_RESERVE, 1)
+
+
 _PACK_16 = struct.Struct("!BBH").pack
 _PACK_64 = struct.Struct("!BBQ").pack
 
@@ -92,6 +111,19 @@ class Socket(asyncio.Protocol):
     # -- transport callbacks -------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        if len(self.server.sockets) >= self.server.max_sockets:
+            self.server.refused_full += 1
+            if self.server.refused_full == 1 or self.server.refused_full % 1000 == 0:
+                log.warning(
+                    "socket limit reached, connections refused",
+                    extra={
+                        "max_sockets": self.server.max_sockets,
+                        "refused": self.server.refused_full,
+                    },
+                )
+            transport.write(FULL)
+            transport.close()
+            return
         self.transport = transport
         self.server.sockets.add(self)
         loop = self.server.loop
@@ -265,6 +297,7 @@ class WsServer:
         open_timeout: float = 10,
         close_timeout: float = 10,
         server_header: str = "evgate",
+        max_sockets: int | None = None,
     ) -> None:
         self.admit = admit
         self.open = open
@@ -275,6 +308,8 @@ class WsServer:
         self.close_timeout = close_timeout
         self.server_header = server_header
         self.sockets: set[Socket] = set()
+        self.max_sockets = max_sockets if max_sockets is not None else default_max_sockets()
+        self.refused_full = 0
         self._closing: set[asyncio.Future[Any]] = set()
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None

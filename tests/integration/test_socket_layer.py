@@ -16,12 +16,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.exceptions import InvalidStatus
 from websockets.frames import Frame
 from websockets.streams import StreamReader
 
 from gateway.server import Gateway, GatewayOptions
 from gateway.ws_server import text_frame
 from tests.integration.conftest import seed
+from tests.support.ocpp_client import Charger
+
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 70000])
 def test_text_frames_we_write_are_read_back_by_websockets(size: int) -> None:
@@ -155,3 +158,27 @@ async def test_close_on_shutdown_says_going_away(engine: AsyncEngine) -> None:
     raw.send(0x8, data[:2])  # complete the closing handshake
     await asyncio.wait_for(closing, 5)
     assert len(gateway.registry) == 0
+
+
+async def test_a_full_server_refuses_with_503_and_keeps_serving(engine: AsyncEngine) -> None:
+    await seed(engine)
+    gateway = Gateway(engine, GatewayOptions(port=0, max_connections=1))
+    await gateway.start()
+    try:
+        first = await Charger.connect(f"ws://127.0.0.1:{gateway.port}/ocpp/CP1")
+        with pytest.raises(InvalidStatus) as info:
+            await Charger.connect(f"ws://127.0.0.1:{gateway.port}/ocpp/CP2")
+        assert info.value.response.status_code == 503
+        assert info.value.response.headers["Retry-After"] == "30"
+        # the one it holds is still served, and a place that frees up is taken again
+        assert "currentTime" in await first.call("Heartbeat", {})
+        await first.close()
+        for _ in range(50):
+            if not gateway.registry.ids():
+                break
+            await asyncio.sleep(0.05)
+        second = await Charger.connect(f"ws://127.0.0.1:{gateway.port}/ocpp/CP2")
+        assert "currentTime" in await second.call("Heartbeat", {})
+        await second.close()
+    finally:
+        await gateway.close()

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.sessions import Reading, sane_timestamp, session_energy, split_time
 from store import charging as db
 from store.batcher import Batch, GroupCommitter
+from store.outbox_store import event_row
+from store.schema import outbox
 
 # how long after its stop a sample without transactionId still belongs to a session
 POST_STOP_GRACE = timedelta(minutes=10)
@@ -426,12 +428,11 @@ class ChargingService:
             await self.committer.rows(db.meter_samples, rows)
             return
 
-        async def op(batch: Batch) -> None:
-            db.add_samples(batch, rows)
-            for _, _, payload in updates:
-                db.add_event(batch, "session_updated", ctx.site_id, ctx.id, payload, received)
-
-        await self.committer.run(op)
+        events = [
+            event_row("session_updated", ctx.site_id, ctx.id, payload, received)
+            for _, _, payload in updates
+        ]
+        await self.committer.rows_of({db.meter_samples: rows, outbox: events})
         for session_id, ts, _ in updates:  # after the commit, like all context changes
             if session_id in ctx.progress:
                 ctx.progress[session_id] = (ctx.progress[session_id][0], ts)

@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store.sqlite_appender import SqliteAppender
+
 log = logging.getLogger("evgate.store")
 
 T = TypeVar("T")
@@ -113,8 +115,23 @@ class Batch:
         return await self.conn.execute(statement, params)
 
 
+class _Rows:
+    """An op that only appends rows: the append-only path can commit it without a Batch."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, tables: dict[Table, list[dict[str, Any]]]) -> None:
+        self.tables = tables
+
+    async def __call__(self, batch: Batch) -> None:
+        for table, rows in self.tables.items():
+            batch.add_rows(table, rows)
+
+
 class GroupCommitter:
-    def __init__(self, engine: AsyncEngine, max_batch: int = 1000) -> None:
+    def __init__(
+        self, engine: AsyncEngine, max_batch: int = 1000, append_fast: bool = True
+    ) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self._queue: list[tuple[Op[Any], asyncio.Future[Any], Ahead | None]] = []
@@ -126,6 +143,8 @@ class GroupCommitter:
         self.ops = 0
         # called after every commit (e.g. to wake the outbox publisher)
         self.after_commit: list[Callable[[], None]] = []
+        # SQLite: batches that only append rows commit in one thread hop
+        self.appender = SqliteAppender.for_engine(engine) if append_fast else None
 
     def start(self) -> None:
         if self._task is None:
@@ -138,6 +157,9 @@ class GroupCommitter:
         if self._task is not None:
             await self._task
             self._task = None
+        if self.appender is not None:
+            await self.appender.close()
+            self.appender = None
 
     def submit(self, op: Op[T], ahead: Ahead | None = None) -> asyncio.Future[T]:
         if self._closing:
@@ -156,11 +178,11 @@ class GroupCommitter:
 
     def rows(self, table: Table, rows: list[dict[str, Any]]) -> asyncio.Future[None]:
         """The commonest op: append rows (meter samples) with no read."""
+        return self.submit(_Rows({table: rows}))
 
-        async def op(batch: Batch) -> None:
-            batch.add_rows(table, rows)
-
-        return self.submit(op)
+    def rows_of(self, tables: dict[Table, list[dict[str, Any]]]) -> asyncio.Future[None]:
+        """Append rows to several tables in one op (samples and the event they raise)."""
+        return self.submit(_Rows(tables))
 
     async def _loop(self) -> None:
         while True:
@@ -174,6 +196,8 @@ class GroupCommitter:
                 return
 
     async def _commit(self, work: list[tuple[Op[Any], asyncio.Future[Any], Ahead | None]]) -> None:
+        if self.appender is not None and await self._append_only(work):
+            return
         try:
             results = await self._transaction([(op, ahead) for op, _, ahead in work])
         except Exception as exc:  # isolate the bad op: retry one per transaction
@@ -189,6 +213,35 @@ class GroupCommitter:
         for (_, fut, _), result in zip(work, results, strict=True):
             if not fut.done():
                 fut.set_result(result)
+
+    async def _append_only(
+        self, work: list[tuple[Op[Any], asyncio.Future[Any], Ahead | None]]
+    ) -> bool:
+        """A batch of row appends only: commit it in one hop; False: take the ordinary way."""
+        assert self.appender is not None
+        merged: dict[Table, list[dict[str, Any]]] = {}
+        for op, _, _ in work:
+            if type(op) is not _Rows:
+                return False
+            for table, rows in op.tables.items():
+                if rows:
+                    merged.setdefault(table, []).extend(rows)
+        if merged and not self.appender.accepts(merged):
+            return False
+        try:
+            if merged:
+                await self.appender.append(merged)
+        except Exception as exc:  # the ordinary way isolates the op that was refused
+            log.warning("append-only commit of %d ops failed (%s); retrying", len(work), exc)
+            return False
+        self.commits += 1
+        self.ops += len(work)
+        for _, fut, _ in work:
+            if not fut.done():
+                fut.set_result(None)
+        for callback in self.after_commit:
+            callback()
+        return True
 
     async def _transaction(self, ops: list[tuple[Op[Any], Ahead | None]]) -> list[Any]:
         async with self.engine.begin() as conn:

@@ -35,16 +35,19 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# WAL + NORMAL: a commit is durable against a process crash (SIGKILL), which is what an
+# acknowledgement promises; FULL would add an fsync per commit for power loss.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL + NORMAL: a commit is durable against a process crash (SIGKILL), which is what an
-    # acknowledgement promises; FULL would add an fsync per commit for power loss.
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        "PRAGMA synchronous=NORMAL",
-        "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=10000",
-    ):
+    for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
 

@@ -51,6 +51,7 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
             port=settings.ocpp_port,
             unknown_chargers=settings.unknown_chargers,
             heartbeat_interval=settings.heartbeat_interval,
+            max_connections=settings.max_connections or None,
             tls_cert=settings.tls_cert,
             tls_key=settings.tls_key,
         ),

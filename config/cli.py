@@ -88,4 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m config.cli`: run the imported module's main, so that the CliError the
+    # commands raise (config.cli.CliError) is the one caught, not a __main__ copy of it
+    from config.cli import main as _main
+
+    sys.exit(_main())

@@ -21,6 +21,8 @@ class Settings:
     api_port: int = 8080
     unknown_chargers: str = "reject"  # reject | pending
     heartbeat_interval: int = 300
+    # chargers one process holds at once; 0: the open-file limit less a reserve of 128
+    max_connections: int = 0
     tls_cert: str | None = None
     tls_key: str | None = None
     log_level: str = "INFO"
@@ -68,5 +70,7 @@ class Settings:
                 raise SettingsError(f"TLS file {path!r} does not exist")
         if self.mqtt_url and not self.mqtt_url.startswith(("mqtt://", "tcp://")):
             raise SettingsError(f"MQTT URL {self.mqtt_url!r} must look like mqtt://HOST:1883")
+        if self.max_connections < 0:
+            raise SettingsError("max connections must be 0 (automatic) or more")
         if self.heartbeat_interval < 1:
             raise SettingsError("heartbeat interval must be at least 1 second")

@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="refuse unknown charger ids, or register them as pending (default reject)",
     )
     p.add_argument("--heartbeat-interval", type=int, help="seconds, sent in BootNotification (300)")
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        help="chargers held at once; more get 503 + Retry-After (default 0: the open-file "
+        "limit less 128)",
+    )
     p.add_argument("--tls-cert", help="certificate file: serve wss:// (security profile 2)")
     p.add_argument("--tls-key", help="private key file of --tls-cert")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
@@ -55,6 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_port=args.api_port,
         unknown_chargers=args.unknown_chargers,
         heartbeat_interval=args.heartbeat_interval,
+        max_connections=args.max_connections,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         log_level=args.log_level,

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from websockets.frames import BINARY, CLOSE, CONT, TEXT, Frame
 from websockets.http11 import Request, Response
-from websockets.protocol import OPEN, State
+from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
@@ -99,14 +99,6 @@ class Socket(asyncio.Protocol):
         self._early: list[bytes] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._opening: asyncio.Task[None] | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.ws.state is OPEN
-
-    @property
-    def state(self) -> State:
-        return self.ws.state
 
     # -- transport callbacks -------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

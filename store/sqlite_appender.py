@@ -70,15 +70,9 @@ class SqliteAppender:
         return plan
 
     def accepts(self, rows: dict[Table, list[dict[str, Any]]]) -> bool:
-        """Whether every row can go through a plan (same keys within each table)."""
-        for table, group in rows.items():
-            keys = tuple(group[0])
-            if self.plan(table, keys) is None:
-                return False
-            for row in group:
-                if len(row) != len(keys) or any(k not in row for k in keys):
-                    return False
-        return True
+        """Whether each table's rows have a plan (by the keys of its first row; a later row
+        missing one of them fails the batch, which then goes the ordinary way)."""
+        return all(self.plan(table, tuple(group[0])) is not None for table, group in rows.items())
 
     async def append(self, rows: dict[Table, list[dict[str, Any]]]) -> None:
         """Insert all rows in one transaction; raises (and keeps nothing) if any is refused."""

@@ -107,3 +107,22 @@ async def test_acked_means_committed_for_another_connection(two: list[Any]) -> N
     finally:
         await other.dispose()
         await committer.close()
+
+
+async def test_a_row_missing_a_column_is_stored_as_the_ordinary_path_stores_it(
+    two: list[Any],
+) -> None:
+    engine = two[0]
+    committer = GroupCommitter(engine)
+    committer.start()
+    short = sample(5)
+    del short["power_w"]  # the plan follows the first row's keys; this one lacks one
+    results = await asyncio.gather(
+        committer.rows(meter_samples, [sample(1)]),
+        committer.rows(meter_samples, [short]),
+        return_exceptions=True,
+    )
+    await committer.close()
+    # the append-only path cannot plan the mix; the ordinary path stores the short row alone
+    assert results == [None, None]
+    assert [row[5] for row in await stored(engine, "meter_samples")] == [7200, None]

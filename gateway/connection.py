@@ -23,12 +23,19 @@ CLOSE_REPLACED = 4001
 CLOSE_INTERNAL_ERROR = 1011
 
 
+Answered = Callable[[dict[str, Any], BaseException | None], None]
+
+
 class Adapter(Protocol):
     version: str
 
     async def handle(
         self, ctx: ChargerContext, action: str, payload: dict[str, Any]
     ) -> dict[str, Any]: ...
+
+    def quick(
+        self, ctx: ChargerContext, action: str, payload: dict[str, Any], answered: Answered
+    ) -> bool: ...
 
 
 class CallStats:
@@ -79,6 +86,10 @@ class ChargerConnection:
     Calls are answered in the order they arrived: while one is being handled, the next
     ones wait in a short queue (and reading pauses if a charger does not wait for its
     answers). Answers to our own commands are matched at once.
+
+    The commonest call (a MeterValues) is taken by the adapter's `quick` without a task:
+    its acknowledgement is written from the group commit's callback. Anything else, and
+    every call that arrives while one is in hand, is answered by a task (`_work`).
     """
 
     MAX_QUEUED = 8  # calls read ahead before the socket stops reading
@@ -101,6 +112,9 @@ class ChargerConnection:
         self._tasks: set[asyncio.Task[Any]] | None = None
         self._queue: deque[list[Any]] | None = None
         self._worker: asyncio.Task[None] | None = None
+        # the quick call in hand: (message id, action, when it arrived)
+        self._in_hand: tuple[str, str, float] | None = None
+        self._drained: asyncio.Future[None] | None = None
         self._closed = False
         self.messages = 0
 
@@ -133,7 +147,9 @@ class ChargerConnection:
             )
 
     def _queue_or_run(self, msg: list[Any]) -> None:
-        if self._worker is None:
+        if self._worker is None and self._in_hand is None:
+            if msg[0] == CALL and self._quick(msg):
+                return
             self._worker = asyncio.create_task(self._work(None, msg))
             return
         if self._queue is None:
@@ -154,12 +170,9 @@ class ChargerConnection:
                     return
             while not self._closed:
                 if msg is None:
-                    queue = self._queue
-                    if not queue:
+                    msg = self._next()
+                    if msg is None:
                         break
-                    if len(queue) == self.MAX_QUEUED:
-                        self.socket.resume_reading()
-                    msg = queue.popleft()
                 if msg[0] == CALL:
                     await self._on_call(msg[1], msg[2], msg[3])
                 else:  # a frame we could not read but whose id we know: its CallError, in turn
@@ -168,6 +181,52 @@ class ChargerConnection:
                 msg = None
         finally:
             self._worker = None
+
+    def _next(self) -> list[Any] | None:
+        queue = self._queue
+        if not queue:
+            return None
+        if len(queue) == self.MAX_QUEUED:
+            self.socket.resume_reading()
+        return queue.popleft()
+
+    def _quick(self, msg: list[Any]) -> bool:
+        self._in_hand = (msg[1], msg[2], perf_counter())
+        try:
+            taken = self.adapter.quick(self.ctx, msg[2], msg[3], self._answered)
+        except Exception:  # e.g. the store is shutting down: the task's way says so
+            taken = False
+        if taken:
+            self.messages += 1
+        else:
+            self._in_hand = None
+        return taken
+
+    def _answered(self, result: dict[str, Any], error: BaseException | None) -> None:
+        """The quick call's commit is done (or failed): answer it, then take the next call."""
+        assert self._in_hand is not None
+        message_id, action, started = self._in_hand
+        self._in_hand = None
+        if error is None:
+            out = ocpp_j.call_result(message_id, result)
+        else:
+            log.error(
+                "call failed",
+                exc_info=error,
+                extra={"charger": self.ctx.id, "msg_id": message_id, "action": action},
+            )
+            out = ocpp_j.call_error(
+                message_id, "InternalError", f"{action} could not be stored; send it again later"
+            )
+        if self.socket.send_text(out):
+            STATS.observe(action, perf_counter() - started)
+        if self._drained is not None:
+            if not self._drained.done():
+                self._drained.set_result(None)
+        elif not self._closed:
+            msg = self._next()
+            if msg is not None:
+                self._queue_or_run(msg)
 
     async def _on_call(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
         started = perf_counter()
@@ -218,6 +277,9 @@ class ChargerConnection:
         worker = self._worker
         if worker is not None:
             await asyncio.wait([worker])  # its commit decides what is stored
+        if self._in_hand is not None:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
         await self._gone(self)
 
     def _spawn(self, coro: Any) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from gateway import schemas
 from gateway.ocpp_j import OcppError
 from gateway.service import ChargerContext, ChargingService
-from gateway.sessions import parse_reading, parse_timestamp
+from gateway.sessions import Reading, parse_reading, parse_timestamp
 
 log = logging.getLogger("evgate.ocpp")
 
@@ -96,6 +97,34 @@ class Ocpp16Adapter:
             )
         return await handler(ctx, payload)
 
+    def quick(
+        self,
+        ctx: ChargerContext,
+        action: str,
+        payload: dict[str, Any],
+        answered: Callable[[dict[str, Any], BaseException | None], None],
+    ) -> bool:
+        """Take a call that awaits nothing but its commit without a task (MeterValues of a
+        booted charger and a known session): `answered(result, error)` follows the commit.
+
+        False, with nothing done, for any other call and any payload needing an answer of
+        handle()'s: a CallError, a lenient repair, a read.
+        """
+        if action != "MeterValues" or not ctx.booted:
+            return False
+        try:
+            schemas.check(VERSION, action, payload)
+            readings = self._readings(payload["meterValue"], "meterValue.timestamp")
+        except OcppError:
+            return False
+        return self.service.append_meter_values(
+            ctx,
+            payload["connectorId"],
+            payload.get("transactionId"),
+            readings,
+            partial(answered, {}),
+        )
+
     async def boot_notification(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
         info = {
             "vendor": p["chargePointVendor"],
@@ -129,21 +158,20 @@ class Ocpp16Adapter:
         return {"transactionId": result.transaction_id, "idTagInfo": {"status": result.status}}
 
     async def meter_values(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
-        readings = [
-            (parse_reading(mv, _time(mv["timestamp"], "meterValue.timestamp")), mv["sampledValue"])
-            for mv in p["meterValue"]
-        ]
+        readings = self._readings(p["meterValue"], "meterValue.timestamp")
         await self.service.meter_values(ctx, p["connectorId"], p.get("transactionId"), readings)
         return {}
 
-    async def stop_transaction(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
-        readings = [
-            (
-                parse_reading(mv, _time(mv["timestamp"], "transactionData.timestamp")),
-                mv["sampledValue"],
-            )
-            for mv in p.get("transactionData") or ()
+    @staticmethod
+    def _readings(meter_values: list[dict[str, Any]], what: str) -> list[tuple[Reading, Any]]:
+        """(reading, sampled values as sent) per meterValue."""
+        return [
+            (parse_reading(mv, _time(mv["timestamp"], what)), mv["sampledValue"])
+            for mv in meter_values
         ]
+
+    async def stop_transaction(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        readings = self._readings(p.get("transactionData") or [], "transactionData.timestamp")
         status = await self.service.stop(
             ctx,
             p["transactionId"],

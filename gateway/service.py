@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.sessions import Reading, sane_timestamp, session_energy, split_time
@@ -78,6 +79,14 @@ class ChargerContext:
     known_sessions: set[int] = field(default_factory=set)
     # running session -> (meter start in Wh, time of its last session_updated event)
     progress: dict[int, tuple[int, datetime | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterWrite:
+    """What a MeterValues adds, and (session, charger time) of the events it raises."""
+
+    tables: dict[Table, list[dict[str, Any]]]
+    updates: tuple[tuple[int, datetime], ...]
 
 
 @dataclass(frozen=True)
@@ -405,7 +414,45 @@ class ChargingService:
         transaction_id: int | None,
         readings: Sequence[tuple[Reading, Any]],
     ) -> None:
-        """The hot path: rows only, no read; acked after the group commit."""
+        """The hot path: rows only (a read only for a transactionId not seen yet)."""
+        if transaction_id is not None and transaction_id not in ctx.known_sessions:
+            await self._learn_session(ctx, transaction_id)
+        write = self.meter_write(ctx, connector_id, transaction_id, readings)
+        await self.committer.rows_of(write.tables)
+        self.meter_stored(ctx, write)
+
+    def append_meter_values(
+        self,
+        ctx: ChargerContext,
+        connector_id: int,
+        transaction_id: int | None,
+        readings: Sequence[tuple[Reading, Any]],
+        done: Callable[[BaseException | None], None],
+    ) -> bool:
+        """meter_values without a task: `done` is called after the commit (or its failure).
+
+        False, and nothing queued, when the transactionId needs a read first.
+        """
+        if transaction_id is not None and transaction_id not in ctx.known_sessions:
+            return False
+        write = self.meter_write(ctx, connector_id, transaction_id, readings)
+
+        def committed(error: BaseException | None) -> None:
+            if error is None:
+                self.meter_stored(ctx, write)
+            done(error)
+
+        self.committer.append(write.tables, committed)
+        return True
+
+    def meter_write(
+        self,
+        ctx: ChargerContext,
+        connector_id: int,
+        transaction_id: int | None,
+        readings: Sequence[tuple[Reading, Any]],
+    ) -> MeterWrite:
+        """The rows a MeterValues adds: its samples and the session_updated events due."""
         received = now()
         rows = []
         for reading, raw in readings:
@@ -414,7 +461,7 @@ class ChargingService:
                 {
                     "charger_id": ctx.id,
                     "connector_id": connector_id,
-                    "session_id": await self._attribute(ctx, connector_id, transaction_id, ts),
+                    "session_id": self._session_of(ctx, connector_id, transaction_id, ts),
                     "ts": ts,
                     "energy_mwh": reading.energy_mwh,
                     "power_w": reading.power_w,
@@ -425,15 +472,19 @@ class ChargingService:
             )
         updates = self._progress_events(ctx, connector_id, rows)
         if not updates:
-            await self.committer.rows(db.meter_samples, rows)
-            return
-
+            return MeterWrite({db.meter_samples: rows}, ())
         events = [
             event_row("session_updated", ctx.site_id, ctx.id, payload, received)
             for _, _, payload in updates
         ]
-        await self.committer.rows_of({db.meter_samples: rows, outbox: events})
-        for session_id, ts, _ in updates:  # after the commit, like all context changes
+        return MeterWrite(
+            {db.meter_samples: rows, outbox: events}, tuple((s, ts) for s, ts, _ in updates)
+        )
+
+    @staticmethod
+    def meter_stored(ctx: ChargerContext, write: MeterWrite) -> None:
+        """After the commit, like all context changes: when each session last reported."""
+        for session_id, ts in write.updates:
             if session_id in ctx.progress:
                 ctx.progress[session_id] = (ctx.progress[session_id][0], ts)
 
@@ -466,19 +517,20 @@ class ChargingService:
             )
         return due
 
-    async def _attribute(
-        self, ctx: ChargerContext, connector_id: int, transaction_id: int | None, ts: datetime
+    async def _learn_session(self, ctx: ChargerContext, transaction_id: int) -> None:
+        """A transactionId this connection has not seen: known if it is this charger's."""
+        async with self.engine.connect() as conn:
+            row = await db.get_session(conn, transaction_id)
+        if row is not None and row["charger_id"] == ctx.id:
+            ctx.known_sessions.add(transaction_id)
+
+    @staticmethod
+    def _session_of(
+        ctx: ChargerContext, connector_id: int, transaction_id: int | None, ts: datetime
     ) -> int | None:
         """Which session a sample belongs to (post-stop samples go to the one just ended)."""
         if transaction_id is not None:
-            if transaction_id in ctx.known_sessions:
-                return transaction_id
-            async with self.engine.connect() as conn:
-                row = await db.get_session(conn, transaction_id)
-            if row is not None and row["charger_id"] == ctx.id:
-                ctx.known_sessions.add(transaction_id)
-                return transaction_id
-            return None
+            return transaction_id if transaction_id in ctx.known_sessions else None
         open_session = ctx.open_sessions.get(connector_id)
         if open_session is not None:
             return open_session[0]

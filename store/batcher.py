@@ -128,13 +128,45 @@ class _Rows:
             batch.add_rows(table, rows)
 
 
+class _Callback:
+    """The part of a future the committer uses, calling a function at once instead: the
+    hot path's acknowledgement is written from the commit loop, with no task to wake."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[BaseException | None], None]) -> None:
+        self.fn: Callable[[BaseException | None], None] | None = fn
+
+    def done(self) -> bool:
+        return self.fn is None
+
+    def set_result(self, result: Any) -> None:
+        self._call(None)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._call(error)
+
+    def _call(self, error: BaseException | None) -> None:
+        fn, self.fn = self.fn, None
+        if fn is None:
+            return
+        try:
+            fn(error)
+        except Exception:  # the commit loop serves everyone: never let one callback stop it
+            log.exception("commit callback failed")
+
+
+Waiter = asyncio.Future[Any] | _Callback
+Work = list[tuple[Op[Any], Waiter, Ahead | None]]
+
+
 class GroupCommitter:
     def __init__(
         self, engine: AsyncEngine, max_batch: int = 1000, append_fast: bool = True
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
-        self._queue: list[tuple[Op[Any], asyncio.Future[Any], Ahead | None]] = []
+        self._queue: Work = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -184,6 +216,17 @@ class GroupCommitter:
         """Append rows to several tables in one op (samples and the event they raise)."""
         return self.submit(_Rows(tables))
 
+    def append(
+        self,
+        tables: dict[Table, list[dict[str, Any]]],
+        done: Callable[[BaseException | None], None],
+    ) -> None:
+        """rows_of with a callback: `done(None)` after the commit, `done(error)` if refused."""
+        if self._closing:
+            raise RuntimeError("the store is shutting down")
+        self._queue.append((_Rows(tables), _Callback(done), None))
+        self._wakeup.set()
+
     async def _loop(self) -> None:
         while True:
             await self._wakeup.wait()
@@ -195,7 +238,7 @@ class GroupCommitter:
             if self._closing and not self._queue:
                 return
 
-    async def _commit(self, work: list[tuple[Op[Any], asyncio.Future[Any], Ahead | None]]) -> None:
+    async def _commit(self, work: Work) -> None:
         if self.appender is not None and await self._append_only(work):
             return
         try:
@@ -214,9 +257,7 @@ class GroupCommitter:
             if not fut.done():
                 fut.set_result(result)
 
-    async def _append_only(
-        self, work: list[tuple[Op[Any], asyncio.Future[Any], Ahead | None]]
-    ) -> bool:
+    async def _append_only(self, work: Work) -> bool:
         """A batch of row appends only: commit it in one hop; False: take the ordinary way."""
         assert self.appender is not None
         merged: dict[Table, list[dict[str, Any]]] = {}

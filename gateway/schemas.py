@@ -15,7 +15,11 @@ from importlib import resources
 from typing import Any
 
 from gateway.ocpp_j import OcppError
-from gateway.validators import SchemaViolation, compile_validator
+from gateway.validators import (
+    SchemaViolation,
+    compile_acceptor,
+    compile_exact,
+)
 
 Validator = Callable[[Any], Any]
 
@@ -43,20 +47,24 @@ def schema(version: str, name: str) -> dict[str, Any] | None:
 
 
 @cache
-def validator(version: str, name: str) -> Validator | None:
+def _checks(version: str, name: str) -> tuple[Callable[[Any], bool], Validator] | None:
+    """(yes/no acceptor, exact validator): the second runs only for what the first refuses."""
     sch = schema(version, name)
     if sch is None:
         return None
-    return compile_validator(sch)  # type: ignore[no-any-return]
+    return compile_acceptor(sch), compile_exact(sch)
 
 
 def check(version: str, name: str, payload: dict[str, Any]) -> None:
     """Raise OcppError with the CallError code for a payload the schema refuses."""
-    validate = validator(version, name)
-    if validate is None:
+    checks = _checks(version, name)
+    if checks is None:
         raise OcppError("NotImplemented", f"no schema for {name} in OCPP {version}")
+    accept, exact = checks
+    if accept(payload):
+        return
     try:
-        validate(payload)
+        exact(payload)
     except SchemaViolation as exc:
         code = _CODES.get(exc.rule, "PropertyConstraintViolation")
         path = exc.path.replace("data", name, 1)

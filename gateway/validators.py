@@ -6,6 +6,8 @@ format date-time/uri, local $ref). A generic validator pays for generality on ev
 (fastjsonschema makes ~450 isinstance calls per MeterValues); this one emits exact-type checks
 inline, builds error paths only when something is wrong, and gives the same verdicts
 (tests/unit/gateway/test_validators_differential.py checks that against fastjsonschema).
+Each schema compiles twice: a yes/no acceptor that every valid payload passes through
+cheaply, and the exact validator that runs only to say what a refused payload got wrong.
 """
 
 from __future__ import annotations
@@ -194,20 +196,126 @@ class _Compiler:
             self.emit(inner + 1, f"fail('additionalProperties', f'{path}', {message})")
 
 
-def compile_validator(schema: dict[str, Any]) -> Any:
+_FOR_INDEX = re.compile(r"for (i\d+), (x\d+) in enumerate\((.+)\):$")
+_SIMPLE_TYPES = {"string": ("str", "''"), "boolean": ("bool", "False")}
+_WORDS = frozenset({"description", "title", "$comment", "javaType", "tsEnumNames", "default"})
+
+
+class _Acceptor(_Compiler):
+    """The same checks as a yes/no answer, for the path every valid payload takes.
+
+    A failed check returns False instead of building its message; a property that is only
+    a type or a string enum is one `get` and one test (MISSING sits in the enum's set);
+    an unhashable value where an enum is expected ends as False through TypeError. The
+    exact validator then runs only for payloads that are refused.
+    """
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        super().__init__(root)
+        self.draft04 = "draft-04" in root.get("$schema", "draft-04")
+
+    def emit(self, indent: int, line: str) -> None:
+        if line.startswith("fail("):
+            line = "return False"
+        elif line.startswith("extra = "):
+            return
+        else:
+            loop = _FOR_INDEX.match(line)
+            if loop is not None:  # the index only ever served error paths
+                line = f"for {loop.group(2)} in {loop.group(3)}:"
+        super().emit(indent, line)
+
+    def object(self, schema: dict[str, Any], v: str, path: str, indent: int) -> None:
+        if schema.get("type") != "object":
+            super().object(schema, v, path, indent)
+            return
+        required = schema.get("required") or []
+        if required:
+            self.emit(indent, "if " + " or ".join(f"{k!r} not in {v}" for k in required) + ":")
+            self.emit(indent + 1, "return False")
+        props: dict[str, Any] = schema.get("properties") or {}
+        for name, sub in props.items():
+            test = self.simple(self.resolve(sub), f"{v}.get({name!r}, MISSING)", name, v)
+            if test is not None:
+                self.emit(indent, f"if {test}:")
+                self.emit(indent + 1, "return False")
+                continue
+            self.depth += 1
+            x = f"p{self.depth}"
+            self.emit(indent, f"{x} = {v}.get({name!r}, MISSING)")
+            self.emit(indent, f"if {x} is not MISSING:")
+            before = len(self.lines)
+            self.node(sub, x, path, indent + 1)
+            if len(self.lines) == before:
+                self.emit(indent + 1, "pass")
+            self.depth -= 1
+        if schema.get("additionalProperties") is False:
+            self.emit(indent, f"if not {v}.keys() <= {self.const(frozenset(props))}:")
+            self.emit(indent + 1, "return False")
+
+    def simple(self, sub: dict[str, Any], got: str, name: str, v: str) -> str | None:
+        """A one-line refusal test for a property that is just a type or a string enum."""
+        # additionalProperties only ever constrains objects, and these are not objects
+        if not set(sub) <= {"type", "enum", "additionalProperties"} | _WORDS:
+            return None
+        kind, options = sub.get("type"), sub.get("enum")
+        if kind == "string" and options is not None and all(type(o) is str for o in options):
+            return f"{got} not in {self.const(frozenset(options) | {_MISSING})}"
+        if options is None and kind in _SIMPLE_TYPES:
+            py, default = _SIMPLE_TYPES[kind]
+            return f"type({v}.get({name!r}, {default})) is not {py}"
+        if options is None and kind == "integer" and self.draft04:
+            return f"type({v}.get({name!r}, 0)) is not int"
+        return None
+
+
+_MISSING = object()
+
+
+def _namespace(consts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fail": _fail,
+        "MISSING": _MISSING,
+        "date_time": _date_time,
+        "URI": _URI,
+        "multiple_of": _multiple_of,
+        **consts,
+    }
+
+
+def compile_acceptor(schema: dict[str, Any]) -> Any:
+    """A function that says True for a payload the schema accepts, False otherwise."""
+    compiler = _Acceptor(schema)
+    compiler.node(schema, "data", "data", 2)
+    source = (
+        "def accept(data):\n    try:\n"
+        + "\n".join(compiler.lines or ["        pass"])
+        + "\n    except TypeError:\n        return False\n    return True\n"
+    )
+    namespace = _namespace(compiler.consts)
+    exec(compile(source, "<ocpp-schema-accept>", "exec"), namespace)  # noqa: S102 - our own code
+    return namespace["accept"]
+
+
+def compile_exact(schema: dict[str, Any]) -> Any:
     """A function that returns None for a valid payload and raises SchemaViolation otherwise."""
     compiler = _Compiler(schema)
     compiler.node(schema, "data", "data", 1)
     source = (
         "def validate(data):\n" + "\n".join(compiler.lines or ["    pass"]) + "\n    return None\n"
     )
-    namespace: dict[str, Any] = {
-        "fail": _fail,
-        "MISSING": object(),
-        "date_time": _date_time,
-        "URI": _URI,
-        "multiple_of": _multiple_of,
-        **compiler.consts,
-    }
+    namespace = _namespace(compiler.consts)
     exec(compile(source, "<ocpp-schema>", "exec"), namespace)  # noqa: S102 - our own code
     return namespace["validate"]
+
+
+def compile_validator(schema: dict[str, Any]) -> Any:
+    """None for a valid payload, SchemaViolation otherwise: the acceptor answers valid
+    payloads; the exact checks run only to say what is wrong."""
+    accept, exact = compile_acceptor(schema), compile_exact(schema)
+
+    def validate(data: Any) -> None:
+        if not accept(data):
+            exact(data)
+
+    return validate

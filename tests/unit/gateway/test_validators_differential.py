@@ -12,7 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.validators import SchemaViolation, compile_validator
+from gateway.validators import (
+    SchemaViolation,
+    compile_acceptor,
+    compile_exact,
+    compile_validator,
+)
 
 
 def schema_names(version: str) -> list[str]:
@@ -160,6 +165,7 @@ def test_every_schema_compiles(version: str) -> None:
 def _differential(version: str, name: str) -> None:
     root = load(version, name)
     ours = compile_validator(root)
+    accept, exact = compile_acceptor(root), compile_exact(root)
     reference = fastjsonschema.compile(root, use_default=False)
 
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -167,6 +173,9 @@ def _differential(version: str, name: str) -> None:
     def check(payload: Any) -> None:
         expected = verdict(reference, payload, (fastjsonschema.JsonSchemaValueException,))
         assert verdict(ours, payload, (SchemaViolation,)) == expected, payload
+        # each half alone agrees too: the acceptor is not merely cautious, nor too kind
+        assert verdict(exact, payload, (SchemaViolation,)) == expected, payload
+        assert accept(payload) is expected, payload
 
     check()
 

@@ -27,7 +27,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store.db import SQLITE_PRAGMAS
 
-Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
+Params = Callable[[dict[str, Any]], tuple[Any, ...]]
+Plan = tuple[str, Params]
+
+
+def _params_of(processors: list[tuple[str, Callable[[Any], Any] | None]]) -> Params:
+    """row -> the INSERT's parameters, as one generated expression (the writer thread holds
+    the GIL while it builds them, so this is CPU the event loop waits for)."""
+    namespace: dict[str, Any] = {}
+    values = []
+    for i, (name, process) in enumerate(processors):
+        if process is None:
+            values.append(f"row[{name!r}]")
+        else:
+            namespace[f"P{i}"] = process
+            values.append(f"P{i}(row[{name!r}])")
+    source = f"def params(row):\n    return ({', '.join(values)},)\n"
+    exec(compile(source, "<sqlite-append-params>", "exec"), namespace)  # noqa: S102 - our own
+    params: Params = namespace["params"]
+    return params
 
 
 class SqliteAppender:
@@ -65,7 +83,7 @@ class SqliteAppender:
                 processors.append(
                     (name, column.type.dialect_impl(self.dialect).bind_processor(self.dialect))
                 )
-            plan = (str(compiled), processors)
+            plan = (str(compiled), _params_of(processors))
         self._plans[found] = plan
         return plan
 
@@ -87,12 +105,8 @@ class SqliteAppender:
         try:
             for plan, group in work:
                 assert plan is not None
-                sql, processors = plan
-                params = [
-                    tuple(row[k] if p is None else p(row[k]) for k, p in processors)
-                    for row in group
-                ]
-                conn.executemany(sql, params)
+                sql, params = plan
+                conn.executemany(sql, map(params, group))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -47,7 +47,7 @@ class UtcDateTime(TypeDecorator[datetime]):
                 raise ValueError("naive datetime given to a UTC column")
             if value.tzinfo is not UTC:
                 value = value.astimezone(UTC)
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            return value.isoformat(" ", "microseconds")[:-6]  # less its "+00:00"
 
         return process
 

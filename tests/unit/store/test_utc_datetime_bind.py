@@ -56,6 +56,33 @@ def test_round_trip_through_a_real_sqlite_file(tmp_path) -> None:  # type: ignor
         assert conn.exec_driver_sql("SELECT at FROM t").scalar_one() == "2026-03-28 23:30:00.000005"
 
 
+READ = UtcDateTime().dialect_impl(DIALECT).result_processor(DIALECT, None)
+# the generic path: SQLite DATETIME's parser, then process_result_value
+_IMPL_READ = UtcDateTime().impl_instance.dialect_impl(DIALECT).result_processor(DIALECT, None)
+
+
+def SLOW_READ(text: str) -> datetime | None:  # noqa: N802 - the counterpart of READ
+    return UtcDateTime().process_result_value(_IMPL_READ(text), DIALECT)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30), timezones=offsets
+    )
+)
+def test_reads_back_what_sqlalchemy_reads(value: datetime) -> None:
+    text = FAST(value)
+    assert READ(text) == SLOW_READ(text) == value
+    assert READ(text).tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-23 20:00:00", "2026-11-23 20:00:00.5", "2026-11-23", None]
+)
+def test_texts_we_do_not_write_are_read_the_general_way(text: str | None) -> None:
+    assert READ(text) == SLOW_READ(text) if text is not None else READ(text) is None
+
+
 def test_naive_is_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         FAST(datetime(2026, 1, 1))

@@ -4,7 +4,8 @@ Why not websockets' asyncio server: it keeps a handler task, a keepalive task, a
 assembler and a future per frame for every connection. A charger is idle most of the time
 and its frames are small, so here the protocol is driven from the transport's callbacks:
 nothing runs for an idle socket, the application sees whole messages through
-`Handler.on_message`, and one sweeper sends keepalive pings for all sockets.
+`Handler.on_message`, and one sweeper sends keepalive pings for all sockets. Whole text
+frames, the bulk of the traffic, are read here without websockets' generator parser.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from websockets.http11 import Request, Response
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C extension
+    from websockets.utils import apply_mask
 
 log = logging.getLogger("evgate.ws")
 
@@ -58,6 +64,66 @@ def text_frame(data: bytes) -> bytes:
     return _PACK_64(0x81, 127, n) + data
 
 
+def _text_frames(data: bytes, max_size: int) -> tuple[list[bytes], int]:
+    """The payloads of the whole masked text frames (FIN, no RSV) heading `data`, and their end.
+
+    Each of these is a frame websockets would accept and hand on unchanged, so reading them here
+    skips its generator parser; the first frame of any other kind stops the scan.
+    """
+    payloads: list[bytes] = []
+    pos = 0
+    size = len(data)
+    while size - pos >= 6 and data[pos] == 0x81:
+        n = data[pos + 1]
+        if n < 0x80:  # unmasked: websockets fails the connection (1002)
+            break
+        n &= 0x7F
+        at = pos + 2
+        if n == 126:
+            n = data[at] << 8 | data[at + 1]
+            at += 2
+        elif n == 127:
+            n = int.from_bytes(data[at : at + 8], "big")
+            at += 8
+        end = at + 4 + n
+        if n > max_size or end > size:  # too big (1009), or the frame goes on in a later read
+            break
+        payloads.append(apply_mask(data[at + 4 : end], data[at : at + 4]))
+        pos = end
+    return payloads, pos
+
+
+def _advance(edge: int | bytes, data: bytes) -> int | bytes:
+    """Where websockets' parser stands after `data`, from where it stood (`edge`).
+
+    An int is the number of bytes left in the frame being read (0: between frames, nothing
+    buffered); bytes are a frame header begun but too short to tell the frame's length.
+    """
+    if isinstance(edge, int):
+        pos = edge
+    else:
+        data, pos = edge + data, 0
+    size = len(data)
+    while pos < size:
+        if size - pos < 2:
+            return data[pos:]
+        second = data[pos + 1]
+        n = second & 0x7F
+        at = pos + 2
+        if n == 126:
+            if size < at + 2:
+                return data[pos:]
+            n = data[at] << 8 | data[at + 1]
+            at += 2
+        elif n == 127:
+            if size < at + 8:
+                return data[pos:]
+            n = int.from_bytes(data[at : at + 8], "big")
+            at += 8
+        pos = at + (4 if second & 0x80 else 0) + n
+    return pos - size
+
+
 class Handler(Protocol):
     """The application's side of one open socket."""
 
@@ -85,6 +151,7 @@ class Socket(asyncio.Protocol):
         "_early",
         "_timer",
         "_opening",
+        "_edge",
     )
 
     def __init__(self, server: WsServer) -> None:
@@ -99,6 +166,10 @@ class Socket(asyncio.Protocol):
         self._early: list[bytes] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._opening: asyncio.Task[None] | None = None
+        # where websockets' parser stands in the stream (see _advance): 0 is between frames
+        # with the fast path open; b"" between frames with it shut (a fragmented message in
+        # progress); None shut for good (handshake, closing, debug logging)
+        self._edge: int | bytes | None = None
 
     # -- transport callbacks -------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -123,13 +194,33 @@ class Socket(asyncio.Protocol):
         self._timer = loop.call_later(self.server.open_timeout, self._open_timed_out)
 
     def data_received(self, data: bytes) -> None:
+        """Whole text frames straight to the handler; anything else through websockets, which
+        answers pings, closes and fails the connection exactly as it would on its own."""
+        self.last_seen = self.server.loop.time()
+        taken: list[bytes] = []
+        edge = self._edge
+        if edge == 0:  # between frames: whole text frames are read here, the rest by websockets
+            taken, end = _text_frames(data, self.server.max_size)
+            if end == len(data):
+                for payload in taken:
+                    self._deliver(payload)
+                return
+            if end:
+                data = data[end:]
         ws = self.ws
         ws.receive_data(data)
-        self.last_seen = self.server.loop.time()
         events = ws.events_received()
         out = ws.data_to_send()
-        if out:
+        if edge is not None:  # set before delivering: a message may close the socket
+            if ws.state is not OPEN:
+                self._edge = None
+            else:
+                edge = _advance(edge, data)
+                self._edge = b"" if edge == 0 and ws.current_size is not None else edge
+        if out:  # before any message of this read, as when websockets read it all
             self._write(out)
+        for payload in taken:
+            self._deliver(payload)
         for event in events:
             if type(event) is Frame:
                 opcode = event.opcode
@@ -150,6 +241,7 @@ class Socket(asyncio.Protocol):
                 self._opening = asyncio.create_task(self._open(event))
 
     def eof_received(self) -> bool | None:
+        self._edge = None
         self.ws.receive_eof()
         self._write(self.ws.data_to_send())
         return None  # the transport closes itself
@@ -177,6 +269,7 @@ class Socket(asyncio.Protocol):
 
     def close(self, code: int, reason: str) -> None:
         """Start the closing handshake; the socket is dropped if the peer does not answer."""
+        self._edge = None
         if self.ws.state is OPEN:
             self.ws.send_close(code, reason)
             self._write(self.ws.data_to_send())
@@ -246,15 +339,22 @@ class Socket(asyncio.Protocol):
 
         The handshake's parser keeps the request (headers and all, ~2.6 KiB) alive in its
         frame for as long as the socket lives; an OPEN protocol never holds one. Bytes the
-        client sent past the handshake (a frame begun early) carry over.
+        client sent past the handshake (a frame begun early) carry over. The fast path of
+        data_received opens here, once the parser stands between frames.
         """
         ws = ServerProtocol(state=OPEN, max_size=self.server.max_size, logger=log)
         leftover = bytes(handshake.reader.buffer)
+        edge: int | bytes | None = 0
         if leftover:
             ws.receive_data(leftover)
             for event in ws.events_received():
                 if type(event) is Frame and event.opcode is TEXT:
                     self._deliver(event.data)
+            # anything websockets queued (a pong) goes out with the next read's answer, so
+            # that read goes through it
+            edge = (_advance(0, leftover) or b"") if ws.state is OPEN else None
+        # websockets logs each frame it reads when debugging: then it reads them all
+        self._edge = None if ws.debug else edge
         return ws
 
     def _open_timed_out(self) -> None:

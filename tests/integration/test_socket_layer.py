@@ -20,8 +20,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.frames import Frame
 from websockets.streams import StreamReader
 
-from gateway.server import Gateway, GatewayOptions
-from gateway.ws_server import text_frame
+from gateway.server import MAX_WS_MESSAGE, Gateway, GatewayOptions
+from gateway.ws_server import Socket, text_frame
 from tests.integration.conftest import seed
 from tests.support.ocpp_client import Charger
 
@@ -182,3 +182,88 @@ async def test_a_full_server_refuses_with_503_and_keeps_serving(engine: AsyncEng
         await second.close()
     finally:
         await gateway.close()
+
+
+def the_socket(gw: Gateway) -> Socket:
+    assert gw._server is not None
+    (sock,) = gw._server.sockets
+    return sock
+
+
+async def test_the_fast_path_outlives_pings_and_split_frames(gw: Gateway) -> None:
+    """Whole text frames skip websockets' parser; after a pong, a frame split across reads or a
+    fragmented message went through it, they skip it again."""
+    raw, _ = await Raw.open(gw.port, "CP1")
+    raw.send(1, b'[2, "h0", "Heartbeat", {}]')
+    assert (await raw.answer())[1] == "h0"
+    opcode, data = await raw.frame(timeout=2)
+    while opcode == 1:  # the boot trigger (we never booted), then a ping when we say nothing
+        opcode, data = await raw.frame(timeout=2)
+    assert opcode == 0x9
+    raw.send(0xA, data)
+    call = b'[2, "h1", "Heartbeat", {"pad": "' + b"x" * 1400 + b'"}]'
+    raw.send(1, call)
+    # the next frame in two reads: its header and half its payload, then the rest
+    mask = os.urandom(4)
+    framed = struct.pack("!BBH", 0x81, 0x80 | 126, len(call)) + mask
+    framed += bytes(b ^ mask[i % 4] for i, b in enumerate(call.replace(b"h1", b"h2")))
+    raw.writer.write(framed[:700])
+    await raw.writer.drain()
+    await asyncio.sleep(0.05)
+    raw.writer.write(framed[700:])
+    raw.send(1, b'[2, "f3", ', fin=False)
+    raw.send(0x9, b"mid-message ping")
+    raw.send(0, b'"Heartbeat", {}]')
+    ids = [(await raw.answer())[1] for _ in range(3)]
+    assert ids == ["h1", "h2", "f3"]
+    await asyncio.sleep(0.05)
+    assert the_socket(gw)._edge == 0
+    raw.send(1, b'[2, "h4", "Heartbeat", {}]')
+    assert (await raw.answer())[1] == "h4"
+    raw.writer.close()
+
+
+def unmasked(payload: bytes) -> bytes:
+    return struct.pack("!BB", 0x81, len(payload)) + payload
+
+
+def too_big() -> bytes:
+    return struct.pack("!BBQ", 0x81, 0x80 | 127, MAX_WS_MESSAGE + 1) + os.urandom(4) + b"[2,"
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (unmasked(b'[2, "u", "Heartbeat", {}]'), 1002),  # websockets: incorrect masking
+        (too_big(), 1009),  # websockets: message too big
+        (None, 1002),  # not UTF-8 and no readable id: ours, the frame is not JSON
+    ],
+)
+async def test_bad_frames_close_as_they_did(gw: Gateway, frame: bytes | None, code: int) -> None:
+    raw, _ = await Raw.open(gw.port, "CP1")
+    raw.send(1, b'[2, "h0", "Heartbeat", {}]')
+    await raw.answer()
+    await asyncio.sleep(0.05)
+    assert the_socket(gw)._edge == 0  # what comes next meets the fast path first
+    if frame is None:
+        raw.send(1, b"[2, \xff]")
+    else:
+        raw.writer.write(frame)
+    opcode, data = await raw.frame()
+    while opcode == 1:  # the boot trigger (we never booted)
+        opcode, data = await raw.frame()
+    assert opcode == 0x8 and struct.unpack("!H", data[:2])[0] == code
+
+
+async def test_text_that_is_not_utf8_is_the_applications_to_refuse(gw: Gateway) -> None:
+    """websockets' Sans-I/O layer does not check UTF-8 (its asyncio layer did, closing 1007):
+    the bytes reach the application, which answers a call whose id it can read."""
+    raw, _ = await Raw.open(gw.port, "CP1")
+    raw.send(1, b'[2, "h0", "Heartbeat", {}]')
+    await raw.answer()
+    raw.send(1, b'[2, "bad", "Heartbeat", {"x": "\xff\xfe"}]')
+    answer = await raw.answer()
+    assert answer[:3] == [4, "bad", "FormationViolation"]
+    raw.send(1, b'[2, "h1", "Heartbeat", {}]')
+    assert (await raw.answer())[1] == "h1"
+    raw.writer.close()

@@ -164,8 +164,8 @@ def table(results: list[dict[str, Any]]) -> str:
             rows.append(f"| {r['run']} | {'skipped' if 'skipped' in r else 'FAILED'} |" + " |" * 6)
             continue
         if r["run"] == "tariff":
-            other = f"{r['sessions_per_s']:,} sessions priced/s"
-            rows.append(f"| tariff | - | - | - | - | - | {other} | - |")
+            priced = f"{r['sessions_per_s']:,} sessions priced/s"
+            rows.append(f"| tariff | - | - | - | - | - | {priced} | - |")
             continue
         us = cell(r, "server_us_per_msg")
         if r.get("db_server_us_per_msg") is not None:

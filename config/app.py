@@ -10,7 +10,7 @@ import asyncio
 import gc
 import logging
 import signal
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 
 import uvicorn
 
@@ -81,7 +81,8 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
             lifespan="off",
         )
     )
-    api_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # uvicorn (>= 0.29) would take SIGTERM/SIGINT inside serve(); ours stop every part in order
+    api_server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
     api_task = asyncio.create_task(api_server.serve())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ from gateway.sessions import Reading, sane_timestamp, session_energy, split_time
 from store import charging as db
 from store.batcher import Batch, GroupCommitter
 from store.outbox_store import event_row
-from store.schema import outbox
+from store.schema import meter_samples, outbox
 
 # how long after its stop a sample without transactionId still belongs to a session
 POST_STOP_GRACE = timedelta(minutes=10)
@@ -472,13 +472,13 @@ class ChargingService:
             )
         updates = self._progress_events(ctx, connector_id, rows)
         if not updates:
-            return MeterWrite({db.meter_samples: rows}, ())
+            return MeterWrite({meter_samples: rows}, ())
         events = [
             event_row("session_updated", ctx.site_id, ctx.id, payload, received)
             for _, _, payload in updates
         ]
         return MeterWrite(
-            {db.meter_samples: rows, outbox: events}, tuple((s, ts) for s, ts, _ in updates)
+            {meter_samples: rows, outbox: events}, tuple((s, ts) for s, ts, _ in updates)
         )
 
     @staticmethod

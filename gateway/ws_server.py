@@ -226,11 +226,11 @@ class Socket(asyncio.Protocol):
                 opcode = event.opcode
                 if opcode is TEXT or opcode is BINARY:
                     if event.fin:
-                        self._deliver(event.data)
+                        self._deliver(bytes(event.data))
                     else:
-                        self._fragments = [event.data]
+                        self._fragments = [bytes(event.data)]
                 elif opcode is CONT and self._fragments is not None:
-                    self._fragments.append(event.data)
+                    self._fragments.append(bytes(event.data))
                     if event.fin:
                         data, self._fragments = b"".join(self._fragments), None
                         self._deliver(data)
@@ -349,7 +349,7 @@ class Socket(asyncio.Protocol):
             ws.receive_data(leftover)
             for event in ws.events_received():
                 if type(event) is Frame and event.opcode is TEXT:
-                    self._deliver(event.data)
+                    self._deliver(bytes(event.data))
             # anything websockets queued (a pong) goes out with the next read's answer, so
             # that read goes through it
             edge = (_advance(0, leftover) or b"") if ws.state is OPEN else None

@@ -830,7 +830,7 @@ class SimCharger:
         now = self.clock.now_ms()
         for conn in self.connectors.values():  # energy so far at the old limit
             self._advance(conn, now)
-        self.profiles.install(int(cid), profile)  # type: ignore[arg-type]
+        self.profiles.install(int(cid), profile)
         for conn in self.connectors.values():
             self._advance(conn, now)
             conn.bump()

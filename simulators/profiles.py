@@ -64,7 +64,7 @@ class ProfileStore:
     def clear(self, payload: dict[str, Any]) -> bool:
         def matches(p: Profile) -> bool:
             if "id" in payload:
-                return p.id == payload["id"]
+                return bool(p.id == payload["id"])
             return all(
                 (
                     payload.get("connectorId") in (None, p.connector_id),

@@ -7,6 +7,7 @@ Each switch reproduces one reported behaviour so the central system can be teste
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 # name -> one-line meaning (shown by `evgate simulate --list-quirks` and in the docs)
 QUIRK_HELP: dict[str, str] = {
@@ -54,7 +55,7 @@ class Quirks:
         if not text:
             return cls()
         items = text.split(",") if isinstance(text, str) else list(text)
-        on: dict[str, bool] = {}
+        on: dict[str, Any] = {}
         for raw in items:
             name = raw.strip().replace("-", "_")
             if not name:

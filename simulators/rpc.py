@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from simulators.framing import (
 
 # A call handler returns the CallResult payload and, optionally, work to do after it is sent
 # (a charger answers RemoteStart before it starts the transaction).
-AfterReply = Callable[[], Awaitable[None]] | None
+AfterReply = Callable[[], Coroutine[Any, Any, None]] | None
 CallHandler = Callable[[Call], Awaitable[tuple[dict[str, Any], AfterReply]]]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.admin import NotFound, ValidationError
+from store.ids import new_id
 from store.schema import api_tokens, sites
 from store.secrets import new_secret, secret_hash
 
@@ -52,7 +53,7 @@ async def create_token(
             created_at=datetime.now(UTC),
         )
     )
-    return int(result.inserted_primary_key[0]), token
+    return new_id(result), token
 
 
 async def find_token(conn: AsyncConnection, token: str) -> dict[str, Any] | None:

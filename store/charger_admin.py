@@ -31,7 +31,11 @@ async def approve(conn: AsyncConnection, charger_id: str, site_id: str) -> Chang
     return await _change(conn, charger_id, state="approved", site_id=site_id)
 
 
-async def set_password_hash(conn: AsyncConnection, charger_id: str, password_hash: str) -> Change:
+async def set_password_hash(
+    conn: AsyncConnection, charger_id: str, password_hash: str | None
+) -> Change:
+    """Set a charger's password hash; None removes it (the charger may connect without one
+    only where its site allows that)."""
     return await _change(conn, charger_id, password_hash=password_hash)
 
 

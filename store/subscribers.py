@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.admin import Conflict, NotFound, ValidationError, check_id_tag
+from store.ids import new_id
 from store.schema import invitations, sites, subscribers, tokens
 from store.secrets import new_secret, secret_hash
 
@@ -94,7 +95,7 @@ async def invite(
             updated_at=at,
         )
     )
-    subscriber_id = int(result.inserted_primary_key[0])
+    subscriber_id = new_id(result)
     token = new_secret(INVITATION_PREFIX)
     await conn.execute(
         insert(invitations).values(

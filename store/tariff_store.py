@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.admin import NotFound
+from store.ids import new_id
 from store.schema import tariff_versions, tariffs
 
 
@@ -37,7 +38,7 @@ async def create_tariff(
             site_id=site_id, name=name, currency=currency, created_at=at, updated_at=at
         )
     )
-    tariff_id = int(result.inserted_primary_key[0])
+    tariff_id = new_id(result)
     return await _add_version(conn, tariff_id, 1, ocpi_text, created_by, at)
 
 
@@ -73,7 +74,7 @@ async def _add_version(
             created_by=created_by[:120],
         )
     )
-    version_id = int(result.inserted_primary_key[0])
+    version_id = new_id(result)
     await conn.execute(
         update(tariffs)
         .where(tariffs.c.id == tariff_id)

@@ -59,7 +59,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return general
 
-        def process(value: str | None) -> datetime | None:
+        def process(value: Any) -> Any:
             if value is None:
                 return None
             if type(value) is str and len(value) == 26:

@@ -31,7 +31,7 @@ Params = Callable[[dict[str, Any]], tuple[Any, ...]]
 Plan = tuple[str, Params]
 
 
-def _params_of(processors: list[tuple[str, Callable[[Any], Any] | None]]) -> Params:
+def _params_of(processors: list[tuple[str, Any]]) -> Params:
     """row -> the INSERT's parameters, as one generated expression (the writer thread holds
     the GIL while it builds them, so this is CPU the event loop waits for)."""
     namespace: dict[str, Any] = {}

@@ -197,6 +197,7 @@ async def record_outcome(
             values["stripe_payment_intent_id"] = intent_id
         await bs.update_payment(conn, payment_id, **values)
         payment = await bs.payment_by_id(conn, payment_id)
+        assert payment is not None  # updated just above, in this transaction
         state = await refresh_state(conn, payment["invoice_id"], now)
     return {
         "payment_id": payment_id,

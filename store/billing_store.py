@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.batcher import Batch
@@ -68,6 +68,13 @@ Conn = AsyncConnection
 
 def _insert(conn: Conn) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The id of the row a single-row INSERT created."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 async def session_subscriber(conn: Conn | Batch, site_id: str | None, id_tag: str) -> int | None:
@@ -262,7 +269,7 @@ async def start_run(conn: Conn, period: str, site_id: str | None, at: datetime) 
     result = await conn.execute(
         insert(billing_runs).values(period=period, site_id=site_id, state="running", started_at=at)
     )
-    return int(result.inserted_primary_key[0])
+    return _inserted_id(result)
 
 
 async def finish_run(conn: Conn, run_id: int, report: dict[str, Any], at: datetime) -> None:
@@ -364,7 +371,7 @@ async def bulk_insert(
             for i, p in procs:
                 cells[i] = p(cells[i])
             converted.append(tuple(cells))
-        values = converted  # type: ignore[assignment]
+        values = converted
     names = ", ".join(f'"{name}"' for name in columns)
     if dialect.name == "postgresql":
         marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
@@ -540,7 +547,7 @@ async def lock_invoice(conn: Conn, invoice_id: int) -> dict[str, Any] | None:
 
 async def insert_payment(conn: Conn, row: dict[str, Any]) -> int:
     result = await conn.execute(insert(payments).values(row))
-    return int(result.inserted_primary_key[0])
+    return _inserted_id(result)
 
 
 async def payments_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
@@ -613,7 +620,7 @@ async def save_stripe_customer(
 
 async def insert_credit_note(conn: Conn, row: dict[str, Any]) -> int:
     result = await conn.execute(insert(credit_notes).values(row))
-    return int(result.inserted_primary_key[0])
+    return _inserted_id(result)
 
 
 async def credit_notes_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
@@ -702,7 +709,7 @@ async def reminders_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
 
 async def add_plan(conn: Conn, row: dict[str, Any]) -> int:
     result = await conn.execute(insert(subscriber_plans).values(row))
-    return int(result.inserted_primary_key[0])
+    return _inserted_id(result)
 
 
 async def payment_by_id(conn: Conn, payment_id: int) -> dict[str, Any] | None:

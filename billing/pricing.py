@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from billing.linear_price import LinearPrice, linear_price
@@ -24,9 +24,9 @@ _THOUSAND = Decimal(1000)
 _CHARGING_STATES = frozenset({"Charging"})
 
 
-@dataclass(frozen=True, slots=True)
-class SessionTotals:
-    """What the sessions table stores about a finished session."""
+class SessionTotals(NamedTuple):
+    """What the sessions table stores about a finished session (a NamedTuple: immutable and
+    cheap to build, unlike a frozen dataclass; a run builds one per restricted session)."""
 
     started_at: datetime
     stopped_at: datetime

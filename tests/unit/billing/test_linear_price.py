@@ -57,6 +57,25 @@ def test_closed_form_equals_the_pricer(obj: dict[str, object], wh: int, cs: int,
     assert pricer.net(s) == pricer.net_from_periods(s)
 
 
+# small totals, so that sessions share them and the closed form's caches are hit
+SMALL = st.tuples(st.integers(0, 3000), st.integers(0, 900), st.integers(0, 900))
+
+
+@settings(max_examples=100, deadline=None)
+@given(tariffs(), st.lists(SMALL, min_size=2, max_size=20))
+def test_the_per_total_caches_change_no_price(
+    obj: dict[str, object], totals: list[tuple[int, int, int]]
+) -> None:
+    """One closed form prices many sessions: each price, from its caches or not, is the very
+    Decimal a fresh closed form gives, and the general pricer's value."""
+    shared = VersionPricer(parse_tariff(obj), "Europe/Oslo")
+    for wh, cs, ps in totals + totals:  # the second pass: all from the caches
+        fresh = VersionPricer(parse_tariff(obj), "Europe/Oslo")
+        s = SessionTotals(T0, T0 + timedelta(seconds=cs + ps), wh, cs, ps)
+        assert shared.net(s).as_tuple() == fresh.net(s).as_tuple()
+        assert shared.net(s) == shared.net_from_periods(s)
+
+
 def test_restricted_tariffs_take_the_general_path() -> None:
     tod = parse_tariff(
         {

@@ -15,6 +15,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -162,16 +164,16 @@ async def _bill_site(
     progress: Progress | None,
 ) -> None:
     site = await _load_site(engine, row, options.period)
-    pending: list[InvoiceDraft] = []
+    pending: list[_Priced] = []
     # one batch is written while the next is priced (the database works in its own thread
     # or server); batches still commit one after the other, in subscriber order
     writing: asyncio.Task[None] | None = None
     try:
-        async for draft in drafts_for_site(engine, site, options.period, report, progress):
+        async for priced in drafts_for_site(engine, site, options.period, report, progress):
             if options.dry_run:
-                report.add(draft)
+                report.add(priced[0])
                 continue
-            pending.append(draft)
+            pending.append(priced)
             if len(pending) >= options.batch_size:
                 if writing is not None:
                     await writing
@@ -189,6 +191,12 @@ async def _bill_site(
             writing.cancel()
 
 
+# A draft with its sessions' times as streamed, {session_id: (started_at, stopped_at)}: the
+# stored form, which the invoice lines are written with (see bs.insert_lines)
+_Priced = tuple[InvoiceDraft, dict[int, tuple[Any, Any]]]
+_OWNER = itemgetter(bs.BILLABLE_COLUMNS.index("owner"))
+
+
 async def drafts_for_site(
     engine: AsyncEngine,
     site: _Site,
@@ -198,8 +206,9 @@ async def drafts_for_site(
     *,
     end: datetime | None = None,
     subscriber_id: int | None = None,
-) -> AsyncIterator[InvoiceDraft]:
-    """One draft per subscriber with billable sessions or fees due, in subscriber order."""
+) -> AsyncIterator[_Priced]:
+    """One draft per subscriber with billable sessions or fees due, in subscriber order, with
+    its sessions' streamed times."""
     tz = site.row["tz"]
     async with engine.connect() as read, engine.connect() as aux:
         pricers = _Pricers(aux, tz)
@@ -208,8 +217,8 @@ async def drafts_for_site(
         owner: int | None = None
         stream = _prefetch(bs.stream_billable(read, site.id, end or site.end, subscriber_id))
         async for chunk in stream:
-            for session in chunk:
-                if group and session.owner != owner:
+            for key, rows in groupby(chunk, _OWNER):
+                if group and key != owner:
                     async for d in _flush(
                         site, period, owner, group, fee_owners, pricers, aux, report
                     ):
@@ -217,8 +226,8 @@ async def drafts_for_site(
                     if progress:
                         progress(len(group))
                     group = []
-                owner = session.owner
-                group.append(session)
+                owner = key
+                group.extend(rows)
         if group:
             async for d in _flush(site, period, owner, group, fee_owners, pricers, aux, report):
                 yield d
@@ -227,7 +236,7 @@ async def drafts_for_site(
         for sub in fee_owners:  # subscribers with fees but no sessions left
             draft = _draft(site, period, sub, [])
             if draft is not None:
-                yield draft
+                yield draft, {}
         fee_owners.clear()
 
 
@@ -268,77 +277,77 @@ async def _flush(
     pricers: _Pricers,
     aux: AsyncConnection,
     report: RunReport,
-) -> AsyncIterator[InvoiceDraft]:
+) -> AsyncIterator[_Priced]:
     # subscribers with only fees, whose ids come before this owner
     while owner is not None and fee_owners and fee_owners[0] < owner:
         draft = _draft(site, period, fee_owners.pop(0), [])
         if draft is not None:
-            yield draft
+            yield draft, {}
     if owner is not None and fee_owners and fee_owners[0] == owner:
         fee_owners.pop(0)
     known = owner is not None and owner in site.subscribers
     cache = pricers.cache
     utc = pricers.utc
     usage: list[PricedUsage] = []
+    times: dict[int, tuple[Any, Any]] = {}
     restricted: list[tuple[Any, VersionPricer]] = []
     start = site.start
-    for s in group:
-        pricer = cache.get(s.tariff_id)
-        if s.flags != "[]" or pricer is None or s.energy_wh is None or not known:
+    # rows in bs.BILLABLE_COLUMNS order, unpacked once: the hot loop of a run (a million)
+    for row in group:
+        sid, charger, _, started, stopped, wh, charging, parking, _, tariff, flags, _ = row
+        pricer = cache.get(tariff)
+        if flags != "[]" or pricer is None or wh is None or not known:
             reason = hold_reason(
-                () if s.flags == "[]" else json.loads(s.flags),
-                s.energy_wh,
-                s.tariff_id,
+                () if flags == "[]" else json.loads(flags),
+                wh,
+                tariff,
                 owner if known else None,
             )
             if reason is None:
-                pricer = await pricers.get(s.tariff_id)
+                pricer = await pricers.get(tariff)
                 if pricer is None:
                     reason = "unknown_tariff_version"
             if reason is not None or pricer is None:
-                report.hold(s.id, reason or "unknown_tariff_version")
+                report.hold(sid, reason or "unknown_tariff_version")
                 continue
+        times[sid] = (started, stopped)
         linear = pricer.linear
         if linear is None:  # restricted tariff: priced below, with the group's samples
-            restricted.append((s, pricer))
+            restricted.append((row, pricer))
             continue
-        charging, parking = s.charging_s or 0, s.parking_s or 0
-        stopped = utc(s.stopped_at)
+        charging, parking = charging or 0, parking or 0
+        stopped_at = utc(stopped)
         usage.append(
             PricedUsage(
-                s.id,
-                s.charger_id,
-                utc(s.started_at),
-                stopped,
-                s.energy_wh,
+                sid,
+                charger,
+                utc(started),
+                stopped_at,
+                wh,
                 charging,
                 parking,
-                linear.net(s.energy_wh, charging, parking),
-                stopped < start,
+                linear.net(wh, charging, parking),
+                stopped_at < start,
             )
         )
     # restricted (e.g. time-of-day) tariffs: the group's samples in one query
-    meters = await bs.meter_samples_of(aux, [s.id for s, _ in restricted]) if restricted else {}
-    for s, pricer in restricted:
+    meters = await bs.meter_samples_of(aux, [r[0] for r, _ in restricted]) if restricted else {}
+    for row, pricer in restricted:
+        sid, charger, connector, started, stopped, wh, charging, parking, meter_start = row[:9]
         totals = SessionTotals(
-            utc(s.started_at),
-            utc(s.stopped_at),
-            s.energy_wh,
-            s.charging_s or 0,
-            s.parking_s or 0,
-            s.meter_start_wh,
+            utc(started), utc(stopped), wh, charging or 0, parking or 0, meter_start
         )
         samples = None
-        meter = meters.get(s.id)
+        meter = meters.get(sid)
         if meter:  # a session without samples is priced from its totals' trace
             statuses = await bs.statuses_over(
-                aux, s.charger_id, s.connector_id, totals.started_at, totals.stopped_at
+                aux, charger, connector, totals.started_at, totals.stopped_at
             )
             samples = Samples(meter, statuses)
         usage.append(
             PricedUsage(
-                s.id,
-                s.charger_id,
+                sid,
+                charger,
                 totals.started_at,
                 totals.stopped_at,
                 totals.energy_wh,
@@ -351,7 +360,7 @@ async def _flush(
     if known and owner is not None:
         draft = _draft(site, period, owner, usage)
         if draft is not None:
-            yield draft
+            yield draft, times
 
 
 def _draft(site: _Site, period: str, sub_id: int, usage: list[PricedUsage]) -> InvoiceDraft | None:
@@ -376,7 +385,7 @@ def _draft(site: _Site, period: str, sub_id: int, usage: list[PricedUsage]) -> I
 async def _issue(
     engine: AsyncEngine,
     site: _Site,
-    drafts: list[InvoiceDraft],
+    drafts: list[_Priced],
     period: str,
     now: datetime,
     report: RunReport,
@@ -387,13 +396,14 @@ async def _issue(
             done = await _write(conn, site, drafts, now, report.run_id)
     except DBAPIError as exc:
         if len(drafts) == 1:
-            log.warning("invoice of subscriber %s not issued: %s", drafts[0].subscriber_id, exc)
-            report.conflicts.append(drafts[0].subscriber_id)
+            sub_id = drafts[0][0].subscriber_id
+            log.warning("invoice of subscriber %s not issued: %s", sub_id, exc)
+            report.conflicts.append(sub_id)
             return
-        for draft in drafts:
-            await _issue(engine, site, [draft], period, now, report)
+        for priced in drafts:
+            await _issue(engine, site, [priced], period, now, report)
         return
-    for draft, written in zip(drafts, done, strict=True):
+    for (draft, _times), written in zip(drafts, done, strict=True):
         if written:
             report.add(draft)
         else:
@@ -403,7 +413,7 @@ async def _issue(
 async def _write(
     conn: AsyncConnection,
     site: _Site,
-    drafts: list[InvoiceDraft],
+    priced: list[_Priced],
     now: datetime,
     run_id: int | None,
 ) -> list[bool]:
@@ -412,24 +422,26 @@ async def _write(
         conn,
         [
             _invoice_row(site, site.subscribers[d.subscriber_id], d, series, now, run_id)
-            for d in drafts
+            for d, _ in priced
         ],
     )
-    written = [(ids[d.subscriber_id], d) for d in drafts if d.subscriber_id in ids]
+    written = [(ids[d.subscriber_id], d, t) for d, t in priced if d.subscriber_id in ids]
     lines: list[tuple[Any, ...]] = []
     billed: list[tuple[int, int]] = []
-    for invoice_id, draft in written:
+    for invoice_id, draft, times in written:
         for pos, ln in enumerate(draft.lines, 1):
+            sid = ln.session_id
+            started, stopped = times[sid] if sid is not None else (None, None)
             lines.append(
                 (
                     invoice_id,
                     pos,
                     ln.kind,
                     ln.description,
-                    ln.session_id,
+                    sid,
                     ln.charger_id,
-                    ln.started_at,
-                    ln.stopped_at,
+                    started,
+                    stopped,
                     ln.energy_wh,
                     ln.charging_s,
                     ln.parking_s,
@@ -438,13 +450,13 @@ async def _write(
                     ln.vat_bp,
                 )
             )
-            if ln.session_id is not None:
-                billed.append((ln.session_id, invoice_id))
+            if sid is not None:
+                billed.append((sid, invoice_id))
     await bs.insert_lines(conn, lines, billed)
     if written:
         first = await bs.take_numbers(conn, series, len(written))
         numbered = []
-        for offset, (invoice_id, draft) in enumerate(written):
+        for offset, (invoice_id, draft, _) in enumerate(written):
             sub = site.subscribers[draft.subscriber_id]
             terms = sub["payment_terms_days"] or site.row["payment_terms_days"] or 30
             numbered.append(
@@ -458,7 +470,7 @@ async def _write(
                 }
             )
         await bs.set_numbers(conn, numbered)
-    return [d.subscriber_id in ids for d in drafts]
+    return [d.subscriber_id in ids for d, _ in priced]
 
 
 def _invoice_row(
@@ -503,7 +515,7 @@ async def estimate(
     period = period_of(now, site_row["tz"])
     site = await _load_site(engine, site_row, period)
     report = RunReport(period, True)
-    async for draft in drafts_for_site(
+    async for draft, _times in drafts_for_site(
         engine, site, period, report, end=now, subscriber_id=subscriber_id
     ):
         if draft.subscriber_id == subscriber_id:

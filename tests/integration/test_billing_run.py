@@ -3,7 +3,7 @@ held-back sessions, idempotence, the next-invoice estimate."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.errors import BillingError
 from billing.run import RunOptions, estimate, run_billing
 from store.billing_schema import invoice_lines, invoice_sessions, invoices, number_series
-from store.schema import meter_samples, tokens
+from store.schema import meter_samples, sessions, tokens
 from tests.unit.billing.billing_testkit import NOW, World, local, rows
 
 OCT = RunOptions("2026-10", now=NOW)
@@ -190,3 +190,28 @@ async def test_time_of_day_sessions_are_priced_from_their_samples(engine: AsyncE
     (inv,) = await rows(engine, invoices)
     # 0.5 kWh x 1.00 + 1.5 kWh x 4.00 = 6.50 (a linear trace would say 5.00)
     assert inv["net"] == 650
+
+
+async def test_lines_keep_the_sessions_times(engine: AsyncEngine) -> None:
+    """A run writes a line's times as it read them (not formatted again): the same instants,
+    microseconds included, and read back as aware UTC like any other time."""
+    w = await World(engine).setup()
+    await w.subscriber("A")
+    odd = local("2026-10-05 08:00") + timedelta(microseconds=123_456)
+    ids = [
+        await w.session("A", odd, 61, 1_000, parking_min=7),
+        await w.session("A", local("2026-10-31 23:59"), 1, 10, tariff="peak"),  # ends in Nov.
+        await w.session("A", local("2026-10-12 17:30"), 30, 900, tariff="peak"),
+    ]
+    await run_billing(engine, OCT)
+    by_id = {r["id"]: r for r in await rows(engine, sessions)}
+    lines = [ln for ln in await rows(engine, invoice_lines) if ln["session_id"] is not None]
+    assert sorted(ln["session_id"] for ln in lines) == sorted(ids[::2])
+    for ln in lines:
+        session = by_id[ln["session_id"]]
+        assert (ln["started_at"], ln["stopped_at"]) == (
+            session["started_at"],
+            session["stopped_at"],
+        )
+        assert ln["started_at"].tzinfo is UTC
+    assert by_id[ids[0]]["started_at"] == odd

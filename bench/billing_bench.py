@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store import admin, migrate
 from store.db import create_engine
+from store.ids import new_id
 from store.schema import chargers, sessions, subscribers, tariff_versions, tariffs, tokens
 
 GOAL_S, GOAL_MB = 60.0, 500.0
@@ -68,10 +69,10 @@ async def generate(engine: AsyncEngine, n_sessions: int, n_subs: int, n_chargers
             )
             v = await conn.execute(
                 insert(tariff_versions).values(
-                    tariff_id=t.inserted_primary_key[0], version=1, ocpi=text, created_at=NOW
+                    tariff_id=new_id(t), version=1, ocpi=text, created_at=NOW
                 )
             )
-            versions.append(int(v.inserted_primary_key[0]))
+            versions.append(new_id(v))
         await admin.add_chargers(
             conn, [admin.charger_row(f"CP{i:04d}", "BENCH", None) for i in range(n_chargers)]
         )

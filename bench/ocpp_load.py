@@ -134,7 +134,7 @@ def free_port() -> int:
 
 
 async def _pg(sql: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     conn = await asyncpg.connect(PG_ADMIN, timeout=5)
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from simulators.charger import SimCharger
 from simulators.clock import VirtualClock, to_ms

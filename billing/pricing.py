@@ -11,16 +11,27 @@ parking, energy linear over the charging time).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from billing.linear_price import LinearPrice, linear_price
-from tariffs import ChargingPeriod, SessionTrace, Tariff, parse_tariff, price_periods, price_session
+from tariffs import (
+    ChargingPeriod,
+    SessionTrace,
+    Tariff,
+    TariffElement,
+    parse_tariff,
+    price_periods,
+    price_session,
+)
+from tariffs.plan import passes, plan_for
 
+_ZERO = Decimal(0)
 _THOUSAND = Decimal(1000)
+_NO_TIME = timedelta(0)
 _CHARGING_STATES = frozenset({"Charging"})
 
 
@@ -121,20 +132,57 @@ class VersionPricer:
         self.zone = ZoneInfo(tz)
         self.linear: LinearPrice | None = linear_price(tariff)
         self.boundaries = clock_boundaries(tariff) if self.linear is None else None
+        # the closed form of each set of elements found active together (see _window_price)
+        self.windows: dict[tuple[int, ...], LinearPrice | None] = {}
 
     def _inside_one_window(self, s: SessionTotals) -> bool:
         """True when the totals' trace crosses no local boundary of a clock-only tariff (same
         local day, same UTC offset, no start/end time strictly inside): its periods are then
         just charging and parking, and building them can be skipped."""
+        return self._one_window_start(s) is not None
+
+    def _one_window_start(self, s: SessionTotals) -> datetime | None:
+        """The local start of a session inside one window (``_inside_one_window``), or None."""
         if self.boundaries is None or s.charging_s == 0:
-            return False
+            return None
         a = s.started_at.astimezone(self.zone)
         b = (s.started_at + timedelta(seconds=s.charging_s + s.parking_s)).astimezone(self.zone)
         if a.date() != b.date() or a.utcoffset() != b.utcoffset():
-            return False
+            return None
         lo = a.hour * 3600 + a.minute * 60 + a.second + a.microsecond / 1e6
         hi = b.hour * 3600 + b.minute * 60 + b.second + b.microsecond / 1e6
-        return not any(lo < t < hi for t in self.boundaries)
+        return None if any(lo < t < hi for t in self.boundaries) else a
+
+    def _active(self, local: datetime) -> tuple[int, ...]:
+        """The elements whose restrictions pass for a period starting at ``local``, as the
+        pricer tests them (a clock-only tariff's tests look at nothing else)."""
+        return tuple(
+            e.index
+            for e in plan_for(self.tariff).elements
+            if passes(e.checks, local, _ZERO, _NO_TIME, None, None)
+        )
+
+    def _window_price(self, s: SessionTotals) -> LinearPrice | None:
+        """The closed form that prices a session inside one window, or None.
+
+        Inside one window the same elements are active for the charging and the parking
+        period (tested at both starts, as the pricer does), so the general pricer on those
+        two periods is the pricer of a tariff made of the active elements, unrestricted:
+        ``linear_price``'s closed form, Decimal for Decimal (35 µs -> a few µs a session).
+        """
+        a = self._one_window_start(s)
+        if a is None:
+            return None
+        active = self._active(a)
+        if s.parking_s > 0:
+            b = (s.started_at + timedelta(seconds=s.charging_s)).astimezone(self.zone)
+            if self._active(b) != active:
+                return None
+        if active not in self.windows:
+            components = (self.tariff.elements[i].price_components for i in active)
+            window = replace(self.tariff, elements=tuple(map(TariffElement, components)))
+            self.windows[active] = linear_price(window)
+        return self.windows[active]
 
     @classmethod
     def from_ocpi(cls, ocpi: str | dict[str, Any], tz: str) -> VersionPricer:
@@ -154,8 +202,8 @@ class VersionPricer:
             return self.linear.net(s.energy_wh, s.charging_s, s.parking_s)
         if samples is not None and samples.meter:
             trace = samples_trace(s, samples)
-        elif self._inside_one_window(s):
-            return self.net_from_periods(s)
+        elif (window := self._window_price(s)) is not None:
+            return window.net(s.energy_wh, s.charging_s, s.parking_s)
         else:
             trace = totals_trace(s)
         return price_session(self.tariff, trace, self.tz).total_cost.excl_vat

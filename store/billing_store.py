@@ -32,7 +32,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.batcher import Batch
@@ -49,6 +48,7 @@ from store.billing_schema import (
     stripe_customers,
     subscriber_plans,
 )
+from store.ids import new_id
 from store.outbox_store import event_row
 from store.schema import (
     chargers,
@@ -68,13 +68,6 @@ Conn = AsyncConnection
 
 def _insert(conn: Conn) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
-def _inserted_id(result: CursorResult[Any]) -> int:
-    """The id of the row a single-row INSERT created."""
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
 
 
 async def session_subscriber(conn: Conn | Batch, site_id: str | None, id_tag: str) -> int | None:
@@ -297,7 +290,7 @@ async def start_run(conn: Conn, period: str, site_id: str | None, at: datetime) 
     result = await conn.execute(
         insert(billing_runs).values(period=period, site_id=site_id, state="running", started_at=at)
     )
-    return _inserted_id(result)
+    return new_id(result)
 
 
 async def finish_run(conn: Conn, run_id: int, report: dict[str, Any], at: datetime) -> None:
@@ -599,7 +592,7 @@ async def lock_invoice(conn: Conn, invoice_id: int) -> dict[str, Any] | None:
 
 async def insert_payment(conn: Conn, row: dict[str, Any]) -> int:
     result = await conn.execute(insert(payments).values(row))
-    return _inserted_id(result)
+    return new_id(result)
 
 
 async def payments_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
@@ -672,7 +665,7 @@ async def save_stripe_customer(
 
 async def insert_credit_note(conn: Conn, row: dict[str, Any]) -> int:
     result = await conn.execute(insert(credit_notes).values(row))
-    return _inserted_id(result)
+    return new_id(result)
 
 
 async def credit_notes_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
@@ -761,7 +754,7 @@ async def reminders_of(conn: Conn, invoice_id: int) -> list[dict[str, Any]]:
 
 async def add_plan(conn: Conn, row: dict[str, Any]) -> int:
     result = await conn.execute(insert(subscriber_plans).values(row))
-    return _inserted_id(result)
+    return new_id(result)
 
 
 async def payment_by_id(conn: Conn, payment_id: int) -> dict[str, Any] | None:

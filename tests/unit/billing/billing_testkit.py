@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store import admin
+from store.ids import new_id
 from store.schema import chargers, sessions, subscribers, tariff_versions, tariffs, tokens
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -98,7 +99,7 @@ class World:
                     updated_at=NOW,
                 )
             )
-            sid = int(result.inserted_primary_key[0])
+            sid = new_id(result)
             for tag in tags or (f"TAG-{key}",):
                 await conn.execute(
                     insert(tokens).values(
@@ -148,7 +149,7 @@ class World:
                     received_at=start,
                 )
             )
-        return int(result.inserted_primary_key[0])
+        return new_id(result)
 
 
 async def add_tariff(conn: AsyncConnection, site: str, obj: dict[str, Any]) -> int:
@@ -157,13 +158,13 @@ async def add_tariff(conn: AsyncConnection, site: str, obj: dict[str, Any]) -> i
             site_id=site, name="t", currency=obj["currency"], created_at=NOW, updated_at=NOW
         )
     )
-    tariff_id = int(result.inserted_primary_key[0])
+    tariff_id = new_id(result)
     result = await conn.execute(
         insert(tariff_versions).values(
             tariff_id=tariff_id, version=1, ocpi=json.dumps(obj), created_at=NOW
         )
     )
-    version_id = int(result.inserted_primary_key[0])
+    version_id = new_id(result)
     await conn.execute(
         update(tariffs).where(tariffs.c.id == tariff_id).values(current_version_id=version_id)
     )

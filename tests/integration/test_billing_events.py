@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.payments import add_offline_payment
+from billing.dunning import mark_overdue
 from billing.run import RunOptions, run_billing
-from store import billing_store as bs
+from services.billing import record_offline_payment
 from store.schema import outbox
 from tests.unit.billing.billing_testkit import NOW, World, local
 
@@ -38,9 +38,11 @@ async def test_issued_paid_overdue(engine: AsyncEngine) -> None:
     assert await invoice_events(engine) == issued
 
     async with engine.begin() as conn:
-        await add_offline_payment(conn, "OSL-000001", 11250, date(2026, 11, 20), "KID 1")
+        await record_offline_payment(
+            conn, "OSL-000001", 11250, date(2026, 11, 20), "KID 1", actor="cli"
+        )
     async with engine.begin() as conn:
-        marked = await bs.mark_overdue(conn, NOW + timedelta(days=60))
+        marked = await mark_overdue(conn, NOW + timedelta(days=60))
     assert marked == 1
     assert (await invoice_events(engine))[2:] == [
         ("invoice_paid", "OSL-000001", "paid"),

@@ -224,14 +224,6 @@ async def record_outcome(
             await bs.update_payment(conn, payment_id, **values)
         state = str(invoice["state"])
         if applied:
-            event = E.PAYMENT if status == "succeeded" else E.PAYMENT_FAILED
-            if allowed(state, event):
-                state = (await settle(conn, invoice, event, STRIPE, now))["state"]
-            elif status == "succeeded":  # paid after a credit note: a credit balance
-                log.warning("stripe payment %s for a %s invoice", payment_id, state)
-                await bs.update_invoice(
-                    conn, invoice["id"], paid_amount=invoice["paid_amount"] + payment["amount"]
-                )
             await audit.record(
                 conn,
                 STRIPE,
@@ -248,6 +240,14 @@ async def record_outcome(
                     "stripe_event_id": event_id,
                 },
             )
+            event = E.PAYMENT if status == "succeeded" else E.PAYMENT_FAILED
+            if allowed(state, event):
+                state = (await settle(conn, invoice, event, STRIPE, now))["state"]
+            elif status == "succeeded":  # paid after a credit note: a credit balance
+                log.warning("stripe payment %s for a %s invoice", payment_id, state)
+                await bs.update_invoice(
+                    conn, invoice["id"], paid_amount=invoice["paid_amount"] + payment["amount"]
+                )
     return {
         "payment_id": payment_id,
         "status": status if applied else recorded,

@@ -499,7 +499,7 @@ async def _write(
                     "due_at": due_at,
                 }
             )
-        await bs.set_numbers(conn, numbered, actor)
+        await bs.set_numbers(conn, numbered, InvoiceState.DRAFT, actor)
     return [d.subscriber_id in ids for d, _ in priced]
 
 

@@ -1,6 +1,8 @@
-"""Billing's SQL (issue 6): billable sessions, invoices, numbers, payments, credit notes, dunning.
+"""Billing's SQL: billable sessions, invoices, numbers, payments, credit notes, dunning.
 
 Only this module (with store/billing_schema.py) touches the billing tables; billing/ calls it.
+It decides no invoice state: it writes what billing.lifecycle decided (``set_state``,
+``set_states``, ``set_numbers``), each change with its audit entry and outbox event.
 Numbers are taken under a row lock of the series counter, inside the issuing transaction, so
 a rolled-back issue gives its numbers back and the sequence stays gap-free.
 """
@@ -480,7 +482,9 @@ async def insert_lines(
     await bulk_insert(conn, invoice_sessions, ("session_id", "invoice_id"), billed)
 
 
-async def set_numbers(conn: Conn, numbered: list[dict[str, Any]], actor: str) -> None:
+async def set_numbers(
+    conn: Conn, numbered: list[dict[str, Any]], previous: str, actor: str
+) -> None:
     """Issue: [{b_id, number, number_text, state, issued_at, due_at}, ...] in one executemany.
 
     The drafts' new state is billing.lifecycle's decision; each change is audited and evented.
@@ -500,7 +504,7 @@ async def set_numbers(conn: Conn, numbered: list[dict[str, Any]], actor: str) ->
     )
     await conn.execute(stmt, numbered)
     await state_changed(
-        conn, [(n["b_id"], "draft") for n in numbered], actor, numbered[0]["issued_at"]
+        conn, [(n["b_id"], previous) for n in numbered], actor, numbered[0]["issued_at"]
     )
 
 

@@ -508,6 +508,25 @@ async def set_numbers(
     )
 
 
+# what an invoice event and audit entry carry (not the whole row: a day may mark thousands)
+_EVENT_COLUMNS = tuple(
+    invoices.c[name]
+    for name in (
+        "id",
+        "site_id",
+        "number_text",
+        "subscriber_id",
+        "period",
+        "state",
+        "total",
+        "paid_amount",
+        "credited_amount",
+        "currency",
+        "due_at",
+    )
+)
+
+
 async def state_changed(
     conn: Conn, changed: Sequence[tuple[int, str]], actor: str, at: datetime
 ) -> None:
@@ -519,7 +538,7 @@ async def state_changed(
     ids = list(previous)
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        found = await conn.execute(select(invoices).where(invoices.c.id.in_(chunk)))
+        found = await conn.execute(select(*_EVENT_COLUMNS).where(invoices.c.id.in_(chunk)))
         for inv in found.mappings():
             before = previous[inv["id"]]
             data = {
@@ -573,16 +592,21 @@ async def set_states(
     conn: Conn, decided: Sequence[tuple[int, str, str]], actor: str, at: datetime
 ) -> int:
     """(invoice_id, previous, new) decisions of billing.lifecycle, written in one statement
-    per new state (only where the state is still the previous one); returns the changes."""
+    per (previous, new) pair and 5,000 invoices (only where the state is still the previous
+    one), with their audit entries and events; returns how many changed."""
     changed = [(i, old, new) for i, old, new in decided if new != old]
     if not changed:
         return 0
-    stmt = (
-        update(invoices)
-        .where(invoices.c.id == bindparam("b_id"), invoices.c.state == bindparam("b_old"))
-        .values(state=bindparam("b_new"))
-    )
-    await conn.execute(stmt, [{"b_id": i, "b_old": old, "b_new": new} for i, old, new in changed])
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, old, new in changed:
+        groups.setdefault((old, new), []).append(i)
+    for (old, new), ids in groups.items():
+        for start in range(0, len(ids), 5000):
+            await conn.execute(
+                update(invoices)
+                .where(invoices.c.id.in_(ids[start : start + 5000]), invoices.c.state == old)
+                .values(state=new)
+            )
     await state_changed(conn, [(i, old) for i, old, _ in changed], actor, at)
     return len(changed)
 

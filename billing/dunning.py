@@ -1,26 +1,50 @@
-"""The daily job (I/O): mark invoices past their due date overdue, send due reminders."""
+"""The daily job (I/O): mark invoices past their due date overdue, send due reminders.
+
+Which invoices may become overdue, and whether they do, is billing.lifecycle's: the store
+reads the candidates (in the states ``DUE_DATE_PASSED`` applies to, due before now) in one
+query, the machine decides each, and the changes are written in one statement per state with
+their audit entries and outbox events, in one transaction.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billing.dunning_rules import next_reminder
-from billing.ledger import amount_due
+from billing.lifecycle import Figures, InvoiceEvent, applies_to, next_state
+from store import audit
 from store import billing_store as bs
 
+E = InvoiceEvent
 
-async def daily(engine: AsyncEngine, now: datetime | None = None) -> dict[str, Any]:
+
+async def mark_overdue(conn: AsyncConnection, now: datetime, actor: str = "scheduler") -> int:
+    """Invoices whose due date passed with money owed become overdue; returns how many."""
+    decided = []
+    for inv in await bs.due_candidates(conn, applies_to(E.DUE_DATE_PASSED), now):
+        figures = Figures(
+            inv["total"], inv["paid_amount"], inv["credited_amount"], inv["fees"], inv["due_at"]
+        )
+        new = next_state(inv["state"], E.DUE_DATE_PASSED, figures, now)
+        decided.append((int(inv["id"]), str(inv["state"]), new.value))
+    return await bs.set_states(conn, decided, actor, now)
+
+
+async def daily(
+    engine: AsyncEngine, now: datetime | None = None, actor: str = "scheduler"
+) -> dict[str, Any]:
     """Idempotent: running it twice on a day sends nothing twice (UNIQUE(invoice_id, n))."""
     now = now or datetime.now(UTC)
     sent: list[dict[str, Any]] = []
     async with engine.begin() as conn:
-        overdue = await bs.mark_overdue(conn, now)
+        overdue = await mark_overdue(conn, now, actor)
         settings: dict[str, dict[str, Any]] = {}
-        for inv in await bs.overdue_invoices(conn):
-            if amount_due(inv["total"], inv["paid_amount"], inv["credited_amount"]) <= 0:
+        for inv in await bs.invoices_in(conn, applies_to(E.REMINDER_FEE)):
+            figures = Figures(inv["total"], inv["paid_amount"], inv["credited_amount"])
+            if figures.amount_due <= 0:
                 continue
             site = settings.get(inv["site_id"])
             if site is None:
@@ -35,10 +59,21 @@ async def daily(engine: AsyncEngine, now: datetime | None = None) -> dict[str, A
                 site["reminder_count"],
                 site["reminder_interval_days"],
             )
-            if n is not None and await bs.add_reminder(
-                conn, inv["id"], n, site["reminder_fee"], now
-            ):
+            if n is None:
+                continue
+            # a reminder fee never moves the state (the table): checked before it is added
+            next_state(inv["state"], E.REMINDER_FEE, figures, now)
+            if await bs.add_reminder(conn, inv["id"], n, site["reminder_fee"], now):
                 sent.append(
                     {"invoice": inv["number_text"], "reminder": n, "fee": site["reminder_fee"]}
+                )
+                await audit.record(
+                    conn,
+                    actor,
+                    "invoice.reminder",
+                    "invoice",
+                    inv["number_text"],
+                    site_id=inv["site_id"],
+                    after={"reminder": n, "fee": site["reminder_fee"]},
                 )
     return {"marked_overdue": overdue, "reminders": sent}

@@ -1,20 +1,25 @@
-"""Offline payments and credit notes (I/O): applied to an invoice under its lock.
+"""Payments and credit notes (I/O), applied to an invoice row locked by the caller.
 
-Partial payments leave the invoice issued (or overdue) with the rest due; an overpayment
-marks it paid and leaves a credit balance (negative amount due). Credit notes take numbers
-from their own gap-free counter of the invoice's series (printed ``CN-<series>-000001``).
+Every function here takes the row ``store.billing_store.lock_invoice`` returned in the same
+transaction (SELECT ... FOR UPDATE on PostgreSQL): the state check and what is left to credit
+are made on it, so two concurrent credits cannot both take the same rest. The new state is
+billing.lifecycle's decision; the store audits and events it. Partial payments leave the
+invoice issued (or overdue) with the rest due; an overpayment marks it paid and leaves a
+credit balance (negative amount due). Credit notes take numbers from their own gap-free
+counter of the invoice's series (printed ``CN-<series>-000001``). The use cases that call
+these (with their input checks and audit entries) are in services/billing.py.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from billing.errors import BillingError, NotFoundError
-from billing.ledger import CREDITABLE_STATES, PAYABLE_STATES, amount_due, state_after
+from billing.errors import BillingError, InvoiceStateError, NotFoundError
+from billing.lifecycle import Figures, InvoiceEvent, InvoiceState, applies_to, next_state
 from billing.money import minor_units, to_minor, vat_of
 from billing.numbering import credit_note_number, credit_series
 from store import billing_store as bs
@@ -44,78 +49,92 @@ async def fees_of(conn: AsyncConnection, invoice_id: int) -> int:
     return sum(r["fee"] for r in await bs.reminders_of(conn, invoice_id))
 
 
-async def refresh_state(conn: AsyncConnection, invoice_id: int, now: datetime) -> dict[str, Any]:
-    """Recompute paid/credited totals and the state from the invoice's records."""
-    invoice = await bs.lock_invoice(conn, invoice_id)
-    assert invoice is not None
+async def locked_invoice(conn: AsyncConnection, key: str | int) -> dict[str, Any]:
+    """The invoice locked for the rest of the transaction (see bs.lock_invoice)."""
+    invoice = await bs.lock_invoice(conn, key)
+    if invoice is None:
+        raise NotFoundError(f"no invoice {key!r}: see `evgate invoices list`")
+    return invoice
+
+
+def check_allows(invoice: dict[str, Any], event: InvoiceEvent, doing: str) -> None:
+    """Refuse ``event`` on an invoice whose state the lifecycle table does not allow it in."""
+    states = applies_to(event)
+    if invoice["state"] not in states:
+        names = ", ".join(s.value for s in states[:-1]) + f" or {states[-1].value}"
+        raise InvoiceStateError(
+            invoice["state"],
+            event,
+            message=f"invoice {invoice['number_text'] or invoice['id']} is {invoice['state']}: "
+            f"only {names} invoices {doing}",
+        )
+
+
+async def settle(
+    conn: AsyncConnection,
+    invoice: dict[str, Any],
+    event: InvoiceEvent,
+    actor: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Recompute the locked ``invoice``'s paid and credited totals from its records, let the
+    lifecycle decide its state after ``event``, write both (the store audits and events a
+    change of state); the invoice as it is now, with its amount due."""
+    invoice_id = int(invoice["id"])
     paid = sum(
         p["amount"] for p in await bs.payments_of(conn, invoice_id) if p["status"] == "succeeded"
     )
     credited = sum(c["total"] for c in await bs.credit_notes_of(conn, invoice_id))
     fees = await fees_of(conn, invoice_id)
-    state = state_after(
-        invoice["state"], invoice["total"], paid, credited, fees, invoice["due_at"], now
-    )
-    values: dict[str, Any] = {"paid_amount": paid, "credited_amount": credited, "state": state}
-    if state == "paid" and invoice["paid_at"] is None:
+    figures = Figures(invoice["total"], paid, credited, fees, invoice["due_at"])
+    state = next_state(invoice["state"], event, figures, now)
+    values: dict[str, Any] = {"paid_amount": paid, "credited_amount": credited}
+    if state is InvoiceState.PAID and invoice["paid_at"] is None:
         values["paid_at"] = now
-    await bs.update_invoice(conn, invoice_id, **values)
-    if state != invoice["state"] and state in ("paid", "credited"):
-        await bs.invoice_events(conn, [invoice_id], f"invoice_{state}", now)
-    return {**invoice, **values, "amount_due": amount_due(invoice["total"], paid, credited, fees)}
+    await bs.set_state(conn, invoice, state, actor, now, **values)
+    return {**invoice, **values, "state": state.value, "amount_due": figures.amount_due}
 
 
-async def add_offline_payment(
+async def pay(
     conn: AsyncConnection,
-    invoice_key: str | int,
+    invoice: dict[str, Any],
     amount: int,
     paid_on: date,
-    reference: str = "",
-    now: datetime | None = None,
+    reference: str,
+    actor: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    now = now or datetime.now(UTC)
-    invoice = await find_invoice(conn, invoice_key)
-    await bs.lock_invoice(conn, invoice["id"])
-    if invoice["state"] not in PAYABLE_STATES:
-        raise BillingError(
-            f"invoice {invoice['number_text'] or invoice['id']} is {invoice['state']}: "
-            "only issued, overdue or paid invoices take payments"
-        )
+    """Record an offline payment of the locked ``invoice``; the invoice after it."""
+    check_allows(invoice, InvoiceEvent.PAYMENT, "take payments")
     if amount <= 0:
         raise BillingError("a payment amount must be positive")
-    await bs.insert_payment(
-        conn,
-        {
-            "invoice_id": invoice["id"],
-            "method": "offline",
-            "status": "succeeded",
-            "amount": amount,
-            "currency": invoice["currency"],
-            "paid_on": paid_on.isoformat(),
-            "reference": reference[:200],
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    return await refresh_state(conn, invoice["id"], now)
+    payment = {
+        "invoice_id": invoice["id"],
+        "method": "offline",
+        "status": "succeeded",
+        "amount": amount,
+        "currency": invoice["currency"],
+        "paid_on": paid_on.isoformat(),
+        "reference": reference[:200],
+        "created_at": now,
+        "updated_at": now,
+    }
+    payment_id = await bs.insert_payment(conn, payment)
+    after = await settle(conn, invoice, InvoiceEvent.PAYMENT, actor, now)
+    return {**after, "payment": {**payment, "id": payment_id}}
 
 
-async def add_credit_note(
+async def credit(
     conn: AsyncConnection,
-    invoice_key: str | int,
-    net: int | None = None,
-    reason: str = "",
-    now: datetime | None = None,
+    invoice: dict[str, Any],
+    net: int | None,
+    reason: str,
+    actor: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Credit an invoice in full (``net`` None) or in part (a net amount at its main rate)."""
-    now = now or datetime.now(UTC)
-    invoice = await find_invoice(conn, invoice_key)
-    await bs.lock_invoice(conn, invoice["id"])
-    if invoice["state"] not in CREDITABLE_STATES:
-        raise BillingError(
-            f"invoice {invoice['number_text'] or invoice['id']} is {invoice['state']}: "
-            "only issued, overdue or paid invoices can be credited"
-        )
+    """Credit the locked ``invoice`` in full (``net`` None) or in part (a net amount at its
+    main rate), never beyond what is left to credit on that row."""
+    check_allows(invoice, InvoiceEvent.CREDIT, "can be credited")
     remaining = invoice["total"] - invoice["credited_amount"]
     groups = list(invoice["vat_breakdown"])
     if net is None:
@@ -152,5 +171,5 @@ async def add_credit_note(
             "issued_at": now,
         },
     )
-    state = await refresh_state(conn, invoice["id"], now)
-    return {"number": text, "net": c_net, "vat": c_vat, "total": c_net + c_vat, "invoice": state}
+    after = await settle(conn, invoice, InvoiceEvent.CREDIT, actor, now)
+    return {"number": text, "net": c_net, "vat": c_vat, "total": c_net + c_vat, "invoice": after}

@@ -4,6 +4,11 @@ Idempotent and restartable: an invoice is unique per (subscriber, period) and a 
 invoice_sessions row; each batch of subscribers is written, numbered and issued in one
 transaction, so a run killed anywhere leaves whole invoices or none, and a re-run carries on
 in the same order with the same numbers. See docs/billing.md.
+
+The drafts' state and their issue are billing.lifecycle's decision; every issued invoice gets
+an audit entry (``options.actor``) and an outbox event, and the finished run one audit entry.
+A dry run goes through the same steps but writes nothing: a subscriber that already has an
+invoice for the period is reported as already invoiced, as the real run would skip it.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from billing.assembly import InvoiceDraft, PricedUsage, assemble
 from billing.errors import BillingError
 from billing.fees import fees_for
 from billing.holdback import hold_reason
+from billing.lifecycle import Figures, InvoiceEvent, InvoiceState, next_state
 from billing.months import month_bounds, parse_period, period_of
 from billing.numbering import invoice_number, invoice_series
 from billing.pricing import Samples, SessionTotals, VersionPricer
+from store import audit
 from store import billing_store as bs
 
 log = logging.getLogger("evgate.billing")
@@ -47,6 +54,7 @@ class RunOptions:
     dry_run: bool = False
     now: datetime | None = None
     batch_size: int = 250  # subscribers per transaction
+    actor: str = "cli"  # who the audit log names: "cli", "scheduler", an API token
 
 
 @dataclass
@@ -144,6 +152,15 @@ async def run_billing(
             await payer(engine, options.period)
         async with engine.begin() as conn:
             await bs.finish_run(conn, report.run_id or 0, report.as_dict(), datetime.now(UTC))
+            await audit.record(
+                conn,
+                options.actor,
+                "billing_run.finish",
+                "billing_run",
+                report.run_id or 0,
+                site_id=options.site_id,
+                after={k: v for k, v in report.as_dict().items() if k != "held_back"},
+            )
     return report
 
 
@@ -164,6 +181,10 @@ async def _bill_site(
     progress: Progress | None,
 ) -> None:
     site = await _load_site(engine, row, options.period)
+    invoiced: set[int] = set()
+    if options.dry_run:  # what the real run's insert would skip (UNIQUE(subscriber, period))
+        async with engine.connect() as conn:
+            invoiced = await bs.invoiced_subscribers(conn, site.id, options.period)
     pending: list[_Priced] = []
     # one batch is written while the next is priced (the database works in its own thread
     # or server); batches still commit one after the other, in subscriber order
@@ -171,21 +192,24 @@ async def _bill_site(
     try:
         async for priced in drafts_for_site(engine, site, options.period, report, progress):
             if options.dry_run:
-                report.add(priced[0])
+                if priced[0].subscriber_id in invoiced:
+                    report.already_invoiced += 1
+                else:
+                    report.add(priced[0])
                 continue
             pending.append(priced)
             if len(pending) >= options.batch_size:
                 if writing is not None:
                     await writing
                 writing = asyncio.create_task(
-                    _issue(engine, site, pending, options.period, now, report)
+                    _issue(engine, site, pending, options.period, now, report, options.actor)
                 )
                 pending = []
         if writing is not None:
             await writing
             writing = None
         if pending:
-            await _issue(engine, site, pending, options.period, now, report)
+            await _issue(engine, site, pending, options.period, now, report, options.actor)
     finally:
         if writing is not None and not writing.done():
             writing.cancel()
@@ -389,11 +413,12 @@ async def _issue(
     period: str,
     now: datetime,
     report: RunReport,
+    actor: str,
 ) -> None:
     """Write, number and issue a batch in one transaction; on a conflict, one by one."""
     try:
         async with engine.begin() as conn:
-            done = await _write(conn, site, drafts, now, report.run_id)
+            done = await _write(conn, site, drafts, now, report.run_id, actor)
     except DBAPIError as exc:
         if len(drafts) == 1:
             sub_id = drafts[0][0].subscriber_id
@@ -401,7 +426,7 @@ async def _issue(
             report.conflicts.append(sub_id)
             return
         for priced in drafts:
-            await _issue(engine, site, [priced], period, now, report)
+            await _issue(engine, site, [priced], period, now, report, actor)
         return
     for (draft, _times), written in zip(drafts, done, strict=True):
         if written:
@@ -416,6 +441,7 @@ async def _write(
     priced: list[_Priced],
     now: datetime,
     run_id: int | None,
+    actor: str,
 ) -> list[bool]:
     series = invoice_series(site.row)
     ids = await bs.insert_invoices(
@@ -459,17 +485,21 @@ async def _write(
         for offset, (invoice_id, draft, _) in enumerate(written):
             sub = site.subscribers[draft.subscriber_id]
             terms = sub["payment_terms_days"] or site.row["payment_terms_days"] or 30
+            due_at = now + timedelta(days=int(terms))
+            state = next_state(
+                InvoiceState.DRAFT, InvoiceEvent.ISSUE, Figures(draft.total, due_at=due_at), now
+            )
             numbered.append(
                 {
                     "b_id": invoice_id,
                     "number": first + offset,
                     "number_text": invoice_number(series, first + offset),
-                    "state": "issued",
+                    "state": state.value,
                     "issued_at": now,
-                    "due_at": now + timedelta(days=int(terms)),
+                    "due_at": due_at,
                 }
             )
-        await bs.set_numbers(conn, numbered)
+        await bs.set_numbers(conn, numbered, InvoiceState.DRAFT, actor)
     return [d.subscriber_id in ids for d, _ in priced]
 
 
@@ -485,7 +515,7 @@ def _invoice_row(
         "site_id": site.id,
         "subscriber_id": draft.subscriber_id,
         "period": draft.period,
-        "state": "draft",
+        "state": InvoiceState.DRAFT.value,
         "series": series,
         "currency": draft.currency,
         "language": sub.get("language") or "en",

@@ -5,6 +5,7 @@ finished run covers it, it bills that month (site by site, in the site's time zo
 day (UTC) it runs the dunning job. With several instances on one PostgreSQL database only the
 one holding the scheduler's advisory lock works a tick; the jobs are idempotent anyway, so a
 restart changes nothing: numbers stay gap-free under the series lock, each invoice exists once.
+What it issues and marks overdue is audited as the ``scheduler``'s.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from store import billing_store as bs
 from store import locks
 
 log = logging.getLogger("evgate.billing")
+SCHEDULER = "scheduler"  # the audit log's actor for what the scheduler issues and marks
 
 
 class BillingScheduler:
@@ -77,7 +79,9 @@ class BillingScheduler:
                 if await bs.run_done(conn, period, site["id"]):
                     continue
             report = await run_billing(
-                self.engine, RunOptions(period, site["id"], now=now), payer=self.payer
+                self.engine,
+                RunOptions(period, site["id"], now=now, actor=SCHEDULER),
+                payer=self.payer,
             )
             log.info(
                 "billing run",
@@ -85,7 +89,7 @@ class BillingScheduler:
             )
             done.append(f"{site['id']}:{period}")
         if self._last_daily != now.date():
-            await daily(self.engine, now)
+            await daily(self.engine, now, actor=SCHEDULER)
             self._last_daily = now.date()
             done.append("daily")
         return done

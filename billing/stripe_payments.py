@@ -4,7 +4,8 @@ Idempotency: the attempt is recorded (pending, with key ``evgate-invoice-<id>-at
 and committed *before* Stripe is called; a crashed or retried run finds the pending attempt
 and repeats the call with the same key, which Stripe answers with the first result instead of
 charging again. Stripe's ids are stored; a declined card leaves the invoice issued with the
-failure recorded. Webhooks (``apply_event``) bring later outcomes.
+failure recorded. Webhooks (``apply_event``) bring later outcomes, applied idempotently and
+in causal order (``record_outcome``): nothing un-pays a paid invoice.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from typing import Any
 import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.payments import refresh_state
+from billing.lifecycle import InvoiceEvent, allowed, outcome_applies
+from billing.payments import settle
+from store import audit
 from store import billing_store as bs
 
 log = logging.getLogger("evgate.billing.stripe")
+E = InvoiceEvent
+STRIPE = "stripe"  # the audit log's actor for what Stripe's answers and events change
 
 
 @dataclass(frozen=True)
@@ -189,26 +194,75 @@ async def record_outcome(
     status: str,
     failure: str | None,
     intent_id: str | None,
+    *,
+    event_id: str | None = None,
 ) -> dict[str, Any]:
+    """Record what Stripe said of an attempt (its answer to our call, or a webhook event).
+
+    Outcomes only move forward (billing.lifecycle.outcome_applies): a succeeded attempt is
+    final, so a ``payment_failed`` delivered after ``succeeded``, or any event delivered
+    twice, changes nothing (``applied`` False). The invoice is locked first, then the
+    attempt read again under that lock: concurrent deliveries queue and the second sees the
+    first's outcome. The invoice's state is the lifecycle's; the change is audited as
+    ``stripe``'s, in the same transaction.
+    """
     now = _now()
     async with engine.begin() as conn:
-        values: dict[str, Any] = {"status": status, "failure": failure, "updated_at": now}
-        if intent_id:
-            values["stripe_payment_intent_id"] = intent_id
-        await bs.update_payment(conn, payment_id, **values)
+        found = await bs.payment_by_id(conn, payment_id)
+        assert found is not None
+        invoice = await bs.lock_invoice(conn, int(found["invoice_id"]))
         payment = await bs.payment_by_id(conn, payment_id)
-        assert payment is not None  # updated just above, in this transaction
-        state = await refresh_state(conn, payment["invoice_id"], now)
+        assert invoice is not None and payment is not None
+        recorded = str(payment["status"])
+        applied = outcome_applies(recorded, status)
+        values: dict[str, Any] = {}
+        if applied:
+            values = {"status": status, "failure": failure, "updated_at": now}
+        if intent_id and payment["stripe_payment_intent_id"] != intent_id:
+            values["stripe_payment_intent_id"] = intent_id
+        if values:
+            await bs.update_payment(conn, payment_id, **values)
+        state = str(invoice["state"])
+        if applied:
+            await audit.record(
+                conn,
+                STRIPE,
+                f"payment.{status}",
+                "payment",
+                payment_id,
+                site_id=invoice["site_id"],
+                before={"status": recorded},
+                after={
+                    "status": status,
+                    "failure": failure,
+                    "invoice": invoice["number_text"],
+                    "stripe_payment_intent_id": intent_id,
+                    "stripe_event_id": event_id,
+                },
+            )
+            event = E.PAYMENT if status == "succeeded" else E.PAYMENT_FAILED
+            if allowed(state, event):
+                state = (await settle(conn, invoice, event, STRIPE, now))["state"]
+            elif status == "succeeded":  # paid after a credit note: a credit balance
+                log.warning("stripe payment %s for a %s invoice", payment_id, state)
+                await bs.update_invoice(
+                    conn, invoice["id"], paid_amount=invoice["paid_amount"] + payment["amount"]
+                )
     return {
         "payment_id": payment_id,
-        "status": status,
-        "failure": failure,
-        "invoice_state": state["state"],
+        "status": status if applied else recorded,
+        "failure": failure if applied else payment["failure"],
+        "invoice_state": state,
+        "applied": applied,
     }
 
 
 async def apply_event(engine: AsyncEngine, event: dict[str, Any]) -> str:
-    """A verified webhook event: payment_intent.succeeded / payment_intent.payment_failed."""
+    """A verified webhook event: payment_intent.succeeded / payment_intent.payment_failed.
+
+    ``applied``, ``already applied`` (a duplicate, or an outcome older than the recorded
+    one), ``ignored`` (another type) or ``unknown payment``.
+    """
     kind = event.get("type", "")
     obj = (event.get("data") or {}).get("object") or {}
     if kind not in ("payment_intent.succeeded", "payment_intent.payment_failed"):
@@ -221,14 +275,18 @@ async def apply_event(engine: AsyncEngine, event: dict[str, Any]) -> str:
             payment = await bs.payment_by_id(conn, int(pid)) if pid and pid.isdigit() else None
     if payment is None:
         return "unknown payment"
+    event_id = str(event["id"]) if event.get("id") else None
     if kind == "payment_intent.succeeded":
-        await record_outcome(engine, payment["id"], "succeeded", None, intent_id)
+        done = await record_outcome(
+            engine, payment["id"], "succeeded", None, intent_id, event_id=event_id
+        )
     else:
         error = obj.get("last_payment_error") or {}
-        await record_outcome(
-            engine, payment["id"], "failed", error.get("message") or "failed", intent_id
+        message = error.get("message") or "failed"
+        done = await record_outcome(
+            engine, payment["id"], "failed", message, intent_id, event_id=event_id
         )
-    return "applied"
+    return "applied" if done["applied"] else "already applied"
 
 
 def _now() -> datetime:

@@ -30,6 +30,29 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def entry(
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str | int,
+    *,
+    site_id: str | None = None,
+    before: Any = None,
+    after: Any = None,
+) -> dict[str, Any]:
+    """One audit row, for ``record_many`` (many changes of one transaction in one statement)."""
+    return {
+        "at": datetime.now(UTC),
+        "actor": actor[:120],
+        "action": action,
+        "target_type": target_type,
+        "target_id": str(target_id)[:100],
+        "site_id": site_id,
+        "before": _plain(before),
+        "after": _plain(after),
+    }
+
+
 async def record(
     conn: AsyncConnection,
     actor: str,
@@ -41,18 +64,14 @@ async def record(
     before: Any = None,
     after: Any = None,
 ) -> None:
-    await conn.execute(
-        insert(audit_log).values(
-            at=datetime.now(UTC),
-            actor=actor[:120],
-            action=action,
-            target_type=target_type,
-            target_id=str(target_id)[:100],
-            site_id=site_id,
-            before=_plain(before),
-            after=_plain(after),
-        )
-    )
+    row = entry(actor, action, target_type, target_id, site_id=site_id, before=before, after=after)
+    await conn.execute(insert(audit_log).values(row))
+
+
+async def record_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows made by ``entry``, in the caller's transaction (a billing run issues thousands)."""
+    if rows:
+        await conn.execute(insert(audit_log), rows)
 
 
 async def entries(

@@ -1,6 +1,8 @@
-"""Billing's SQL (issue 6): billable sessions, invoices, numbers, payments, credit notes, dunning.
+"""Billing's SQL: billable sessions, invoices, numbers, payments, credit notes, dunning.
 
 Only this module (with store/billing_schema.py) touches the billing tables; billing/ calls it.
+It decides no invoice state: it writes what billing.lifecycle decided (``set_state``,
+``set_states``, ``set_numbers``), each change with its audit entry and outbox event.
 Numbers are taken under a row lock of the series counter, inside the issuing transaction, so
 a rolled-back issue gives its numbers back and the sequence stays gap-free.
 """
@@ -34,6 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store import audit
 from store.batcher import Batch
 from store.billing_schema import (
     billing_runs,
@@ -364,6 +367,16 @@ async def insert_invoices(conn: Conn, rows: list[dict[str, Any]]) -> dict[int, i
     return {int(r[0]): int(r[1]) for r in (await conn.execute(query)).all()}
 
 
+async def invoiced_subscribers(conn: Conn, site_id: str, period: str) -> set[int]:
+    """Subscribers of ``site_id`` with an invoice for ``period`` (whom a run skips)."""
+    query = (
+        select(invoices.c.subscriber_id)
+        .join(subscribers, subscribers.c.id == invoices.c.subscriber_id)
+        .where(invoices.c.period == period, subscribers.c.site_id == site_id)
+    )
+    return {int(r[0]) for r in (await conn.execute(query)).all()}
+
+
 # SQLite: at most this many parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER's
 # default: 32766 since SQLite 3.32, 999 before)
 _SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
@@ -469,8 +482,13 @@ async def insert_lines(
     await bulk_insert(conn, invoice_sessions, ("session_id", "invoice_id"), billed)
 
 
-async def set_numbers(conn: Conn, numbered: list[dict[str, Any]]) -> None:
-    """Issue: [{b_id, number, number_text, state, issued_at, due_at}, ...] in one executemany."""
+async def set_numbers(
+    conn: Conn, numbered: list[dict[str, Any]], previous: str, actor: str
+) -> None:
+    """Issue: [{b_id, number, number_text, state, issued_at, due_at}, ...] in one executemany.
+
+    The drafts' new state is billing.lifecycle's decision; each change is audited and evented.
+    """
     if not numbered:
         return
     stmt = (
@@ -485,38 +503,112 @@ async def set_numbers(conn: Conn, numbered: list[dict[str, Any]]) -> None:
         )
     )
     await conn.execute(stmt, numbered)
-    await invoice_events(
-        conn, [n["b_id"] for n in numbered], "invoice_issued", numbered[0]["issued_at"]
+    await state_changed(
+        conn, [(n["b_id"], previous) for n in numbered], actor, numbered[0]["issued_at"]
     )
 
 
-async def invoice_events(conn: Conn, invoice_ids: Sequence[int], kind: str, at: datetime) -> None:
-    """Outbox events for invoices whose state just changed, in the same transaction."""
-    rows = []
-    for start in range(0, len(invoice_ids), 5000):
-        chunk = list(invoice_ids[start : start + 5000])
-        found = await conn.execute(select(invoices).where(invoices.c.id.in_(chunk)))
+# what an invoice event and audit entry carry (not the whole row: a day may mark thousands)
+_EVENT_COLUMNS = tuple(
+    invoices.c[name]
+    for name in (
+        "id",
+        "site_id",
+        "number_text",
+        "subscriber_id",
+        "period",
+        "state",
+        "total",
+        "paid_amount",
+        "credited_amount",
+        "currency",
+        "due_at",
+    )
+)
+
+
+async def state_changed(
+    conn: Conn, changed: Sequence[tuple[int, str]], actor: str, at: datetime
+) -> None:
+    """(invoice_id, previous state) of invoices whose state this transaction just changed:
+    an audit entry and an outbox event (``invoice_<new state>``) each, in the same transaction.
+    """
+    previous = dict(changed)
+    events, entries = [], []
+    ids = list(previous)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        found = await conn.execute(select(*_EVENT_COLUMNS).where(invoices.c.id.in_(chunk)))
         for inv in found.mappings():
-            rows.append(
-                event_row(
-                    kind,
-                    inv["site_id"],
-                    None,
-                    {
-                        "invoice_id": inv["id"],
-                        "number": inv["number_text"],
-                        "subscriber_id": inv["subscriber_id"],
-                        "period": inv["period"],
-                        "state": inv["state"],
-                        "total": inv["total"],
-                        "currency": inv["currency"],
-                        "due_at": inv["due_at"].isoformat() if inv["due_at"] else None,
-                    },
-                    at,
+            before = previous[inv["id"]]
+            data = {
+                "invoice_id": inv["id"],
+                "number": inv["number_text"],
+                "subscriber_id": inv["subscriber_id"],
+                "period": inv["period"],
+                "state": inv["state"],
+                "previous_state": before,
+                "total": inv["total"],
+                "paid_amount": inv["paid_amount"],
+                "credited_amount": inv["credited_amount"],
+                "currency": inv["currency"],
+                "due_at": inv["due_at"].isoformat() if inv["due_at"] else None,
+            }
+            events.append(event_row(f"invoice_{inv['state']}", inv["site_id"], None, data, at))
+            entries.append(
+                audit.entry(
+                    actor,
+                    f"invoice.{inv['state']}",
+                    "invoice",
+                    inv["number_text"] or inv["id"],
+                    site_id=inv["site_id"],
+                    before={"state": before},
+                    after={k: data[k] for k in ("state", "paid_amount", "credited_amount")},
                 )
             )
-    if rows:
-        await conn.execute(insert(outbox), rows)
+    if events:
+        await conn.execute(insert(outbox), events)
+        await audit.record_many(conn, entries)
+
+
+async def set_state(
+    conn: Conn,
+    invoice: dict[str, Any],
+    state: str,
+    actor: str,
+    at: datetime,
+    **values: Any,
+) -> None:
+    """Write the state billing.lifecycle decided for a locked ``invoice`` (with other values
+    such as the paid total); a change of state is audited and evented."""
+    await conn.execute(
+        update(invoices).where(invoices.c.id == invoice["id"]).values(state=state, **values)
+    )
+    if state != invoice["state"]:
+        await state_changed(conn, [(invoice["id"], invoice["state"])], actor, at)
+
+
+async def set_states(
+    conn: Conn, decided: Sequence[tuple[int, str, str]], actor: str, at: datetime
+) -> int:
+    """(invoice_id, previous, new) decisions of billing.lifecycle, written in one statement
+    per (previous, new) pair and 5,000 invoices (only where the state is still the previous
+    one), with their audit entries and events; returns how many changed."""
+    changed = [(i, old, new) for i, old, new in decided if new != old]
+    if not changed:
+        return 0
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, old, new in changed:
+        groups.setdefault((old, new), []).append(i)
+    for (old, new), ids in groups.items():
+        for start in range(0, len(ids), 5000):
+            await conn.execute(
+                update(invoices)
+                .where(invoices.c.id.in_(ids[start : start + 5000]), invoices.c.state == old)
+                .values(state=new)
+            )
+    await state_changed(conn, [(i, old) for i, old, _ in changed], actor, at)
+    return len(changed)
 
 
 # --- reading invoices ------------------------------------------------------------------------
@@ -578,9 +670,12 @@ async def update_invoice(conn: Conn, invoice_id: int, **values: Any) -> None:
     await conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(**values))
 
 
-async def lock_invoice(conn: Conn, invoice_id: int) -> dict[str, Any] | None:
-    """The invoice, locked for update (PostgreSQL) while a payment or credit is applied."""
-    query = select(invoices).where(invoices.c.id == invoice_id)
+async def lock_invoice(conn: Conn, key: int | str) -> dict[str, Any] | None:
+    """The invoice by id (int) or number text (str), locked for update (PostgreSQL's
+    SELECT ... FOR UPDATE) until the transaction ends: the row to check a payment or credit
+    against, as no one else can change it meanwhile."""
+    col = invoices.c.id if isinstance(key, int) else invoices.c.number_text
+    query = select(invoices).where(col == key)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
@@ -686,22 +781,36 @@ async def get_credit_note(conn: Conn, number_text: str) -> dict[str, Any] | None
 # --- overdue and dunning ---------------------------------------------------------------------
 
 
-async def mark_overdue(conn: Conn, now: datetime) -> int:
-    due = [
-        r[0]
-        for r in await conn.execute(
-            select(invoices.c.id).where(invoices.c.state == "issued", invoices.c.due_at < now)
+async def due_candidates(
+    conn: Conn, states: Collection[str], now: datetime
+) -> list[dict[str, Any]]:
+    """Invoices in ``states`` whose due date is before ``now``, with their figures (total,
+    paid_amount, credited_amount, reminder fees, due_at): what billing.lifecycle decides on."""
+    fees = (
+        select(reminders.c.invoice_id, func.sum(reminders.c.fee).label("fees"))
+        .group_by(reminders.c.invoice_id)
+        .subquery()
+    )
+    query = (
+        select(
+            invoices.c.id,
+            invoices.c.state,
+            invoices.c.total,
+            invoices.c.paid_amount,
+            invoices.c.credited_amount,
+            func.coalesce(fees.c.fees, 0).label("fees"),
+            invoices.c.due_at,
         )
-    ]
-    if not due:
-        return 0
-    await conn.execute(update(invoices).where(invoices.c.id.in_(due)).values(state="overdue"))
-    await invoice_events(conn, due, "invoice_overdue", now)
-    return len(due)
+        .select_from(invoices.outerjoin(fees, fees.c.invoice_id == invoices.c.id))
+        .where(invoices.c.state.in_(list(states)), invoices.c.due_at < now)
+        .order_by(invoices.c.id)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def overdue_invoices(conn: Conn) -> list[dict[str, Any]]:
-    query = select(invoices).where(invoices.c.state == "overdue").order_by(invoices.c.id)
+async def invoices_in(conn: Conn, states: Collection[str]) -> list[dict[str, Any]]:
+    """Invoices in ``states`` (e.g. those a reminder applies to, see billing.lifecycle)."""
+    query = select(invoices).where(invoices.c.state.in_(list(states))).order_by(invoices.c.id)
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 

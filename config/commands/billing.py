@@ -1,4 +1,5 @@
-"""`evgate bill`, `evgate invoices ...`, `evgate payments add ...`: thin shells over billing/."""
+"""`evgate bill`, `evgate invoices ...`, `evgate payments add ...`: thin shells that parse the
+arguments, call services/billing.py (writes, audited as "cli") or billing/ (reads), print."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from store import migrate
 from store.db import StoreError, create_engine
 
 T = TypeVar("T")
+CLI = "cli"  # the audit log's actor for what the command line changes
 ERRORS = (BillingError, NotFoundError, PeriodError, StoreError)
 
 
@@ -124,8 +126,8 @@ class _Progress:
 
 
 def _bill(args: argparse.Namespace) -> int:
-    from billing.run import RunOptions, run_billing
     from billing.stripe_payments import StripePayments, StripeSettings
+    from services.billing import billing_run
 
     async def work(engine: AsyncEngine) -> Any:
         progress = None
@@ -137,11 +139,15 @@ def _bill(args: argparse.Namespace) -> int:
         payer = None
         if stripe_settings is not None and not args.dry_run:
             payer = StripePayments(stripe_settings).charge_period
-        report = await run_billing(
+        report = await billing_run(
             engine,
-            RunOptions(args.month, args.site, args.dry_run, batch_size=args.batch_size),
-            progress,
-            payer,
+            args.month,
+            args.site,
+            actor=CLI,
+            dry_run=args.dry_run,
+            batch_size=args.batch_size,
+            progress=progress,
+            payer=payer,
         )
         if progress is not None:
             progress.close()
@@ -209,13 +215,10 @@ def _pdf(args: argparse.Namespace) -> int:
 
 
 def _credit(args: argparse.Namespace) -> int:
-    from billing.payments import add_credit_note, find_invoice, parse_amount
+    from services.billing import credit_invoice
 
     async def work(conn: Any) -> Any:
-        net = None
-        if args.amount is not None:
-            net = parse_amount(args.amount, (await find_invoice(conn, args.number))["currency"])
-        return await add_credit_note(conn, args.number, net, args.reason)
+        return await credit_invoice(conn, args.number, args.amount, args.reason, actor=CLI)
 
     note = in_transaction(args, _guard(work))
     cur = note["invoice"]["currency"]
@@ -226,12 +229,12 @@ def _credit(args: argparse.Namespace) -> int:
 def _daily(args: argparse.Namespace) -> int:
     from billing.dunning import daily
 
-    print(json.dumps(_with_engine(args, daily)))
+    print(json.dumps(_with_engine(args, lambda engine: daily(engine, actor=CLI))))
     return 0
 
 
 def _pay(args: argparse.Namespace) -> int:
-    from billing.payments import add_offline_payment, find_invoice, parse_amount
+    from services.billing import record_offline_payment
 
     try:
         paid_on = date.fromisoformat(args.date)
@@ -239,9 +242,9 @@ def _pay(args: argparse.Namespace) -> int:
         raise CliError(f"--date {args.date!r} must be YYYY-MM-DD") from None
 
     async def work(conn: Any) -> Any:
-        invoice = await find_invoice(conn, args.invoice)
-        amount = parse_amount(args.amount, invoice["currency"])
-        return await add_offline_payment(conn, args.invoice, amount, paid_on, args.reference)
+        return await record_offline_payment(
+            conn, args.invoice, args.amount, paid_on, args.reference, actor=CLI
+        )
 
     inv = in_transaction(args, _guard(work))
     cur = inv["currency"]

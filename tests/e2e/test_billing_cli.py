@@ -202,3 +202,25 @@ async def test_two_concurrent_runs_number_gap_free_on_postgres() -> None:
         numbers = sorted(int(i[0].split("-")[1]) for i in st["invoices"])
         assert numbers == list(range(1, 81))
         assert len(st["billed"]) == 240 == len({s for s, _ in st["billed"]})
+
+
+def test_cli_billing_actions_are_audited_as_cli(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/a.db"
+    asyncio.run(seed(url, subscribers=2, per=1))
+    run_cli("bill", "--month", MONTH, "--dry-run", db_url=url)  # stores nothing: no entry
+    run_cli("bill", "--month", MONTH, db_url=url)
+    pay = ("payments", "add", "OSL-000001", "--amount", "1.00", "--date", "2026-11-25")
+    run_cli(*pay, db_url=url)
+    run_cli("invoices", "credit", "OSL-000002", "--reason", "test", db_url=url)
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        entries = db.execute(
+            "SELECT actor, action, target_id FROM audit_log ORDER BY id"
+        ).fetchall()
+    assert entries == [
+        ("cli", "invoice.issued", "OSL-000001"),
+        ("cli", "invoice.issued", "OSL-000002"),
+        ("cli", "billing_run.finish", "1"),
+        ("cli", "payment.add", "OSL-000001"),
+        ("cli", "invoice.credited", "OSL-000002"),
+        ("cli", "credit_note.create", "CN-OSL-000001"),
+    ]

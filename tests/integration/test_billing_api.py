@@ -174,3 +174,48 @@ async def test_the_webhook_verifies_signatures(engine: AsyncEngine) -> None:
         async with engine.connect() as conn:
             assert (await bs.payment_by_id(conn, pid))["status"] == "succeeded"
             assert (await bs.get_invoice(conn, "OSL-000001"))["state"] == "paid"
+
+
+async def test_billing_writes_are_audited_in_the_tokens_name(engine: AsyncEngine) -> None:
+    w = await World(engine).setup()
+    await w.subscriber("A")
+    await w.session("A", local("2026-10-05 08:00"), 60, 10_000)
+    http, tok = await client(engine)
+    async with http:
+        run = {"period": "2026-10", "site_id": "OSLO"}
+        r = await http.post(
+            "/api/v1/billing-runs", json=run | {"dry_run": True}, headers=auth(tok["admin"])
+        )
+        assert r.status_code == 200 and r.json()["invoices"] == 1
+        r = await http.get("/api/v1/audit", headers=auth(tok["super"]))
+        assert r.json() == []  # a dry run stores nothing, so nothing is audited
+        r = await http.post("/api/v1/billing-runs", json=run, headers=auth(tok["admin"]))
+        assert r.status_code == 200
+        pay = {"amount": "112.50", "date": "2026-11-25", "reference": "bank"}
+        r = await http.post(
+            "/api/v1/invoices/OSL-000001/payments", json=pay, headers=auth(tok["admin"])
+        )
+        assert r.json()["state"] == "paid"
+        r = await http.post(
+            "/api/v1/invoices/OSL-000001/credit-notes", json={}, headers=auth(tok["super"])
+        )
+        assert r.json()["invoice_state"] == "credited"
+        r = await http.post(  # refused: nothing written, nothing audited
+            "/api/v1/invoices/OSL-000001/payments", json=pay, headers=auth(tok["admin"])
+        )
+        assert r.status_code == 422 and "is credited" in r.json()["detail"]
+        r = await http.get("/api/v1/audit", headers=auth(tok["admin"]))
+        got = [(e["actor"], e["action"], e["before"], e["after"]) for e in reversed(r.json())]
+    admin_id = int(got[0][0].split(":")[1].split()[0])
+    assert [(actor, action) for actor, action, _, _ in got] == [
+        (f"token:{admin_id} (oslo)", "invoice.issued"),
+        (f"token:{admin_id} (oslo)", "billing_run.finish"),
+        (f"token:{admin_id} (oslo)", "invoice.paid"),
+        (f"token:{admin_id} (oslo)", "payment.add"),
+        (f"token:{admin_id - 1} (root)", "invoice.credited"),
+        (f"token:{admin_id - 1} (root)", "credit_note.create"),
+    ]
+    assert got[0][2] == {"state": "draft"} and got[0][3]["state"] == "issued"
+    assert got[2][2] == {"state": "issued"} and got[2][3]["paid_amount"] == 11250
+    assert got[3][3]["amount"] == 11250 and got[3][3]["reference"] == "bank"
+    assert got[4][2] == {"state": "paid"} and got[4][3]["credited_amount"] == 11250

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.dunning import daily
 from billing.errors import BillingError
-from billing.payments import add_credit_note, add_offline_payment
 from billing.run import RunOptions, run_billing
 from billing.scheduler import BillingScheduler
+from services.billing import credit_invoice, record_offline_payment
 from store import billing_store as bs
 from store.billing_schema import billing_runs, credit_notes, invoices, reminders, subscriber_plans
 from store.schema import chargers, subscribers, tokens
@@ -36,10 +36,14 @@ async def one_invoice(engine: AsyncEngine) -> dict[str, object]:
 async def test_partial_then_overpayment(engine: AsyncEngine) -> None:
     inv = await one_invoice(engine)
     async with engine.begin() as conn:
-        part = await add_offline_payment(conn, "OSL-000001", 5000, date(2026, 11, 25), "KID 1")
+        part = await record_offline_payment(
+            conn, "OSL-000001", 5000, date(2026, 11, 25), "KID 1", actor="cli"
+        )
     assert (part["state"], part["paid_amount"], part["amount_due"]) == ("issued", 5000, 6250)
     async with engine.begin() as conn:
-        over = await add_offline_payment(conn, "OSL-000001", 7000, date(2026, 11, 26), "KID 2")
+        over = await record_offline_payment(
+            conn, "OSL-000001", 7000, date(2026, 11, 26), "KID 2", actor="cli"
+        )
     assert (over["state"], over["paid_amount"], over["amount_due"]) == ("paid", 12000, -750)
     assert inv["total"] == 11250
 
@@ -47,7 +51,7 @@ async def test_partial_then_overpayment(engine: AsyncEngine) -> None:
 async def test_credit_notes_full_and_partial_with_their_own_numbers(engine: AsyncEngine) -> None:
     await one_invoice(engine)
     async with engine.begin() as conn:
-        part = await add_credit_note(conn, "OSL-000001", 2000, "goodwill")
+        part = await credit_invoice(conn, "OSL-000001", 2000, "goodwill", actor="cli")
     assert (part["number"], part["net"], part["vat"], part["total"]) == (
         "CN-OSL-000001",
         2000,
@@ -57,15 +61,15 @@ async def test_credit_notes_full_and_partial_with_their_own_numbers(engine: Asyn
     assert part["invoice"]["state"] == "issued"
     async with engine.begin() as conn:
         with pytest.raises(BillingError, match="partly credited"):
-            await add_credit_note(conn, "OSL-000001", None)
+            await credit_invoice(conn, "OSL-000001", None, actor="cli")
         with pytest.raises(BillingError, match="exceeds"):
-            await add_credit_note(conn, "OSL-000001", 8001)
+            await credit_invoice(conn, "OSL-000001", 8001, actor="cli")
     async with engine.begin() as conn:
-        rest = await add_credit_note(conn, "OSL-000001", 7000, "rest")
+        rest = await credit_invoice(conn, "OSL-000001", 7000, "rest", actor="cli")
     assert rest["number"] == "CN-OSL-000002" and rest["invoice"]["state"] == "credited"
     async with engine.begin() as conn:
         with pytest.raises(BillingError, match="credited"):
-            await add_offline_payment(conn, "OSL-000001", 100, date(2026, 11, 30))
+            await record_offline_payment(conn, "OSL-000001", 100, date(2026, 11, 30), actor="cli")
     assert [c["number"] for c in await rows(engine, credit_notes, credit_notes.c.id)] == [1, 2]
 
 
@@ -88,13 +92,13 @@ async def test_overdue_and_reminders_with_the_sites_fee(engine: AsyncEngine) -> 
     ]
     # the fees are due with the invoice: paying only the total leaves it overdue
     async with engine.begin() as conn:
-        paid = await add_offline_payment(
-            conn, "OSL-000001", 11250, date(2027, 1, 20), now=due + timedelta(days=50)
+        paid = await record_offline_payment(
+            conn, "OSL-000001", 11250, date(2027, 1, 20), now=due + timedelta(days=50), actor="cli"
         )
     assert (paid["state"], paid["amount_due"]) == ("overdue", 7000)
     async with engine.begin() as conn:
-        paid = await add_offline_payment(
-            conn, "OSL-000001", 7000, date(2027, 1, 21), now=due + timedelta(days=51)
+        paid = await record_offline_payment(
+            conn, "OSL-000001", 7000, date(2027, 1, 21), now=due + timedelta(days=51), actor="cli"
         )
     assert paid["state"] == "paid"
 

@@ -215,3 +215,21 @@ async def test_lines_keep_the_sessions_times(engine: AsyncEngine) -> None:
         )
         assert ln["started_at"].tzinfo is UTC
     assert by_id[ids[0]]["started_at"] == odd
+
+
+async def test_a_dry_run_reports_exactly_what_the_real_run_then_does(engine: AsyncEngine) -> None:
+    w = await World(engine).setup()
+    await w.subscriber("A")
+    await w.subscriber("B")
+    await w.session("A", local("2026-10-10 10:00"), 60, 5000)
+    await w.session("B", local("2026-10-11 10:00"), 60, 5000)
+    await run_billing(engine, OCT)
+    # after the run: a late October session of A (invoiced already: skipped), a newcomer C
+    await w.session("A", local("2026-10-28 10:00"), 30, 2000)
+    await w.subscriber("C")
+    await w.session("C", local("2026-10-12 10:00"), 60, 5000)
+    dry = await run_billing(engine, RunOptions("2026-10", now=NOW, dry_run=True))
+    real = await run_billing(engine, OCT)
+    keys = ("invoices", "subscribers", "sessions", "energy_wh", "already_invoiced", "totals")
+    assert {k: getattr(dry, k) for k in keys} == {k: getattr(real, k) for k in keys}
+    assert (real.invoices, real.already_invoiced, real.sessions) == (1, 1, 1)

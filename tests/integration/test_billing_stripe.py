@@ -10,15 +10,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import stripe
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.run import RunOptions, run_billing
 from billing.stripe_payments import StripePayments, StripeSettings, apply_event
 from billing.webhook_signature import SignatureError, sign, verify
+from config.api import create_app
 from store import billing_store as bs
 from store.billing_schema import invoices, payments
+from store.schema import audit_log, outbox
 from tests.support.services import free_port, reachable, unavailable
 from tests.unit.billing.billing_testkit import NOW, World, local, rows
 
@@ -181,3 +185,100 @@ def test_signature_scheme() -> None:
     stripe.WebhookSignature.verify_header(
         body.decode(), sign(body, "whsec_x", int(time.time())), "whsec_x"
     )
+
+
+async def post_event(http: httpx.AsyncClient, event: dict[str, object]) -> str:
+    """A webhook delivery as Stripe sends it: signed with the endpoint secret."""
+    body = json.dumps(event).encode()
+    header = sign(body, "whsec_test", int(time.time()))
+    r = await http.post(
+        "/api/v1/stripe/webhook", content=body, headers={"Stripe-Signature": header}
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["result"])
+
+
+def intent_event(event_id: str, kind: str, intent_id: str) -> dict[str, object]:
+    obj: dict[str, object] = {"id": intent_id, "object": "payment_intent"}
+    if kind == "payment_intent.payment_failed":
+        obj["last_payment_error"] = {"message": "Your card was declined."}
+    return {"id": event_id, "type": kind, "data": {"object": obj}}
+
+
+async def trail(engine: AsyncEngine) -> tuple[list[str], list[str]]:
+    """The invoice events and the audit actions so far."""
+    async with engine.connect() as conn:
+        events = [r[0] for r in await conn.execute(select(outbox.c.kind).order_by(outbox.c.id))]
+        actions = [
+            r[0] for r in await conn.execute(select(audit_log.c.action).order_by(audit_log.c.id))
+        ]
+    return [e for e in events if e.startswith("invoice_")], actions
+
+
+async def test_late_or_repeated_webhooks_never_unpay(engine: AsyncEngine, localstripe: str) -> None:
+    sp = StripePayments(settings(localstripe))
+    w, good, bad = await billed_world(engine)
+    await sp.set_payment_method(engine, good, await card(sp, "4242424242424242"))
+
+    async def payer(engine: AsyncEngine, period: str) -> None:
+        await sp.charge_period(engine, period)
+
+    await run_billing(engine, RunOptions("2026-10", now=NOW), payer=payer)
+    inv = {r["subscriber_id"]: r for r in await rows(engine, invoices)}
+    paid = inv[good]
+    assert paid["state"] == "paid"
+    (ok,) = [p for p in await rows(engine, payments) if p["invoice_id"] == paid["id"]]
+    intent = ok["stripe_payment_intent_id"]
+    app = create_app(engine)
+    app.state.billing_stripe = settings(localstripe)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evgate")
+    async with http:
+        before = await trail(engine)
+        succeeded = intent_event("evt_1", "payment_intent.succeeded", intent)
+        assert await post_event(http, succeeded) == "already applied"  # the call said so
+        assert await post_event(http, succeeded) == "already applied"  # a redelivery
+        failed = intent_event("evt_2", "payment_intent.payment_failed", intent)
+        assert await post_event(http, failed) == "already applied"  # after success: stale
+        (after,) = [r for r in await rows(engine, invoices) if r["id"] == paid["id"]]
+        assert (after["state"], after["paid_amount"]) == ("paid", paid["total"])
+        (still,) = [p for p in await rows(engine, payments) if p["invoice_id"] == paid["id"]]
+        assert (still["status"], still["failure"]) == ("succeeded", None)
+        assert await trail(engine) == before  # nothing applied: no event, no audit entry
+
+        # an attempt still pending: a failure, then (a later confirmation) success, then
+        # the failure delivered again: failed, paid, and paid it stays
+        other = inv[bad]
+        async with engine.begin() as conn:
+            pid = await bs.insert_payment(
+                conn,
+                {
+                    "invoice_id": other["id"],
+                    "method": "stripe",
+                    "status": "pending",
+                    "amount": other["total"],
+                    "currency": "NOK",
+                    "attempt": 1,
+                    "idempotency_key": "k-late",
+                    "stripe_payment_intent_id": "pi_late",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                },
+            )
+        late_fail = intent_event("evt_3", "payment_intent.payment_failed", "pi_late")
+        assert await post_event(http, late_fail) == "applied"
+        assert await post_event(http, late_fail) == "already applied"
+        async with engine.connect() as conn:
+            assert (await bs.payment_by_id(conn, pid))["status"] == "failed"
+            assert (await bs.get_invoice(conn, other["id"]))["state"] == "issued"
+        late_ok = intent_event("evt_4", "payment_intent.succeeded", "pi_late")
+        assert await post_event(http, late_ok) == "applied"
+        assert await post_event(http, late_fail) == "already applied"
+        async with engine.connect() as conn:
+            assert (await bs.payment_by_id(conn, pid))["status"] == "succeeded"
+            again = await bs.get_invoice(conn, other["id"])
+            assert again is not None
+            assert (again["state"], again["paid_amount"]) == ("paid", other["total"])
+        events, actions = await trail(engine)
+        assert events[len(before[0]) :] == ["invoice_paid"]
+        assert actions[len(before[1]) :] == ["payment.failed", "payment.succeeded", "invoice.paid"]
+    del w

@@ -1,4 +1,4 @@
-"""Invoice states from payments and credits, reminder timing, documents in five languages."""
+"""Reminder timing, documents in five languages (invoice states: test_lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,8 @@ import pytest
 from billing.documents import credit_note_pdf, invoice_pdf, run_csv
 from billing.dunning_rules import next_reminder
 from billing.labels import LABELS, labels
-from billing.ledger import amount_due, state_after
 
 DUE = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-def test_states_from_payments_credits_and_the_due_date() -> None:
-    before, after = DUE - timedelta(days=1), DUE + timedelta(days=1)
-    assert state_after("issued", 1000, 0, 0, 0, DUE, before) == "issued"
-    assert state_after("issued", 1000, 400, 0, 0, DUE, after) == "overdue"  # partial
-    assert state_after("overdue", 1000, 1000, 0, 0, DUE, after) == "paid"
-    assert state_after("issued", 1000, 1200, 0, 0, DUE, before) == "paid"  # overpaid
-    assert amount_due(1000, 1200, 0) == -200  # a credit balance
-    assert state_after("issued", 1000, 1000, 0, 50, DUE, after) == "overdue"  # fee unpaid
-    assert state_after("paid", 1000, 1000, 1000, 0, DUE, after) == "credited"
-    assert state_after("issued", 1000, 0, 300, 0, DUE, before) == "issued"  # partly credited
-    assert state_after("issued", 1000, 700, 300, 0, DUE, before) == "paid"
-    assert state_after("draft", 1000, 0, 0, 0, DUE, after) == "draft"
 
 
 def test_reminders_up_to_n_at_intervals_after_the_due_date() -> None:

@@ -1,0 +1,147 @@
+"""Billing use cases, one function each, shared by `evgate ...` and the HTTP API.
+
+Recording an offline payment, issuing a credit note, a billing run (or its dry run) and
+applying a Stripe webhook: each checks its input, writes, and leaves its audit entries and
+outbox events in the same transaction as the change, whoever called it. The caller names the
+actor for the audit log ("cli", "scheduler", an API token's ``token:<id> (<name>)``) and may
+pass ``authorize``, called with the invoice's site before anything is written (the API's
+"may this token change that site?"). The CLI and the routes only parse and format.
+
+Payments and credits are checked against the invoice row locked for the transaction
+(billing.payments), never against one read before the lock; the states are
+billing.lifecycle's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from billing import payments
+from billing.errors import BillingError, WebhookRefused
+from billing.months import parse_period
+from billing.run import Payer, Progress, RunOptions, RunReport, run_billing
+from billing.stripe_payments import StripeSettings, apply_event
+from billing.webhook_signature import SignatureError, verify
+from store import audit
+
+Authorize = Callable[[str], None]  # raises when the caller may not change the site
+
+
+def _amount(amount: str | int, currency: str) -> int:
+    """Text in major units ('123.45') from a person, or minor units from code."""
+    return amount if isinstance(amount, int) else payments.parse_amount(amount, currency)
+
+
+async def record_offline_payment(
+    conn: AsyncConnection,
+    invoice_key: str | int,
+    amount: str | int,
+    paid_on: date,
+    reference: str = "",
+    *,
+    actor: str,
+    authorize: Authorize | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A payment received outside Stripe; the invoice after it (with ``amount_due``)."""
+    now = now or datetime.now(UTC)
+    invoice = await payments.locked_invoice(conn, invoice_key)
+    if authorize is not None:
+        authorize(invoice["site_id"])
+    cents = _amount(amount, invoice["currency"])
+    done = await payments.pay(conn, invoice, cents, paid_on, reference, actor, now)
+    await audit.record(
+        conn,
+        actor,
+        "payment.add",
+        "invoice",
+        invoice["number_text"] or invoice["id"],
+        site_id=invoice["site_id"],
+        after=done["payment"],
+    )
+    return done
+
+
+async def credit_invoice(
+    conn: AsyncConnection,
+    invoice_key: str | int,
+    net: str | int | None = None,
+    reason: str = "",
+    *,
+    actor: str,
+    authorize: Authorize | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A credit note for all that is left (``net`` None) or a net amount; the note with the
+    invoice after it."""
+    now = now or datetime.now(UTC)
+    invoice = await payments.locked_invoice(conn, invoice_key)
+    if authorize is not None:
+        authorize(invoice["site_id"])
+    cents = None if net is None else _amount(net, invoice["currency"])
+    note = await payments.credit(conn, invoice, cents, reason, actor, now)
+    await audit.record(
+        conn,
+        actor,
+        "credit_note.create",
+        "credit_note",
+        note["number"],
+        site_id=invoice["site_id"],
+        after={
+            "invoice": invoice["number_text"],
+            "reason": reason[:200],
+            **{k: note[k] for k in ("net", "vat", "total")},
+        },
+    )
+    return note
+
+
+async def billing_run(
+    engine: AsyncEngine,
+    period: str,
+    site_id: str | None = None,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    batch_size: int = 250,
+    progress: Progress | None = None,
+    payer: Payer | None = None,
+    now: datetime | None = None,
+) -> RunReport:
+    """Bill ``period`` (one site or all), or report exactly what that would do (``dry_run``:
+    nothing stored, no one charged). The run audits each issued invoice and itself."""
+    parse_period(period)
+    if batch_size < 1:
+        raise BillingError("the batch size must be at least 1")
+    options = RunOptions(period, site_id, dry_run, now, batch_size, actor)
+    return await run_billing(engine, options, progress, None if dry_run else payer)
+
+
+async def apply_stripe_webhook(
+    engine: AsyncEngine,
+    payload: bytes,
+    signature: str | None,
+    settings: StripeSettings | None,
+) -> str:
+    """A webhook delivery: verified with the endpoint secret, then applied once (a repeat or
+    an outcome older than the recorded one changes nothing). Raises WebhookRefused."""
+    if settings is None or not settings.webhook_secret:  # nothing can be verified: refuse
+        raise WebhookRefused(
+            "webhook refused: set EVGATE_STRIPE_WEBHOOK_SECRET to receive Stripe webhooks"
+        )
+    try:
+        verify(payload, signature, settings.webhook_secret)
+    except SignatureError as exc:
+        raise WebhookRefused(f"webhook refused: {exc}") from None
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise WebhookRefused("webhook body is not JSON") from None
+    if not isinstance(event, dict):
+        raise WebhookRefused("webhook body is not a JSON object")
+    return await apply_event(engine, event)

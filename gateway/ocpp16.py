@@ -11,7 +11,7 @@ from typing import Any
 from gateway import schemas
 from gateway.ocpp_j import OcppError
 from gateway.service import ChargerContext, ChargingService
-from gateway.sessions import Reading, parse_reading, parse_timestamp
+from gateway.sessions import MAX_REGISTER_WH, Reading, parse_reading, parse_timestamp
 
 log = logging.getLogger("evgate.ocpp")
 
@@ -41,6 +41,29 @@ CSMS_ACTIONS = frozenset(
         "UpdateFirmware",
     }
 )
+
+# Integers the schema leaves unbounded, bounded by what they can mean and the store can hold
+# (connector and reservation ids are 32-bit columns, transaction ids 64-bit).
+_INT32, _INT64 = 2**31 - 1, 2**63 - 1
+LIMITS = {
+    "connectorId": _INT32,
+    "reservationId": _INT32,
+    "transactionId": _INT64,
+    "meterStart": MAX_REGISTER_WH,
+    "meterStop": MAX_REGISTER_WH,
+}
+
+
+def check_limits(payload: dict[str, Any]) -> None:
+    """A PropertyConstraintViolation for a top-level integer no connector or meter can send."""
+    for name, limit in LIMITS.items():
+        value = payload.get(name)
+        if value is not None and not -limit <= value <= limit:
+            raise OcppError(
+                "PropertyConstraintViolation",
+                f"{name} {value} is out of range: at most {limit} in magnitude",
+            )
+
 
 Handler = Callable[[ChargerContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -95,6 +118,7 @@ class Ocpp16Adapter:
             log.warning(
                 "lenient repair", extra={"charger": ctx.id, "action": action, "fixes": fixes}
             )
+        check_limits(payload)
         return await handler(ctx, payload)
 
     def quick(
@@ -114,6 +138,7 @@ class Ocpp16Adapter:
             return False
         try:
             schemas.check(VERSION, action, payload)
+            check_limits(payload)
             readings = self._readings(payload["meterValue"], "meterValue.timestamp")
         except OcppError:
             return False

@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - websockets built without its C extensi
 log = logging.getLogger("evgate.ws")
 
 CLOSE_GOING_AWAY = 1001
+CLOSE_UNSUPPORTED_DATA = 1003  # RFC 6455: a data type the endpoint does not take
 # descriptors kept free of chargers: the database (SQLite opens three per connection), the
 # API's clients, MQTT, logs. A process out of descriptors cannot commit, so it could ack nothing.
 FD_RESERVE = 128
@@ -224,7 +225,11 @@ class Socket(asyncio.Protocol):
         for event in events:
             if type(event) is Frame:
                 opcode = event.opcode
-                if opcode is TEXT or opcode is BINARY:
+                if opcode is BINARY:  # OCPP-J is text: a binary message is no call at all
+                    self._fragments = None
+                    self.close(CLOSE_UNSUPPORTED_DATA, "OCPP-J takes text frames only")
+                    return
+                if opcode is TEXT:
                     if event.fin:
                         self._deliver(bytes(event.data))
                     else:
@@ -325,7 +330,7 @@ class Socket(asyncio.Protocol):
         if response.status_code != 101:
             return
         self._opening = None
-        self.ws = self._frames_only(self.ws)
+        self.ws, binary = self._frames_only(self.ws)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -333,29 +338,35 @@ class Socket(asyncio.Protocol):
         early, self._early = self._early, None
         for data in early or ():
             self.handler.on_message(data)
+        if binary:
+            self.close(CLOSE_UNSUPPORTED_DATA, "OCPP-J takes text frames only")
 
-    def _frames_only(self, handshake: ServerProtocol) -> ServerProtocol:
+    def _frames_only(self, handshake: ServerProtocol) -> tuple[ServerProtocol, bool]:
         """A protocol born open for the rest of the socket's life.
 
         The handshake's parser keeps the request (headers and all, ~2.6 KiB) alive in its
         frame for as long as the socket lives; an OPEN protocol never holds one. Bytes the
-        client sent past the handshake (a frame begun early) carry over. The fast path of
-        data_received opens here, once the parser stands between frames.
+        client sent past the handshake (a frame begun early) carry over; True beside it when
+        one of those was a binary frame. The fast path of data_received opens here, once the
+        parser stands between frames.
         """
         ws = ServerProtocol(state=OPEN, max_size=self.server.max_size, logger=log)
         leftover = bytes(handshake.reader.buffer)
         edge: int | bytes | None = 0
+        binary = False
         if leftover:
             ws.receive_data(leftover)
             for event in ws.events_received():
                 if type(event) is Frame and event.opcode is TEXT:
                     self._deliver(bytes(event.data))
+                elif type(event) is Frame and event.opcode is BINARY:
+                    binary = True
             # anything websockets queued (a pong) goes out with the next read's answer, so
             # that read goes through it
             edge = (_advance(0, leftover) or b"") if ws.state is OPEN else None
         # websockets logs each frame it reads when debugging: then it reads them all
         self._edge = None if ws.debug else edge
-        return ws
+        return ws, binary
 
     def _open_timed_out(self) -> None:
         self._timer = None

@@ -172,8 +172,13 @@ class Gateway:
         """After the socket closed and the call in hand was finished: record the disconnect."""
         ctx = conn.ctx
         self.registry.detach(conn)
-        log.info("charger disconnected", extra={"charger": ctx.id, "messages": conn.messages})
+        # a newer socket of the same charger took over: it is online, so no offline event
+        replaced = self.registry.get(ctx.id) is not None
+        log.info(
+            "charger disconnected",
+            extra={"charger": ctx.id, "messages": conn.messages, "replaced": replaced},
+        )
         try:
-            await self.service.disconnected(ctx)
+            await self.service.disconnected(ctx, replaced=replaced)
         except Exception:  # the store may be going down with us
             log.warning("could not record disconnect", extra={"charger": ctx.id})

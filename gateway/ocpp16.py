@@ -65,6 +65,10 @@ def check_limits(payload: dict[str, Any]) -> None:
             )
 
 
+# DataTransfer vendors whose messages evgate knows: Wallbox's (kept for support); any other
+# vendor's are kept too, and answered UnknownVendorId as OCPP 1.6 asks.
+KNOWN_VENDORS = frozenset({"com.wallbox"})
+
 Handler = Callable[[ChargerContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -209,8 +213,9 @@ class Ocpp16Adapter:
         return {"idTagInfo": {"status": status}} if status is not None else {}
 
     async def data_transfer(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        """Kept whatever the vendor; Accepted only for a vendor whose messages we know."""
         await self.service.data_transfer(ctx, p["vendorId"], p.get("messageId"), p.get("data"))
-        return {"status": "Accepted"}
+        return {"status": "Accepted" if p["vendorId"] in KNOWN_VENDORS else "UnknownVendorId"}
 
     async def notice(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
         return {}

@@ -58,6 +58,11 @@ class Gateway:
         assert self._server is not None
         return self._server.port
 
+    def url(self, host: str) -> str:
+        """Where chargers connect: wss:// when this gateway serves TLS."""
+        scheme = "wss" if self.options.tls_cert else "ws"
+        return f"{scheme}://{host}:{self.port}/ocpp/{{charger_id}}"
+
     async def start(self) -> None:
         self.committer.start()
         ssl_context = None
@@ -109,6 +114,10 @@ class Gateway:
             return self._refuse(HTTPStatus.NOT_FOUND, "connect to ws://HOST:PORT/ocpp/{charger_id}")
         offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
         if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
+            log.info(
+                "subprotocol refused",
+                extra={"charger": charger_id, "offered": offered or None, "speaks": SUBPROTOCOL},
+            )
             return self._refuse(
                 HTTPStatus.BAD_REQUEST,
                 f"evgate speaks OCPP 1.6J: offer the WebSocket subprotocol "

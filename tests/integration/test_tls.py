@@ -51,6 +51,7 @@ async def test_wss_with_basic_auth(engine: AsyncEngine, certificate: tuple[str, 
     gateway = Gateway(engine, GatewayOptions(port=0, tls_cert=cert, tls_key=key))
     await gateway.start()
     try:
+        assert gateway.url("h") == f"wss://h:{gateway.port}/ocpp/{{charger_id}}"  # start line
         context = ssl.create_default_context(cafile=cert)
         import base64
 

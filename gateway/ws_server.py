@@ -153,6 +153,8 @@ class Socket(asyncio.Protocol):
         "_timer",
         "_opening",
         "_edge",
+        "_tls",
+        "_held",
     )
 
     def __init__(self, server: WsServer) -> None:
@@ -167,6 +169,9 @@ class Socket(asyncio.Protocol):
         self._early: list[bytes] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._opening: asyncio.Task[None] | None = None
+        # the TLS handshake in progress, and what the peer sent before it was handed over
+        self._tls: asyncio.Task[None] | None = None
+        self._held: list[bytes] | None = None
         # where websockets' parser stands in the stream (see _advance): 0 is between frames
         # with the fast path open; b"" between frames with it shut (a fragmented message in
         # progress); None shut for good (handshake, closing, debug logging)
@@ -192,11 +197,42 @@ class Socket(asyncio.Protocol):
         self.server.sockets.add(self)
         loop = self.server.loop
         self.last_seen = loop.time()
+        # one timer for TLS and WebSocket openings together: a socket counts from its accept
         self._timer = loop.call_later(self.server.open_timeout, self._open_timed_out)
+        if self.server.ssl_context is not None:
+            transport.pause_reading()  # the ClientHello is for the TLS layer, not for us
+            self._tls = loop.create_task(self._start_tls(transport, self.server.ssl_context))
+
+    async def _start_tls(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
+        """TLS over the accepted TCP socket, so that a socket in its TLS handshake counts
+        against the limit and is cut by the opening timeout like any other."""
+        try:
+            tls = await self.server.loop.start_tls(
+                raw,
+                self,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=self.server.open_timeout,
+            )
+        except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+            log.info("TLS handshake failed", extra={"reason": str(exc) or type(exc).__name__})
+            tls = None
+        self._tls = None
+        if tls is None:  # failed, or closed meanwhile (our timeout): the TLS layer does not
+            raw.abort()  # tell its application of a loss during the handshake, so we do
+            self.connection_lost(None)
+            return
+        self.transport = tls
+        held, self._held = self._held, None
+        for data in held or ():
+            self.data_received(data)
 
     def data_received(self, data: bytes) -> None:
         """Whole text frames straight to the handler; anything else through websockets, which
         answers pings, closes and fails the connection exactly as it would on its own."""
+        if self._tls is not None:  # decrypted before start_tls handed us the TLS transport
+            self._held = [*(self._held or ()), data]
+            return
         self.last_seen = self.server.loop.time()
         taken: list[bytes] = []
         edge = self._edge
@@ -253,6 +289,8 @@ class Socket(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.sockets.discard(self)
+        if self._tls is not None and not self._tls.done():
+            self._tls.cancel()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -413,6 +451,7 @@ class WsServer:
         self.sockets: set[Socket] = set()
         self.max_sockets = max_sockets if max_sockets is not None else default_max_sockets()
         self.refused_full = 0
+        self.ssl_context: ssl.SSLContext | None = None
         self._closing: set[asyncio.Future[Any]] = set()
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -424,9 +463,9 @@ class WsServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
-        self._server = await self.loop.create_server(
-            lambda: Socket(self), host, port, ssl=ssl_context, backlog=4096
-        )
+        # TLS is started by each Socket on its accepted TCP connection (see _start_tls)
+        self.ssl_context = ssl_context
+        self._server = await self.loop.create_server(lambda: Socket(self), host, port, backlog=4096)
         if self.ping_interval:
             self._sweeper = asyncio.create_task(self._keepalive(), name="evgate-ws-keepalive")
 

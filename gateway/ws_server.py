@@ -214,7 +214,7 @@ class Socket(asyncio.Protocol):
                 server_side=True,
                 ssl_handshake_timeout=self.server.open_timeout,
             )
-        except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
             log.info("TLS handshake failed", extra={"reason": str(exc) or type(exc).__name__})
             tls = None
         self._tls = None

@@ -168,9 +168,9 @@ class Gateway:
         checked by its cached digest, so a charger is admitted even while someone else is
         guessing at its id; a new one costs a scrypt run, in a thread, off the event loop."""
         stored = charger["password_hash"]
-        if credentials is not None and credentials[0] == charger_id:
-            if self.passwords.known(credentials[1], stored):
-                return None
+        named = credentials is not None and credentials[0] == charger_id
+        if named and credentials is not None and self.passwords.known(credentials[1], stored):
+            return None
         peer = socket.transport.get_extra_info("peername") if socket.transport else None
         keys = (f"id:{charger_id}", f"ip:{peer[0] if peer else '?'}")
         wait = max(t.retry_after(k) for t, k in zip(self.throttles, keys, strict=True))
@@ -181,9 +181,8 @@ class Gateway:
                 "too many wrong passwords for this charger or address: try again later",
                 {"Retry-After": str(math.ceil(wait))},
             )
-        ok = credentials is not None and credentials[0] == charger_id
-        if ok:
-            assert credentials is not None
+        ok = named
+        if ok and credentials is not None:
             loop = asyncio.get_running_loop()
             ok = await loop.run_in_executor(None, self.passwords.verify, credentials[1], stored)
         if ok:

@@ -29,6 +29,9 @@ def _not_internal(answer: list[Any]) -> None:
 
 
 BAD_CALLS = [
+    ("BootNotification", {"chargePointVendor": "\u0000", "chargePointModel": "PLP1"}),
+    ("StartTransaction", {**START, "idTag": "TAG\u0000"}),
+    ("DataTransfer", {"vendorId": "com.wallbox", "data": "a\u0000b"}),
     ("StartTransaction", {**START, "connectorId": BIG}),
     ("StartTransaction", {**START, "connectorId": 2**31}),
     ("StartTransaction", {**START, "meterStart": BIG}),

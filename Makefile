@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-billing lock clean serve
+.PHONY: demo test lint bench bench-billing soak lock clean serve
 
 # (Re)build the virtual environment whenever the lock or the project metadata changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -31,6 +31,11 @@ bench: $(STAMP)
 
 bench-billing: $(STAMP)
 	$(BIN)/python -m bench.billing_bench --db sqlite
+
+# The reliability suite (docs/reliability.md): kills, fuzzed frames, a broker outage and killed
+# billing runs, on SQLite and PostgreSQL, one JSON line each; a few minutes.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK)
 
 serve: $(STAMP)
 	$(BIN)/evgate serve

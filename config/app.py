@@ -101,12 +101,12 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
     log.info(
         "evgate ready",
         extra={
-            "ocpp": f"ws://{settings.host}:{gateway.port}/ocpp/{{charger_id}}",
+            "ocpp": gateway.url(settings.host),
             "api": f"http://{settings.host}:{settings.api_port}",
         },
     )
     print(
-        f"evgate: OCPP on ws://{settings.host}:{gateway.port}/ocpp/{{charger_id}}, "
+        f"evgate: OCPP on {gateway.url(settings.host)}, "
         f"API on http://{settings.host}:{settings.api_port}",
         flush=True,
     )

@@ -10,6 +10,8 @@ import base64
 import hashlib
 import hmac
 import os
+import time
+from collections.abc import Callable
 
 # n=2^10, r=8: ~2 ms and 1 MiB per hash. Charger passwords are machine secrets of 16-40
 # characters (OCPP security whitepaper), so the cost guards against leaks, not weak words.
@@ -65,17 +67,56 @@ class PasswordCache:
         self._seen: dict[str, bytes] = {}
         self._limit = limit
 
-    def verify(self, password: str, stored: str) -> bool:
-        quick = hashlib.sha256(password.encode()).digest()
+    def known(self, password: str, stored: str) -> bool:
+        """True when this password matched ``stored`` before: no scrypt run needed."""
         known = self._seen.get(stored)
-        if known is not None and hmac.compare_digest(known, quick):
+        quick = hashlib.sha256(password.encode()).digest()
+        return known is not None and hmac.compare_digest(known, quick)
+
+    def verify(self, password: str, stored: str) -> bool:
+        """scrypt unless known; blocking for ~2 ms, so the server runs it in a thread."""
+        if self.known(password, stored):
             return True
+        quick = hashlib.sha256(password.encode()).digest()
         if not _verify_slow(password, stored):
             return False
         if len(self._seen) >= self._limit:
             self._seen.clear()
         self._seen[stored] = quick
         return True
+
+
+class FailureThrottle:
+    """Slows down guessing: after ``free`` failures for one key (a charger id, an address),
+    each further failure locks the key out for twice as long as the last, up to ``cap``
+    seconds. A success clears the key. While locked out, no scrypt runs for that key."""
+
+    def __init__(
+        self,
+        free: int = 5,
+        base: float = 1.0,
+        cap: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        limit: int = 100_000,
+    ) -> None:
+        self.free, self.base, self.cap, self.clock, self.limit = free, base, cap, clock, limit
+        self._keys: dict[str, tuple[int, float]] = {}  # key -> (failures, locked until)
+
+    def retry_after(self, key: str) -> float:
+        """Seconds ``key`` is still locked out (0: try)."""
+        entry = self._keys.get(key)
+        return max(0.0, entry[1] - self.clock()) if entry is not None else 0.0
+
+    def failed(self, key: str) -> None:
+        failures = self._keys.get(key, (0, 0.0))[0] + 1
+        over = failures - self.free
+        lock = min(self.cap, self.base * 2 ** (over - 1)) if over > 0 else 0.0
+        if len(self._keys) >= self.limit and key not in self._keys:
+            self._keys.clear()  # bounded memory under a flood of made-up ids
+        self._keys[key] = (failures, self.clock() + lock)
+
+    def succeeded(self, key: str) -> None:
+        self._keys.pop(key, None)
 
 
 def parse_basic_auth(header: str | None) -> tuple[str, str] | None:

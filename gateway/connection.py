@@ -21,6 +21,7 @@ log = logging.getLogger("evgate.ocpp")
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_REPLACED = 4001
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_INVALID_DATA = 1007  # RFC 6455: a text frame that is not UTF-8
 
 
 Answered = Callable[[dict[str, Any], BaseException | None], None]
@@ -80,6 +81,14 @@ class CommandError(Exception):
         self.code = code
 
 
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class ChargerConnection:
     """The OCPP side of one open socket: calls in one at a time, acked after commit.
 
@@ -126,6 +135,10 @@ class ChargerConnection:
         try:
             msg = ocpp_j.decode(raw)
         except FrameError as exc:
+            if not _is_utf8(raw):  # checked only here: orjson refuses any bad UTF-8
+                log.warning("text frame not UTF-8", extra={"charger": self.ctx.id})
+                self.socket.close(CLOSE_INVALID_DATA, "a text frame must be UTF-8")
+                return
             log.warning(
                 "bad frame",
                 extra={"charger": self.ctx.id, "msg_id": exc.message_id, "reason": exc.reason},

@@ -11,7 +11,7 @@ from typing import Any
 from gateway import schemas
 from gateway.ocpp_j import OcppError
 from gateway.service import ChargerContext, ChargingService
-from gateway.sessions import Reading, parse_reading, parse_timestamp
+from gateway.sessions import MAX_REGISTER_WH, Reading, parse_reading, parse_timestamp
 
 log = logging.getLogger("evgate.ocpp")
 
@@ -41,6 +41,33 @@ CSMS_ACTIONS = frozenset(
         "UpdateFirmware",
     }
 )
+
+# Integers the schema leaves unbounded, bounded by what they can mean and the store can hold
+# (connector and reservation ids are 32-bit columns, transaction ids 64-bit).
+_INT32, _INT64 = 2**31 - 1, 2**63 - 1
+LIMITS = {
+    "connectorId": _INT32,
+    "reservationId": _INT32,
+    "transactionId": _INT64,
+    "meterStart": MAX_REGISTER_WH,
+    "meterStop": MAX_REGISTER_WH,
+}
+
+
+def check_limits(payload: dict[str, Any]) -> None:
+    """A PropertyConstraintViolation for a top-level integer no connector or meter can send."""
+    for name, limit in LIMITS.items():
+        value = payload.get(name)
+        if value is not None and not -limit <= value <= limit:
+            raise OcppError(
+                "PropertyConstraintViolation",
+                f"{name} {value} is out of range: at most {limit} in magnitude",
+            )
+
+
+# DataTransfer vendors whose messages evgate knows: Wallbox's (kept for support); any other
+# vendor's are kept too, and answered UnknownVendorId as OCPP 1.6 asks.
+KNOWN_VENDORS = frozenset({"com.wallbox"})
 
 Handler = Callable[[ChargerContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -95,6 +122,7 @@ class Ocpp16Adapter:
             log.warning(
                 "lenient repair", extra={"charger": ctx.id, "action": action, "fixes": fixes}
             )
+        check_limits(payload)
         return await handler(ctx, payload)
 
     def quick(
@@ -114,6 +142,7 @@ class Ocpp16Adapter:
             return False
         try:
             schemas.check(VERSION, action, payload)
+            check_limits(payload)
             readings = self._readings(payload["meterValue"], "meterValue.timestamp")
         except OcppError:
             return False
@@ -184,8 +213,9 @@ class Ocpp16Adapter:
         return {"idTagInfo": {"status": status}} if status is not None else {}
 
     async def data_transfer(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        """Kept whatever the vendor; Accepted only for a vendor whose messages we know."""
         await self.service.data_transfer(ctx, p["vendorId"], p.get("messageId"), p.get("data"))
-        return {"status": "Accepted"}
+        return {"status": "Accepted" if p["vendorId"] in KNOWN_VENDORS else "UnknownVendorId"}
 
     async def notice(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
         return {}

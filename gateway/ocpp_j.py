@@ -89,7 +89,25 @@ def decode(raw: bytes | str) -> list[Any]:
         raise FrameError(
             message_id, "FormationViolation", f"unknown message type {kind!r}: expected 2, 3 or 4"
         )
+    if b"\\u0000" in raw and _holds_nul(msg):  # the bytes first: the hot path pays one scan
+        raise FrameError(
+            message_id,
+            "PropertyConstraintViolation",
+            "text may not hold NUL characters (\\u0000): no store can keep them",
+        )
     return msg
+
+
+def _holds_nul(value: Any) -> bool:
+    """A NUL in any string or key (PostgreSQL's text cannot hold one; OCPP's strings are
+    printable)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def call(message_id: str, action: str, payload: dict[str, Any]) -> bytes:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from gateway.auth import PasswordCache, parse_basic_auth
+from gateway.auth import FailureThrottle, PasswordCache, parse_basic_auth
 from gateway.connection import ChargerConnection, ConnectionRegistry
 from gateway.ocpp16 import SUBPROTOCOL, Ocpp16Adapter
 from gateway.service import ChargerContext, ChargingService
@@ -51,12 +54,19 @@ class Gateway:
         self.adapter = Ocpp16Adapter(self.service, options.heartbeat_interval)
         self.registry = ConnectionRegistry()
         self.passwords = PasswordCache()
+        # wrong passwords: per charger id after 5, per address (chargers behind one NAT) after 50
+        self.throttles = (FailureThrottle(free=5), FailureThrottle(free=50))
         self._server: WsServer | None = None
 
     @property
     def port(self) -> int:
         assert self._server is not None
         return self._server.port
+
+    def url(self, host: str) -> str:
+        """Where chargers connect: wss:// when this gateway serves TLS."""
+        scheme = "wss" if self.options.tls_cert else "ws"
+        return f"{scheme}://{host}:{self.port}/ocpp/{{charger_id}}"
 
     async def start(self) -> None:
         self.committer.start()
@@ -109,6 +119,10 @@ class Gateway:
             return self._refuse(HTTPStatus.NOT_FOUND, "connect to ws://HOST:PORT/ocpp/{charger_id}")
         offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
         if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
+            log.info(
+                "subprotocol refused",
+                extra={"charger": charger_id, "offered": offered or None, "speaks": SUBPROTOCOL},
+            )
             return self._refuse(
                 HTTPStatus.BAD_REQUEST,
                 f"evgate speaks OCPP 1.6J: offer the WebSocket subprotocol "
@@ -129,17 +143,9 @@ class Gateway:
             assert charger is not None and ctx is not None
         credentials = parse_basic_auth(request.headers.get("Authorization"))
         if charger["password_hash"]:
-            if (
-                credentials is None
-                or credentials[0] != charger_id
-                or not self.passwords.verify(credentials[1], charger["password_hash"])
-            ):
-                log.info("charger auth failed", extra={"charger": charger_id})
-                return self._refuse(
-                    HTTPStatus.UNAUTHORIZED,
-                    "wrong or missing password (HTTP Basic auth, user = charger id)",
-                    {"WWW-Authenticate": 'Basic realm="evgate", charset="UTF-8"'},
-                )
+            refused = await self._check_password(socket, charger_id, charger, credentials)
+            if refused is not None:
+                return refused
         elif not charger["allow_passwordless"] and charger["state"] != "pending":
             return self._refuse(
                 HTTPStatus.UNAUTHORIZED,
@@ -149,6 +155,47 @@ class Gateway:
             )
         assert ctx is not None
         return ctx
+
+    async def _check_password(
+        self,
+        socket: Socket,
+        charger_id: str,
+        charger: dict[str, Any],
+        credentials: tuple[str, str] | None,
+    ) -> Response | None:
+        """None when the charger proved its password; else 401, or 429 while its id or its
+        address is locked out after repeated failures. A password that matched before is
+        checked by its cached digest, so a charger is admitted even while someone else is
+        guessing at its id; a new one costs a scrypt run, in a thread, off the event loop."""
+        stored = charger["password_hash"]
+        named = credentials is not None and credentials[0] == charger_id
+        if named and credentials is not None and self.passwords.known(credentials[1], stored):
+            return None
+        peer = socket.transport.get_extra_info("peername") if socket.transport else None
+        keys = (f"id:{charger_id}", f"ip:{peer[0] if peer else '?'}")
+        wait = max(t.retry_after(k) for t, k in zip(self.throttles, keys, strict=True))
+        if wait > 0:
+            log.info("charger auth throttled", extra={"charger": charger_id, "wait_s": wait})
+            return self._refuse(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                "too many wrong passwords for this charger or address: try again later",
+                {"Retry-After": str(math.ceil(wait))},
+            )
+        ok = named
+        if ok and credentials is not None:
+            loop = asyncio.get_running_loop()
+            ok = await loop.run_in_executor(None, self.passwords.verify, credentials[1], stored)
+        if ok:
+            self.throttles[0].succeeded(keys[0])
+            return None
+        for throttle, key in zip(self.throttles, keys, strict=True):
+            throttle.failed(key)
+        log.info("charger auth failed", extra={"charger": charger_id})
+        return self._refuse(
+            HTTPStatus.UNAUTHORIZED,
+            "wrong or missing password (HTTP Basic auth, user = charger id)",
+            {"WWW-Authenticate": 'Basic realm="evgate", charset="UTF-8"'},
+        )
 
     async def _register_pending(self, charger_id: str) -> None:
         try:
@@ -172,8 +219,13 @@ class Gateway:
         """After the socket closed and the call in hand was finished: record the disconnect."""
         ctx = conn.ctx
         self.registry.detach(conn)
-        log.info("charger disconnected", extra={"charger": ctx.id, "messages": conn.messages})
+        # a newer socket of the same charger took over: it is online, so no offline event
+        replaced = self.registry.get(ctx.id) is not None
+        log.info(
+            "charger disconnected",
+            extra={"charger": ctx.id, "messages": conn.messages, "replaced": replaced},
+        )
         try:
-            await self.service.disconnected(ctx)
+            await self.service.disconnected(ctx, replaced=replaced)
         except Exception:  # the store may be going down with us
             log.warning("could not record disconnect", extra={"charger": ctx.id})

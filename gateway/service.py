@@ -227,12 +227,17 @@ class ChargingService:
 
         await self.committer.run(op)
 
-    async def disconnected(self, ctx: ChargerContext) -> None:
+    async def disconnected(self, ctx: ChargerContext, replaced: bool = False) -> None:
+        """Record a socket gone; ``replaced``: a newer one of the charger's is open, so the
+        last presence event stays its ``charger_online``."""
         at = now()
 
         async def op(batch: Batch) -> None:
             await db.touch_charger(batch, ctx.id, at)
-            db.add_event(batch, "charger_offline", ctx.site_id, ctx.id, {"at": at.isoformat()}, at)
+            if not replaced:
+                db.add_event(
+                    batch, "charger_offline", ctx.site_id, ctx.id, {"at": at.isoformat()}, at
+                )
 
         await self.committer.run(op)
 

@@ -23,6 +23,12 @@ PARKING_STATES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing", "Prepar
 EARLIEST_SANE = datetime(2015, 1, 1, tzinfo=UTC)
 CLOCK_AHEAD_LIMIT = timedelta(days=1)
 
+# A register beyond this is no meter's (a thousand times a busy charger's lifetime); its
+# milli-Wh still fit a signed 64-bit column with room to add them up.
+MAX_REGISTER_WH = 10**12
+_MAX_MWH = MAX_REGISTER_WH * 1000
+_MAX_POWER_W = 2**31 - 1  # what the power column holds; no connector comes near
+
 _ENERGY_SCALE = {"Wh": Decimal(1000), "kWh": Decimal(1_000_000)}  # to milli-Wh
 _POWER_SCALE = {"W": Decimal(1), "kW": Decimal(1000)}
 _ONE = Decimal(1)
@@ -45,12 +51,24 @@ class EnergyResult:
     flags: tuple[str, ...]
 
 
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
 def parse_timestamp(value: str) -> datetime:
-    """ISO 8601 from a charger to aware UTC ("Z", offsets and naive-as-UTC accepted)."""
+    """ISO 8601 from a charger to aware UTC ("Z", offsets and naive-as-UTC accepted).
+
+    A time whose UTC form falls outside years 1-9999 (``0001-01-01T00:00:00+14:00``) comes
+    back as the first or last representable instant: a clock that far off is corrected and
+    flagged by ``sane_timestamp`` like any other.
+    """
     ts = datetime.fromisoformat(value)
     if ts.tzinfo is None:
         return ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC)
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:
+        return _FIRST if ts.year == 1 else _LAST
 
 
 def sane_timestamp(ts: datetime, received_at: datetime) -> tuple[datetime, bool]:
@@ -60,12 +78,14 @@ def sane_timestamp(ts: datetime, received_at: datetime) -> tuple[datetime, bool]
     return ts, False
 
 
-def _scaled(value: str, scale: Decimal) -> int | None:
+def _scaled(value: str, scale: Decimal, limit: int) -> int | None:
+    """A decimal string times ``scale`` as an int, or None when it is unreadable or beyond
+    ``limit`` either way (the value as sent is kept with the sample all the same)."""
     try:
         number = Decimal(value) * scale
     except (InvalidOperation, TypeError):
         return None
-    if not number.is_finite():
+    if not number.is_finite() or abs(number) > limit:
         return None
     return int(number.quantize(_ONE, rounding=ROUND_HALF_EVEN))
 
@@ -93,13 +113,13 @@ def parse_reading(meter_value: Mapping[str, Any], ts: datetime) -> Reading:
             if rank < energy_rank:
                 scale = _ENERGY_SCALE.get(sv.get("unit", "Wh"))
                 if scale is not None:
-                    value = _scaled(sv.get("value", ""), scale)
+                    value = _scaled(sv.get("value", ""), scale, _MAX_MWH)
                     if value is not None:
                         energy, energy_rank = value, rank
         elif measurand == POWER and power is None and sv.get("phase") is None:
             scale = _POWER_SCALE.get(sv.get("unit", "W"))
             if scale is not None:
-                power = _scaled(sv.get("value", ""), scale)
+                power = _scaled(sv.get("value", ""), scale, _MAX_POWER_W)
     return Reading(ts, energy, power, context)
 
 

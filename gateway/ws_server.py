@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - websockets built without its C extensi
 log = logging.getLogger("evgate.ws")
 
 CLOSE_GOING_AWAY = 1001
+CLOSE_UNSUPPORTED_DATA = 1003  # RFC 6455: a data type the endpoint does not take
 # descriptors kept free of chargers: the database (SQLite opens three per connection), the
 # API's clients, MQTT, logs. A process out of descriptors cannot commit, so it could ack nothing.
 FD_RESERVE = 128
@@ -152,6 +153,8 @@ class Socket(asyncio.Protocol):
         "_timer",
         "_opening",
         "_edge",
+        "_tls",
+        "_held",
     )
 
     def __init__(self, server: WsServer) -> None:
@@ -166,6 +169,9 @@ class Socket(asyncio.Protocol):
         self._early: list[bytes] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._opening: asyncio.Task[None] | None = None
+        # the TLS handshake in progress, and what the peer sent before it was handed over
+        self._tls: asyncio.Task[None] | None = None
+        self._held: list[bytes] | None = None
         # where websockets' parser stands in the stream (see _advance): 0 is between frames
         # with the fast path open; b"" between frames with it shut (a fragmented message in
         # progress); None shut for good (handshake, closing, debug logging)
@@ -191,11 +197,42 @@ class Socket(asyncio.Protocol):
         self.server.sockets.add(self)
         loop = self.server.loop
         self.last_seen = loop.time()
+        # one timer for TLS and WebSocket openings together: a socket counts from its accept
         self._timer = loop.call_later(self.server.open_timeout, self._open_timed_out)
+        if self.server.ssl_context is not None:
+            transport.pause_reading()  # the ClientHello is for the TLS layer, not for us
+            self._tls = loop.create_task(self._start_tls(transport, self.server.ssl_context))
+
+    async def _start_tls(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
+        """TLS over the accepted TCP socket, so that a socket in its TLS handshake counts
+        against the limit and is cut by the opening timeout like any other."""
+        try:
+            tls = await self.server.loop.start_tls(
+                raw,
+                self,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=self.server.open_timeout,
+            )
+        except (TimeoutError, OSError, ssl.SSLError) as exc:
+            log.info("TLS handshake failed", extra={"reason": str(exc) or type(exc).__name__})
+            tls = None
+        self._tls = None
+        if tls is None:  # failed, or closed meanwhile (our timeout): the TLS layer does not
+            raw.abort()  # tell its application of a loss during the handshake, so we do
+            self.connection_lost(None)
+            return
+        self.transport = tls
+        held, self._held = self._held, None
+        for data in held or ():
+            self.data_received(data)
 
     def data_received(self, data: bytes) -> None:
         """Whole text frames straight to the handler; anything else through websockets, which
         answers pings, closes and fails the connection exactly as it would on its own."""
+        if self._tls is not None:  # decrypted before start_tls handed us the TLS transport
+            self._held = [*(self._held or ()), data]
+            return
         self.last_seen = self.server.loop.time()
         taken: list[bytes] = []
         edge = self._edge
@@ -224,7 +261,11 @@ class Socket(asyncio.Protocol):
         for event in events:
             if type(event) is Frame:
                 opcode = event.opcode
-                if opcode is TEXT or opcode is BINARY:
+                if opcode is BINARY:  # OCPP-J is text: a binary message is no call at all
+                    self._fragments = None
+                    self.close(CLOSE_UNSUPPORTED_DATA, "OCPP-J takes text frames only")
+                    return
+                if opcode is TEXT:
                     if event.fin:
                         self._deliver(bytes(event.data))
                     else:
@@ -248,6 +289,8 @@ class Socket(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.sockets.discard(self)
+        if self._tls is not None and not self._tls.done():
+            self._tls.cancel()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -325,7 +368,7 @@ class Socket(asyncio.Protocol):
         if response.status_code != 101:
             return
         self._opening = None
-        self.ws = self._frames_only(self.ws)
+        self.ws, binary = self._frames_only(self.ws)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -333,29 +376,35 @@ class Socket(asyncio.Protocol):
         early, self._early = self._early, None
         for data in early or ():
             self.handler.on_message(data)
+        if binary:
+            self.close(CLOSE_UNSUPPORTED_DATA, "OCPP-J takes text frames only")
 
-    def _frames_only(self, handshake: ServerProtocol) -> ServerProtocol:
+    def _frames_only(self, handshake: ServerProtocol) -> tuple[ServerProtocol, bool]:
         """A protocol born open for the rest of the socket's life.
 
         The handshake's parser keeps the request (headers and all, ~2.6 KiB) alive in its
         frame for as long as the socket lives; an OPEN protocol never holds one. Bytes the
-        client sent past the handshake (a frame begun early) carry over. The fast path of
-        data_received opens here, once the parser stands between frames.
+        client sent past the handshake (a frame begun early) carry over; True beside it when
+        one of those was a binary frame. The fast path of data_received opens here, once the
+        parser stands between frames.
         """
         ws = ServerProtocol(state=OPEN, max_size=self.server.max_size, logger=log)
         leftover = bytes(handshake.reader.buffer)
         edge: int | bytes | None = 0
+        binary = False
         if leftover:
             ws.receive_data(leftover)
             for event in ws.events_received():
                 if type(event) is Frame and event.opcode is TEXT:
                     self._deliver(bytes(event.data))
+                elif type(event) is Frame and event.opcode is BINARY:
+                    binary = True
             # anything websockets queued (a pong) goes out with the next read's answer, so
             # that read goes through it
             edge = (_advance(0, leftover) or b"") if ws.state is OPEN else None
         # websockets logs each frame it reads when debugging: then it reads them all
         self._edge = None if ws.debug else edge
-        return ws
+        return ws, binary
 
     def _open_timed_out(self) -> None:
         self._timer = None
@@ -402,6 +451,7 @@ class WsServer:
         self.sockets: set[Socket] = set()
         self.max_sockets = max_sockets if max_sockets is not None else default_max_sockets()
         self.refused_full = 0
+        self.ssl_context: ssl.SSLContext | None = None
         self._closing: set[asyncio.Future[Any]] = set()
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -413,9 +463,9 @@ class WsServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
-        self._server = await self.loop.create_server(
-            lambda: Socket(self), host, port, ssl=ssl_context, backlog=4096
-        )
+        # TLS is started by each Socket on its accepted TCP connection (see _start_tls)
+        self.ssl_context = ssl_context
+        self._server = await self.loop.create_server(lambda: Socket(self), host, port, backlog=4096)
         if self.ping_interval:
             self._sweeper = asyncio.create_task(self._keepalive(), name="evgate-ws-keepalive")
 

@@ -124,6 +124,43 @@ async def test_a_new_socket_replaces_the_old_one(env: Env) -> None:
     await new.close()
 
 
+async def test_the_last_presence_event_of_a_replaced_socket_says_online(env: Env) -> None:
+    """The old socket's disconnect must not follow the new socket's charger_online with a
+    charger_offline: consumers would take a connected charger for gone."""
+    from sqlalchemy import select
+
+    from store.schema import outbox
+
+    old = await Charger.connect(env.url("CP1"))
+    await old.boot()
+    new = await Charger.connect(env.url("CP1"))
+    await asyncio.wait_for(old.closed, 5)
+    await new.boot()
+    for _ in range(50):  # the old connection's wind-down has run once it is detached
+        if env.gateway.registry.get("CP1") is not None and len(env.gateway.registry) == 1:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+
+    async def presence() -> list[str]:
+        async with env.engine.connect() as conn:
+            rows = await conn.execute(
+                select(outbox.c.kind)
+                .where(outbox.c.charger_id == "CP1")
+                .where(outbox.c.kind.in_(["charger_online", "charger_offline"]))
+                .order_by(outbox.c.id)
+            )
+            return [r[0] for r in rows]
+
+    assert (await presence())[-1] == "charger_online"
+    await new.close()
+    for _ in range(50):
+        if (await presence())[-1] == "charger_offline":
+            break
+        await asyncio.sleep(0.05)
+    assert (await presence())[-1] == "charger_offline"  # a real disconnect still says so
+
+
 async def test_charger_that_never_boots_is_asked_to(env: Env) -> None:
     cp = await Charger.connect(env.url("CP1"))
     await cp.call("Heartbeat", {})

@@ -207,9 +207,14 @@ async def test_data_transfer_is_stored(env: Env) -> None:
         "DataTransfer", {"vendorId": "com.wallbox", "messageId": "x", "data": "42"}
     )
     assert result == {"status": "Accepted"}
+    other = await cp.call("DataTransfer", {"vendorId": "org.example", "data": "7"})
+    assert other == {"status": "UnknownVendorId"}  # not ours to understand, but kept
     async with env.engine.connect() as conn:
         rows = (await conn.execute(select(data_transfers))).mappings().all()
-    assert [(r["vendor_id"], r["data"]) for r in rows] == [("com.wallbox", "42")]
+    assert [(r["vendor_id"], r["data"]) for r in rows] == [
+        ("com.wallbox", "42"),
+        ("org.example", "7"),
+    ]
     await cp.close()
 
 

@@ -236,7 +236,8 @@ def too_big() -> bytes:
     [
         (unmasked(b'[2, "u", "Heartbeat", {}]'), 1002),  # websockets: incorrect masking
         (too_big(), 1009),  # websockets: message too big
-        (None, 1002),  # not UTF-8 and no readable id: ours, the frame is not JSON
+        (None, 1007),  # not UTF-8 (RFC 6455: invalid frame payload data)
+        (struct.pack("!BB", 0x82, 0x80 | 4) + os.urandom(4) + b"\x00" * 4, 1003),  # binary
     ],
 )
 async def test_bad_frames_close_as_they_did(gw: Gateway, frame: bytes | None, code: int) -> None:
@@ -255,15 +256,37 @@ async def test_bad_frames_close_as_they_did(gw: Gateway, frame: bytes | None, co
     assert opcode == 0x8 and struct.unpack("!H", data[:2])[0] == code
 
 
-async def test_text_that_is_not_utf8_is_the_applications_to_refuse(gw: Gateway) -> None:
-    """websockets' Sans-I/O layer does not check UTF-8 (its asyncio layer did, closing 1007):
-    the bytes reach the application, which answers a call whose id it can read."""
+async def test_text_that_is_not_utf8_closes_1007_even_with_a_readable_id(gw: Gateway) -> None:
+    """websockets' Sans-I/O layer does not check UTF-8: we do, on the refused frames only,
+    and fail the connection as RFC 6455 says; other chargers carry on."""
     raw, _ = await Raw.open(gw.port, "CP1")
     raw.send(1, b'[2, "h0", "Heartbeat", {}]')
     await raw.answer()
     raw.send(1, b'[2, "bad", "Heartbeat", {"x": "\xff\xfe"}]')
-    answer = await raw.answer()
-    assert answer[:3] == [4, "bad", "FormationViolation"]
-    raw.send(1, b'[2, "h1", "Heartbeat", {}]')
-    assert (await raw.answer())[1] == "h1"
+    opcode, data = await raw.frame()
+    while opcode == 1:  # the boot trigger (we never booted)
+        opcode, data = await raw.frame()
+    assert opcode == 0x8 and struct.unpack("!H", data[:2])[0] == 1007
     raw.writer.close()
+    other, _ = await Raw.open(gw.port, "CP2")
+    other.send(1, b'[2, "h1", "Heartbeat", {}]')
+    assert (await other.answer())[1] == "h1"
+    other.writer.close()
+
+
+async def test_a_binary_message_is_not_taken_as_a_call(gw: Gateway) -> None:
+    """A binary frame carrying a valid call, whole or fragmented: 1003, nothing answered."""
+    for fragmented in (False, True):
+        raw, _ = await Raw.open(gw.port, "CP1")
+        call = b'[2, "b1", "Heartbeat", {}]'
+        if fragmented:
+            raw.send(2, call[:5], fin=False)
+            raw.send(0, call[5:])
+        else:
+            raw.send(2, call)
+        opcode, data = await raw.frame()
+        while opcode == 1:
+            assert json.loads(data)[0] == 2, data  # only the server's own calls, no answer
+            opcode, data = await raw.frame()
+        assert opcode == 0x8 and struct.unpack("!H", data[:2])[0] == 1003
+        raw.writer.close()

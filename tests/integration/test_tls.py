@@ -51,6 +51,7 @@ async def test_wss_with_basic_auth(engine: AsyncEngine, certificate: tuple[str, 
     gateway = Gateway(engine, GatewayOptions(port=0, tls_cert=cert, tls_key=key))
     await gateway.start()
     try:
+        assert gateway.url("h") == f"wss://h:{gateway.port}/ocpp/{{charger_id}}"  # start line
         context = ssl.create_default_context(cafile=cert)
         import base64
 
@@ -71,5 +72,46 @@ async def test_wss_with_basic_auth(engine: AsyncEngine, certificate: tuple[str, 
                 subprotocols=["ocpp1.6"],
             ):  # type: ignore[list-item]
                 pass
+    finally:
+        await gateway.close()
+
+
+async def test_sockets_in_the_tls_handshake_count_and_time_out(
+    engine: AsyncEngine, certificate: tuple[str, str]
+) -> None:
+    """A peer that opens TCP and never says ClientHello holds a socket of the limit until the
+    opening timeout cuts it; meanwhile a connection past the limit is refused with 503."""
+    import asyncio
+
+    await seed(engine)
+    cert, key = certificate
+    options = GatewayOptions(
+        port=0, tls_cert=cert, tls_key=key, max_connections=2, open_timeout=0.5
+    )
+    gateway = Gateway(engine, options)
+    await gateway.start()
+    try:
+        stalled = [await asyncio.open_connection("127.0.0.1", gateway.port) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        refused = await asyncio.wait_for(reader.read(200), 2)
+        assert refused.startswith(b"HTTP/1.1 503"), refused
+        writer.close()
+        for stalled_reader, stalled_writer in stalled:  # cut by the opening timeout
+            assert await asyncio.wait_for(stalled_reader.read(100), 3) == b""
+            stalled_writer.close()
+        await asyncio.sleep(0.05)
+        context = ssl.create_default_context(cafile=cert)
+        import base64
+
+        auth = base64.b64encode(f"SECURE:{PASSWORD}".encode()).decode()
+        async with connect(
+            f"wss://127.0.0.1:{gateway.port}/ocpp/SECURE",
+            ssl=context,
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Basic {auth}"},
+        ) as ws:  # the slots are free again, and TLS works after the stalled ones
+            await ws.send('[2, "1", "Heartbeat", {}]')
+            assert (await ws.recv()).startswith('[3,"1",')
     finally:
         await gateway.close()

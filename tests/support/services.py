@@ -20,7 +20,7 @@ def required() -> bool:
 
 
 def unavailable(what: str, why: str) -> None:
-    message = f"{what} not reachable ({why}); start it (see shared/reference/services.md)"
+    message = f"{what} not reachable ({why}); start it (README.md, Tests)"
     if required():
         pytest.fail(f"EVGATE_REQUIRE_SERVICES=1 but {message}", pytrace=False)
     pytest.skip(message)

@@ -172,7 +172,14 @@ class Reference:
         self.flush()
         for event in events:
             assert type(event) is Frame
-            if event.opcode is TEXT or event.opcode is BINARY:
+            if event.opcode is BINARY:  # OCPP-J takes text only: 1003, the read ends there
+                self.fragments = None
+                if self.ws.state is OPEN:
+                    self.ws.send_close(1003, "OCPP-J takes text frames only")
+                    self.flush()
+                    self.closing = True
+                return
+            if event.opcode is TEXT:
                 if event.fin:
                     self.deliver(event.data)
                 else:

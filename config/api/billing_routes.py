@@ -19,6 +19,7 @@ from billing.views import invoice_public, list_public, pdf_of
 from billing.webhook_signature import SignatureError, verify
 from config.api.auth import Reader, Writer
 from config.api.context import api_context, reading, transaction
+from config.api.errors import http_exception
 from config.api.types import IdPath, SiteIdQuery, SiteIdText, Text
 from store import billing_store as bs
 
@@ -45,13 +46,13 @@ class CreditIn(BaseModel):
 
 
 def _fail(exc: Exception) -> HTTPException:
-    status = 404 if isinstance(exc, NotFoundError) else 422
-    return HTTPException(status, str(exc))
+    return http_exception(exc)  # the one mapping: config/api/errors.py
 
 
 def _stripe(request: Request) -> StripeSettings | None:
-    configured = getattr(request.app.state, "billing_stripe", None)
-    return configured if configured is not None else StripeSettings.from_env()
+    # set by create_app from Settings (config.compose); tests may set their own
+    configured: StripeSettings | None = getattr(request.app.state, "billing_stripe", None)
+    return configured
 
 
 @router.post("/billing-runs", summary="bill a month (or --dry-run it): numbered invoices")

@@ -8,6 +8,7 @@ COPY gateway ./gateway
 COPY tariffs ./tariffs
 COPY store ./store
 COPY billing ./billing
+COPY services ./services
 COPY config ./config
 COPY simulators ./simulators
 RUN pip install --no-cache-dir --no-deps .

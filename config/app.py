@@ -14,6 +14,7 @@ from contextlib import nullcontext, suppress
 
 import uvicorn
 
+import config.api  # noqa: F401 - loaded before the OCPP port opens: the API is up right after it
 from billing.scheduler import BillingScheduler
 from config import compose
 from config.settings import Settings

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from billing.run import Payer
-    from billing.stripe_payments import StripeSettings
+    from billing.stripe_payments import StripePayments, StripeSettings
     from config.api.context import CommandSender
     from gateway.connection import ConnectionRegistry
 
@@ -40,12 +40,18 @@ def stripe_settings(settings: Settings) -> StripeSettings | None:
     )
 
 
-def payer(settings: Settings) -> Payer | None:
-    """What charges a period's autopay invoices through Stripe; None without a key."""
+def stripe_payments(settings: Settings) -> StripePayments | None:
+    """The Stripe client (customers, cards, PaymentIntents); None without a key."""
     from billing.stripe_payments import StripePayments
 
     stripe = stripe_settings(settings)
-    return StripePayments(stripe).charge_period if stripe is not None else None
+    return StripePayments(stripe) if stripe is not None else None
+
+
+def payer(settings: Settings) -> Payer | None:
+    """What charges a period's autopay invoices through Stripe; None without a key."""
+    payments = stripe_payments(settings)
+    return payments.charge_period if payments is not None else None
 
 
 def api_app(

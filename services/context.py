@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from store.errors import Forbidden
 
-ROLES = ("super-admin", "admin", "viewer")
-
 
 @dataclass(frozen=True)
 class Actor:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from store.errors import Invalid, NotFound
 
-class BillingError(ValueError):
+
+class BillingError(Invalid):
     """Bad input or a state that forbids the action (e.g. paying a credited invoice)."""
 
 
-class NotFoundError(LookupError):
+class NotFoundError(NotFound):
     """No such invoice, credit note or subscriber."""
 
 

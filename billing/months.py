@@ -6,10 +6,12 @@ import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from store.errors import Invalid
+
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-class PeriodError(ValueError):
+class PeriodError(Invalid):
     """A period that is not YYYY-MM."""
 
 

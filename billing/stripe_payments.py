@@ -11,7 +11,6 @@ in causal order (``record_outcome``): nothing un-pays a paid invoice.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,21 +30,11 @@ STRIPE = "stripe"  # the audit log's actor for what Stripe's answers and events 
 
 @dataclass(frozen=True)
 class StripeSettings:
+    """What the Stripe client needs; built from config.settings.Settings by config.compose."""
+
     api_key: str
     webhook_secret: str = ""
     api_base: str | None = None  # e.g. localstripe's http://127.0.0.1:PORT
-
-    @classmethod
-    def from_env(cls) -> StripeSettings | None:
-        """EVGATE_STRIPE_API_KEY (needed), EVGATE_STRIPE_WEBHOOK_SECRET, EVGATE_STRIPE_API_BASE."""
-        key = os.environ.get("EVGATE_STRIPE_API_KEY")
-        if not key:
-            return None
-        return cls(
-            key,
-            os.environ.get("EVGATE_STRIPE_WEBHOOK_SECRET", ""),
-            os.environ.get("EVGATE_STRIPE_API_BASE") or None,
-        )
 
 
 def idempotency_key(invoice_id: int, attempt: int) -> str:

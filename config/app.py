@@ -14,15 +14,14 @@ from contextlib import nullcontext, suppress
 
 import uvicorn
 
+import config.api  # noqa: F401 - loaded before the OCPP port opens: the API is up right after it
 from billing.scheduler import BillingScheduler
-from billing.stripe_payments import StripePayments, StripeSettings
-from config.api import create_app
+from config import compose
 from config.settings import Settings
 from gateway.command_bus import CommandBus
 from gateway.outbox import OutboxPublisher
 from gateway.server import Gateway, GatewayOptions
 from store import migrate
-from store.db import create_engine
 
 log = logging.getLogger("evgate")
 
@@ -42,7 +41,7 @@ def tune_gc() -> None:
 
 
 async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
-    engine = create_engine(settings.database_url)
+    engine = compose.engine(settings)
     await migrate.upgrade(engine)
     gateway = Gateway(
         engine,
@@ -65,15 +64,12 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
         bus = CommandBus(gateway.registry, settings.mqtt_url, prefix=settings.mqtt_prefix)
         bus.start()
     # invoices on the 1st in each site's time zone, daily dunning; autopay through Stripe when
-    # EVGATE_STRIPE_API_KEY is set (one instance at a time works a tick: advisory lock)
-    stripe = StripeSettings.from_env()
-    scheduler = BillingScheduler(
-        engine, payer=StripePayments(stripe).charge_period if stripe else None
-    )
+    # a Stripe key is set (one instance at a time works a tick: advisory lock)
+    scheduler = BillingScheduler(engine, payer=compose.payer(settings))
     scheduler.start()
     api_server = uvicorn.Server(
         uvicorn.Config(
-            create_app(engine, gateway.registry, command_sender=bus),
+            compose.api_app(settings, engine, gateway.registry, command_sender=bus),
             host=settings.host,
             port=settings.api_port,
             log_config=None,

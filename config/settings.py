@@ -1,16 +1,22 @@
-"""Settings: command-line flags over EVGATE_* environment variables over defaults."""
+"""Settings: command-line flags over EVGATE_* environment variables over defaults.
+
+The one place the process environment is read: every EVGATE_<FIELD> variable is a field
+here, and everything else (store, billing, the API) is handed what it needs by
+config.compose. tests/unit/config/test_env_only_in_settings.py keeps it that way.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from store.db import DEFAULT_URL
+from store.errors import Invalid
 
 
-class SettingsError(ValueError):
-    pass
+class SettingsError(Invalid):
+    """A flag or EVGATE_* variable with a value evgate cannot run with."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,10 @@ class Settings:
     # MQTT broker for events and cross-instance commands; empty: events wait in the outbox
     mqtt_url: str | None = None
     mqtt_prefix: str = "evgate"
+    # Stripe autopay (billing runs, the scheduler) and webhooks; no key: no card payments
+    stripe_api_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str | None = None  # e.g. localstripe's http://127.0.0.1:PORT
 
     @classmethod
     def load(

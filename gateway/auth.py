@@ -13,14 +13,16 @@ import os
 import time
 from collections.abc import Callable
 
+from store.errors import Invalid
+
 # n=2^10, r=8: ~2 ms and 1 MiB per hash. Charger passwords are machine secrets of 16-40
 # characters (OCPP security whitepaper), so the cost guards against leaks, not weak words.
 _N, _R, _P, _LEN = 1 << 10, 8, 1, 32
 MIN_LENGTH, MAX_LENGTH = 16, 40
 
 
-class PasswordError(ValueError):
-    pass
+class PasswordError(Invalid):
+    """A charger password that OCPP security profile 1 does not allow."""
 
 
 def check_password(password: str) -> None:

@@ -1,1 +1,1 @@
-"""Use cases shared by the CLI and the HTTP API: each validates, writes, audits and events."""
+"""Use cases shared by the CLI, the config API and the portal: validate, write, audit, event."""

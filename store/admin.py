@@ -12,21 +12,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.errors import Conflict, Invalid, NotFound
 from store.schema import chargers, sites, tokens
 
 PLANS = ("basic", "business")
 
+__all__ = ["Conflict", "NotFound", "ValidationError"]  # the kinds, re-exported for callers
 
-class ValidationError(ValueError):
+
+class ValidationError(Invalid):
     """Input that cannot be stored; the message says what and how to fix it."""
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Conflict(ValueError):
-    pass
 
 
 @dataclass(frozen=True)

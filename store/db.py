@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +9,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from store.errors import EvgateError
+
 DEFAULT_URL = "sqlite+aiosqlite:///./var/evgate.db"
 
 
-class StoreError(Exception):
+class StoreError(EvgateError):
     """A store problem the user can fix (bad URL, unreachable database)."""
 
 
@@ -52,8 +53,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
-    url = normalize_url(url or os.environ.get("EVGATE_DATABASE_URL") or DEFAULT_URL)
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for ``url`` (config.settings.Settings.database_url: the store reads no
+    environment)."""
+    url = normalize_url(url)
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":

@@ -1,6 +1,6 @@
 """Subscribers: invited by a site, accepted through a token, then active, suspended, cancelled.
 
-States (domain.md): invited -> active -> suspended <-> active; any but cancelled -> cancelled.
+States (docs/domain.md): invited -> active -> suspended <-> active; any but cancelled -> cancelled.
 A subscriber's RFID tokens are rows of `tokens` carrying its id; who may charge on a
 monthly-payment charger is decided from the token's and the subscriber's state together
 (store.charging.token_state, gateway.service.decide).
@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.admin import Conflict, NotFound, ValidationError, check_id_tag
+from store.errors import Gone
 from store.ids import new_id
 from store.schema import invitations, sites, subscribers, tokens
 from store.secrets import new_secret, secret_hash
@@ -36,7 +37,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,4})?")
 
 
-class InvitationExpired(Conflict):
+class InvitationExpired(Gone):
     """The invitation's time ran out: the site has to invite again."""
 
 

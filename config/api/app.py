@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing.stripe_payments import StripeSettings
 from config.api import billing_routes, errors, metrics
 from config.api.context import ApiContext, CommandSender
 from config.api.routers import (
@@ -27,7 +28,8 @@ invitations, sessions with their price, and remote commands to connected charger
 
 Authenticate with `Authorization: Bearer <token>`; the first token comes from
 `evgate admin create-token --role super-admin`. Errors are `{"detail": "<one sentence>"}`
-(with `field` on a 422).
+(with `field` on a 422): 422 invalid input, 404 not found, 409 conflict with what is stored,
+410 an expired invitation, 403 not allowed for this token, 401 no or an unknown token.
 """
 
 
@@ -38,8 +40,13 @@ def create_app(
     command_timeout: float = 30.0,
     invitation_base_url: str | None = None,
     command_sender: CommandSender | None = None,
+    stripe: StripeSettings | None = None,
 ) -> FastAPI:
-    """The API over ``engine``; ``registry`` is the in-process gateway's (None: no gateway)."""
+    """The API over ``engine``; ``registry`` is the in-process gateway's (None: no gateway).
+
+    ``stripe``: the webhook secret and autopay client settings (config.compose builds them
+    from Settings); None: no autopay, and webhooks are refused.
+    """
     app = FastAPI(title="evgate config API", version="1.0.0", description=DESCRIPTION)
     ctx = ApiContext(
         engine=engine,
@@ -49,6 +56,7 @@ def create_app(
         commands=command_sender,
     )
     app.state.evgate = ctx
+    app.state.billing_stripe = stripe
     metrics.install(app.state, ctx)
     errors.install(app)
     app.include_router(metrics.router)

@@ -19,7 +19,8 @@ from billing.stripe_payments import StripePayments, StripeSettings
 from billing.views import invoice_public, list_public, pdf_of
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
-from config.api.types import IdPath, SiteIdQuery, SiteIdText, Text
+from config.api.errors import http_exception
+from config.api.types import MAX_BIGINT, IdPath, SiteIdQuery, SiteIdText, Text
 from services import billing as service
 from store import billing_store as bs
 
@@ -46,8 +47,7 @@ class CreditIn(BaseModel):
 
 
 def _fail(exc: Exception) -> HTTPException:
-    status = 404 if isinstance(exc, NotFoundError) else 422
-    return HTTPException(status, str(exc))
+    return http_exception(exc)  # the one mapping: config/api/errors.py
 
 
 def _writable(who: Principal) -> Callable[[str], None]:
@@ -61,8 +61,9 @@ def _writable(who: Principal) -> Callable[[str], None]:
 
 
 def _stripe(request: Request) -> StripeSettings | None:
-    configured = getattr(request.app.state, "billing_stripe", None)
-    return configured if configured is not None else StripeSettings.from_env()
+    # set by create_app from Settings (config.compose); tests may set their own
+    configured: StripeSettings | None = getattr(request.app.state, "billing_stripe", None)
+    return configured
 
 
 @router.post("/billing-runs", summary="bill a month (or --dry-run it): numbered invoices")
@@ -129,7 +130,7 @@ async def list_invoices(
     who: Reader,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     site_id: SiteIdQuery = None,
-    subscriber_id: Annotated[int | None, Query(ge=1)] = None,
+    subscriber_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
 ) -> list[dict[str, Any]]:
     site = who.visible_site(site_id)
     async with reading(request) as conn:

@@ -5,20 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.connection import ConnectionRegistry
+from services.commands import CommandSender
 
-
-class CommandSender(Protocol):
-    """Sends a remote command to a charger wherever its socket is (registry or command bus)."""
-
-    async def call(
-        self, charger_id: str, action: str, payload: dict[str, Any], timeout: float = 30
-    ) -> dict[str, Any]: ...
+__all__ = ["ApiContext", "CommandSender", "api_context", "reading", "transaction"]
 
 
 @dataclass(frozen=True)

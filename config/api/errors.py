@@ -1,18 +1,51 @@
-"""Error bodies people can read: ``{"detail": "<one sentence>"}`` (plus ``field`` on a 422)."""
+"""The one mapping of errors to HTTP: ``{"detail": "<one sentence>"}`` (``field`` on a 422).
+
+Kinds, not classes (store.errors): Invalid 422, NotFound 404, Conflict 409, Gone 410,
+Forbidden 403; whichever room raised them. Two types from outside the vocabulary are mapped
+here too: the pure tariff engine's TariffError (422 naming the field) and the gateway's
+CommandError (by what went wrong on the charger's socket).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from gateway.auth import PasswordError
-from store.admin import Conflict, NotFound, ValidationError
-from store.subscribers import InvitationExpired
+from gateway.connection import CommandError
+from store.errors import Conflict, EvgateError, Forbidden, Gone, Invalid, NotFound
 from tariffs import TariffError
+
+# most specific first: Gone is a Conflict
+STATUS: tuple[tuple[type[EvgateError], int], ...] = (
+    (Invalid, 422),
+    (NotFound, 404),
+    (Gone, 410),
+    (Conflict, 409),
+    (Forbidden, 403),
+)
+# a remote command that got no positive answer, by CommandError.kind
+COMMAND_STATUS = {"offline": 409, "timeout": 504, "rejected": 502, "invalid": 422}
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status of a user error (422 for any other kind)."""
+    if isinstance(exc, TariffError):
+        return 422
+    if isinstance(exc, CommandError):
+        return COMMAND_STATUS.get(exc.kind, 502)
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 422
+
+
+def http_exception(exc: Exception) -> HTTPException:
+    """The same mapping as an HTTPException, for a handler that must raise one."""
+    return HTTPException(status_of(exc), str(exc))
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -41,16 +74,9 @@ async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     return _error(422, f"{field}: {message}{more}", field)
 
 
-async def _tariff_invalid(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, TariffError)
-    return _error(422, str(exc), exc.path or None)
-
-
-def _simple(status: int) -> Any:
-    async def handler(request: Request, exc: Exception) -> JSONResponse:
-        return _error(status, str(exc))
-
-    return handler
+async def _user_error(request: Request, exc: Exception) -> JSONResponse:
+    field = exc.path or None if isinstance(exc, TariffError) else None
+    return _error(status_of(exc), str(exc), field)
 
 
 async def _integrity(request: Request, exc: Exception) -> JSONResponse:
@@ -59,11 +85,6 @@ async def _integrity(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_invalid)
-    app.add_exception_handler(TariffError, _tariff_invalid)
-    app.add_exception_handler(ValidationError, _simple(422))
-    app.add_exception_handler(PasswordError, _simple(422))
-    app.add_exception_handler(NotFound, _simple(404))
-    # InvitationExpired is a Conflict: the more specific handler wins (MRO lookup)
-    app.add_exception_handler(InvitationExpired, _simple(410))
-    app.add_exception_handler(Conflict, _simple(409))
+    for kind in (EvgateError, TariffError, CommandError):
+        app.add_exception_handler(kind, _user_error)
     app.add_exception_handler(IntegrityError, _integrity)

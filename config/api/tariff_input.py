@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from tariffs import Tariff, TariffError, check_tariff, dumps, parse_simple_tariff, parse_tariff
+from tariffs import Tariff, check_tariff, dumps, parse_tariff
 from tariffs import tariff_to_json as to_json
 
 MAX_BODY = 256 * 1024
@@ -46,21 +46,9 @@ def ocpi_version(obj: Any) -> tuple[Tariff, str, list[str]]:
     return tariff, dumps(to_json(tariff), indent=None), check_tariff(tariff)
 
 
-def simple_version(
-    text: str, currency: str, vat_percent: Decimal | None
-) -> tuple[Tariff, str, list[str]]:
-    tariff = parse_simple_tariff(text, currency, vat_percent)
-    return tariff, dumps(to_json(tariff), indent=None), check_tariff(tariff)
-
-
 def stored_json(text: str) -> Any:
     """A stored version's OCPI JSON, numbers exact."""
     return json.loads(text, parse_float=Decimal)
-
-
-def require_currency(tariff: Tariff, currency: str, whose: str) -> None:
-    if tariff.currency != currency:
-        raise TariffError("currency", f"must be {whose} currency {currency}, not {tariff.currency}")
 
 
 # OpenAPI description of the OCPI body (the handler reads it itself, to keep numbers exact)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from config.commands.common import add_database_flag, in_transaction
-from store import api_tokens, audit
+from services import api_tokens as services_api_tokens
+from services.context import CLI
+from store import api_tokens
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,18 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _create_token(args: argparse.Namespace) -> int:
-    api_tokens.check_role(args.role, args.site)
+    api_tokens.check_role(args.role, args.site)  # before the database is opened
 
-    async def work(conn):  # type: ignore[no-untyped-def]
-        token_id, token = await api_tokens.create_token(conn, args.role, args.site, args.name)
-        await audit.record(
-            conn,
-            "cli",
-            "api_token.create",
-            "api_token",
-            token_id,
-            site_id=args.site,
-            after={"role": args.role, "site_id": args.site, "name": args.name},
+    async def work(conn: AsyncConnection) -> str:
+        _token_id, token = await services_api_tokens.create(
+            conn, CLI, args.role, args.site, args.name
         )
         return token
 

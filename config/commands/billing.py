@@ -14,17 +14,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.errors import BillingError, NotFoundError
 from billing.money import format_amount
-from billing.months import PeriodError
+from config import compose
 from config.cli import CliError
-from config.commands.common import add_database_flag, in_transaction, settings_from
+from config.commands.common import USER_ERRORS, add_database_flag, in_transaction, settings_from
 from store import migrate
-from store.db import StoreError, create_engine
 
 T = TypeVar("T")
 CLI = "cli"  # the audit log's actor for what the command line changes
-ERRORS = (BillingError, NotFoundError, PeriodError, StoreError)
+ERRORS = USER_ERRORS  # the one CLI mapping (config/commands/common.py)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -83,7 +81,7 @@ def _with_engine(args: argparse.Namespace, work: Callable[[AsyncEngine], Awaitab
     settings = settings_from(args)
 
     async def main() -> T:
-        engine = create_engine(settings.database_url)
+        engine = compose.engine(settings)
         try:
             await migrate.upgrade(engine)
             return await work(engine)
@@ -126,7 +124,6 @@ class _Progress:
 
 
 def _bill(args: argparse.Namespace) -> int:
-    from billing.stripe_payments import StripePayments, StripeSettings
     from services.billing import billing_run
 
     async def work(engine: AsyncEngine) -> Any:
@@ -135,10 +132,7 @@ def _bill(args: argparse.Namespace) -> int:
             from billing.run import count_billable
 
             progress = _Progress(await count_billable(engine, args.month, args.site))
-        stripe_settings = StripeSettings.from_env()
-        payer = None
-        if stripe_settings is not None and not args.dry_run:
-            payer = StripePayments(stripe_settings).charge_period
+        payer = None if args.dry_run else compose.payer(settings_from(args))
         report = await billing_run(
             engine,
             args.month,

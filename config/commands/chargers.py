@@ -7,8 +7,10 @@ import json
 
 from config.commands.common import add_database_flag, in_transaction
 from config.commands.imports import checked, hash_all, read_rows
-from gateway.auth import check_password, hash_password
-from store import admin, charger_views
+from gateway.auth import hash_password
+from services import chargers
+from services.context import CLI
+from store import charger_views
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,23 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _check_row(row: dict[str, str]) -> None:
-    admin.check_identifier(row["id"], "charger id")
-    if row.get("password"):
-        check_password(row["password"])
+    chargers.check(row["id"], row.get("password") or None)
 
 
 def _add(args: argparse.Namespace) -> int:
-    _check_row({"id": args.id, "password": args.password or ""})
-    password_hash = hash_password(args.password) if args.password else None
-
-    async def work(conn):  # type: ignore[no-untyped-def]
-        await admin.get_site(conn, args.site)
-        await admin.add_chargers(conn, [admin.charger_row(args.id, args.site, password_hash)])
-
-    in_transaction(args, work)
+    chargers.check(args.id, args.password)  # before the database is opened
+    in_transaction(
+        args, lambda conn: chargers.register(conn, CLI, args.site, args.id, args.password)
+    )
     print(
         f"charger {args.id} registered on site {args.site}"
-        f" ({'password set' if password_hash else 'no password'})"
+        f" ({'password set' if args.password else 'no password'})"
     )
     return 0
 
@@ -60,15 +56,10 @@ def _add(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     rows = checked(args.file, read_rows(args.file, "id", ("password",)), _check_row, "id")
     hashes = hash_all([r.get("password") or None for _, r in rows], hash_password)
-    records = [
-        admin.charger_row(r["id"], args.site, h) for (_, r), h in zip(rows, hashes, strict=True)
-    ]
-
-    async def work(conn):  # type: ignore[no-untyped-def]
-        await admin.get_site(conn, args.site)
-        return await admin.add_chargers(conn, records)
-
-    count = in_transaction(args, work)
+    records = [(r["id"], h) for (_, r), h in zip(rows, hashes, strict=True)]
+    count = in_transaction(
+        args, lambda conn: chargers.import_chargers(conn, CLI, args.site, records)
+    )
     print(f"{count} chargers imported into site {args.site}")
     return 0
 

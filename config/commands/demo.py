@@ -29,6 +29,7 @@ from config.cli import CliError
 
 SITE = "demo-condo"
 TZ = "Europe/Oslo"
+DEMO_STRIPE_KEY = "sk_test_evgate_demo"  # localstripe takes any test key
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -140,7 +141,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     stripe = start_localstripe(work)
     if stripe is not None:
-        env |= {"EVGATE_STRIPE_API_KEY": "sk_test_evgate_demo", "EVGATE_STRIPE_API_BASE": stripe[0]}
+        env |= {"EVGATE_STRIPE_API_KEY": DEMO_STRIPE_KEY, "EVGATE_STRIPE_API_BASE": stripe[0]}
         step(f"Stripe: localstripe on {stripe[0]} (a third of the subscribers pay by card)")
     else:
         step("Stripe: localstripe is not installed, every subscriber pays by bank transfer")
@@ -318,11 +319,13 @@ async def attach_cards(database_url: str, stripe_base: str, subscribers: list[in
 
     The last one gets a card that attaches but is always declined, to show a failed charge.
     """
-    from billing.stripe_payments import StripePayments, StripeSettings
-    from store.db import create_engine
+    from config import compose
+    from config.settings import Settings
 
-    engine = create_engine(database_url)
-    payments = StripePayments(StripeSettings("sk_test_evgate_demo", "", stripe_base))
+    settings = Settings(database_url, stripe_api_key=DEMO_STRIPE_KEY, stripe_api_base=stripe_base)
+    engine = compose.engine(settings)
+    payments = compose.stripe_payments(settings)
+    assert payments is not None
     try:
         for n, subscriber_id in enumerate(subscribers, start=1):
             number = "4000000000000341" if n == len(subscribers) else "4242424242424242"

@@ -10,7 +10,6 @@ import resource
 from config import logs
 from config.cli import CliError
 from config.commands.common import settings_from
-from store.db import StoreError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,9 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     logs.setup(settings.log_level, settings.log_format)
     try:
-        asyncio.run(run(settings))
-    except StoreError as exc:
-        raise CliError(str(exc)) from None
+        asyncio.run(run(settings))  # a bad database URL (StoreError) is a user error: one line
     except OSError as exc:
         raise CliError(f"cannot start: {exc.strerror or exc}") from None
     return 0

@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 
 from config.cli import CliError
 from config.commands.common import add_database_flag, in_transaction
+from services import sites
+from services.context import CLI
 from store import admin
 
 
@@ -60,13 +62,13 @@ def _add(args: argparse.Namespace) -> int:
         name=args.name,
         payment_terms_days=args.payment_terms,
     )
-    in_transaction(args, lambda conn: admin.add_site(conn, site))
+    in_transaction(args, lambda conn: sites.create(conn, CLI, site))
     print(f"site {site.id} created ({site.plan}, {site.tz}, {site.currency})")
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    rows = in_transaction(args, admin.list_sites)
+    rows = in_transaction(args, lambda conn: sites.visible(conn, CLI))
     if args.json:
         print(json.dumps(rows, default=str, indent=2))
     else:

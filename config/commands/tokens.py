@@ -6,7 +6,8 @@ import argparse
 
 from config.commands.common import add_database_flag, in_transaction
 from config.commands.imports import checked, read_rows
-from store import admin
+from services import tokens
+from services.context import CLI
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,37 +36,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _add(args: argparse.Namespace) -> int:
-    admin.check_id_tag(args.id_tag)
-
-    async def work(conn):  # type: ignore[no-untyped-def]
-        await admin.get_site(conn, args.site)
-        await admin.add_tokens(conn, args.site, [args.id_tag])
-
-    in_transaction(args, work)
+    tokens.check(args.id_tag)  # before the database is opened
+    in_transaction(args, lambda conn: tokens.add(conn, CLI, args.site, args.id_tag))
     print(f"token {args.id_tag} added to site {args.site}")
     return 0
 
 
 def _import(args: argparse.Namespace) -> int:
     rows = checked(
-        args.file,
-        read_rows(args.file, "id_tag"),
-        lambda r: admin.check_id_tag(r["id_tag"]),
-        "id_tag",
+        args.file, read_rows(args.file, "id_tag"), lambda r: tokens.check(r["id_tag"]), "id_tag"
     )
-
-    async def work(conn):  # type: ignore[no-untyped-def]
-        await admin.get_site(conn, args.site)
-        return await admin.add_tokens(conn, args.site, [r["id_tag"] for _, r in rows])
-
-    count = in_transaction(args, work)
+    tags = [r["id_tag"] for _, r in rows]
+    count = in_transaction(args, lambda conn: tokens.import_tokens(conn, CLI, args.site, tags))
     print(f"{count} tokens imported into site {args.site}")
     return 0
 
 
 def _set_state(args: argparse.Namespace) -> int:
     in_transaction(
-        args, lambda conn: admin.set_token_state(conn, args.site, args.id_tag, args.state)
+        args, lambda conn: tokens.set_state(conn, CLI, args.site, args.id_tag, args.state)
     )
     print(f"token {args.id_tag} on site {args.site} is now {args.state}")
     return 0

@@ -124,6 +124,20 @@ async def test_run_list_pay_credit_pdf_and_estimate(engine: AsyncEngine) -> None
         assert r.status_code == 403
 
 
+async def test_an_id_past_64_bits_is_a_422_not_a_500(engine: AsyncEngine) -> None:
+    await World(engine).setup()
+    http, tok = await client(engine)
+    async with http:
+        r = await http.get(
+            "/api/v1/invoices", params={"subscriber_id": 2**63}, headers=auth(tok["super"])
+        )
+        assert r.status_code == 422, r.text
+        r = await http.get(
+            "/api/v1/invoices", params={"subscriber_id": 2**63 - 1}, headers=auth(tok["super"])
+        )
+        assert r.status_code == 200 and r.json() == []
+
+
 async def test_the_webhook_verifies_signatures(engine: AsyncEngine) -> None:
     w = await World(engine).setup()
     await w.subscriber("A", payment_method="stripe")

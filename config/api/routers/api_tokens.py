@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from config.api.auth import SuperAdmin
 from config.api.context import transaction
 from config.api.types import IdPath, SiteIdText, Text
-from store import api_tokens, audit
+from services import api_tokens
+from store import api_tokens as token_store
 
 router = APIRouter(prefix="/api/v1/api-tokens", tags=["api tokens"])
 
@@ -25,36 +26,18 @@ class TokenCreate(BaseModel):
 @router.post("", status_code=201, summary="create a token (shown once)")
 async def create(request: Request, body: TokenCreate, who: SuperAdmin) -> dict[str, Any]:
     async with transaction(request) as conn:
-        token_id, token = await api_tokens.create_token(conn, body.role, body.site_id, body.name)
-        await audit.record(
-            conn,
-            who.actor,
-            "api_token.create",
-            "api_token",
-            token_id,
-            site_id=body.site_id,
-            after=body.model_dump(),
-        )
+        token_id, token = await api_tokens.create(conn, who, body.role, body.site_id, body.name)
     return {"id": token_id, "token": token, **body.model_dump()}
 
 
 @router.get("", summary="every token (never the secrets)")
 async def list_tokens(request: Request, who: SuperAdmin) -> list[dict[str, Any]]:
     async with transaction(request) as conn:
-        return await api_tokens.list_tokens(conn)
+        return await token_store.list_tokens(conn)
 
 
 @router.delete("/{token_id}", status_code=204, summary="revoke a token")
 async def revoke(request: Request, token_id: IdPath, who: SuperAdmin) -> Response:
     async with transaction(request) as conn:
-        before = await api_tokens.revoke_token(conn, token_id)
-        await audit.record(
-            conn,
-            who.actor,
-            "api_token.revoke",
-            "api_token",
-            token_id,
-            site_id=before["site_id"],
-            before=before,
-        )
+        await api_tokens.revoke(conn, who, token_id)
     return Response(status_code=204)

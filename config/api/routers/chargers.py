@@ -1,18 +1,18 @@
-"""Chargers: live state, registration, approval, password, tariff and monthly-payment mode."""
+"""Chargers over HTTP: live state; registration, approval, password, tariff and monthly-payment
+mode through services.chargers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from config.api.auth import Principal, Reader, SuperAdmin, Writer
+from config.api.auth import Reader, SuperAdmin, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.types import BigId, ChargerIdPath, SiteIdPath, SiteIdQuery, SiteIdText, Text
-from gateway.auth import hash_password
-from store import admin, audit, charger_admin, charger_views, outbox_store
+from services import chargers
+from store import charger_views
 
 router = APIRouter(prefix="/api/v1", tags=["chargers"])
 
@@ -50,13 +50,6 @@ def with_live_state(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "online": api_context(request).registry.get(row["id"]) is not None}
 
 
-async def load_for(request: Request, charger_id: str, who: Principal) -> dict[str, Any]:
-    async with reading(request) as conn:
-        charger = await admin.get_charger(conn, charger_id)
-    who.check_read(charger["site_id"])
-    return charger
-
-
 @router.get("/chargers", summary="chargers with live state (online, connectors, sessions)")
 async def list_chargers(
     request: Request,
@@ -82,15 +75,8 @@ async def get_charger(request: Request, charger_id: ChargerIdPath, who: Reader) 
 async def register_charger(
     request: Request, site_id: SiteIdPath, body: ChargerCreate, who: Writer
 ) -> dict[str, Any]:
-    who.check_write(site_id)
-    password_hash = hash_password(body.password) if body.password else None
-    row = admin.charger_row(body.id, site_id, password_hash)
     async with transaction(request) as conn:
-        await admin.get_site(conn, site_id)
-        await admin.add_chargers(conn, [row])
-        await audit.record(
-            conn, who.actor, "charger.create", "charger", body.id, site_id=site_id, after=row
-        )
+        await chargers.register(conn, who, site_id, body.id, body.password)
         view = await charger_views.charger_view(conn, body.id)
     return with_live_state(request, view)
 
@@ -100,17 +86,7 @@ async def approve(
     request: Request, charger_id: ChargerIdPath, body: Approval, who: SuperAdmin
 ) -> dict[str, Any]:
     async with transaction(request) as conn:
-        before, after = await charger_admin.approve(conn, charger_id, body.site_id)
-        await audit.record(
-            conn,
-            who.actor,
-            "charger.approve",
-            "charger",
-            charger_id,
-            site_id=body.site_id,
-            before=before,
-            after=after,
-        )
+        await chargers.approve(conn, who, charger_id, body.site_id)
         view = await charger_views.charger_view(conn, charger_id)
     return with_live_state(request, view)
 
@@ -119,42 +95,17 @@ async def approve(
 async def set_password(
     request: Request, charger_id: ChargerIdPath, body: PasswordChange, who: Writer
 ) -> dict[str, Any]:
-    charger = await load_for(request, charger_id, who)
-    who.check_write(charger["site_id"])
-    password_hash = hash_password(body.password) if body.password else None
     async with transaction(request) as conn:
-        before, after = await charger_admin.set_password_hash(conn, charger_id, password_hash)
-        await audit.record(
-            conn,
-            who.actor,
-            "charger.password",
-            "charger",
-            charger_id,
-            site_id=charger["site_id"],
-            before={"has_password": before["password_hash"] is not None},
-            after={"has_password": after["password_hash"] is not None},
-        )
-    return {"charger_id": charger_id, "has_password": password_hash is not None}
+        has_password = await chargers.set_password(conn, who, charger_id, body.password)
+    return {"charger_id": charger_id, "has_password": has_password}
 
 
 @router.put("/chargers/{charger_id}/tariff", summary="assign a tariff (or none) to a charger")
 async def assign_tariff(
     request: Request, charger_id: ChargerIdPath, body: TariffAssignment, who: Writer
 ) -> dict[str, Any]:
-    charger = await load_for(request, charger_id, who)
-    who.check_write(charger["site_id"])
     async with transaction(request) as conn:
-        before, after = await charger_admin.assign_tariff(conn, charger_id, body.tariff_id)
-        await audit.record(
-            conn,
-            who.actor,
-            "charger.tariff",
-            "charger",
-            charger_id,
-            site_id=charger["site_id"],
-            before={"tariff_id": before["tariff_id"]},
-            after={"tariff_id": after["tariff_id"]},
-        )
+        await chargers.assign_tariff(conn, who, charger_id, body.tariff_id)
     return {
         "charger_id": charger_id,
         "tariff_id": body.tariff_id,
@@ -171,32 +122,12 @@ async def set_monthly_payment(
     request: Request, charger_id: ChargerIdPath, body: MonthlyPayment, who: SuperAdmin
 ) -> dict[str, Any]:
     async with transaction(request) as conn:
-        before, after = await charger_admin.set_monthly_payment(conn, charger_id, body.enabled)
-        await audit.record(
-            conn,
-            who.actor,
-            "charger.monthly_payment",
-            "charger",
-            charger_id,
-            site_id=after["site_id"],
-            before={"monthly_payment": before["monthly_payment"]},
-            after={"monthly_payment": after["monthly_payment"]},
-        )
-        if bool(before["monthly_payment"]) != bool(after["monthly_payment"]):
-            await outbox_store.record_event(
-                conn,
-                "charger_monthly_payment",
-                after["site_id"],
-                charger_id,
-                {"enabled": bool(after["monthly_payment"]), "by": who.actor},
-                datetime.now(UTC),
-            )
-        running = await charger_admin.running_sessions(conn, charger_id)
-        counts = (
-            await charger_admin.subscriber_counts(conn, after["site_id"])
-            if after["site_id"] is not None
-            else {"active_subscribers": 0, "usable_tokens": 0}
-        )
+        change = await chargers.set_monthly_payment(conn, who, charger_id, body.enabled)
+    after = change.after
+    counts = {
+        "active_subscribers": change.active_subscribers,
+        "usable_tokens": change.usable_tokens,
+    }
     if body.enabled:
         who_may_charge = (
             f"only tokens of active subscribers of site {after['site_id']!r} "
@@ -210,11 +141,12 @@ async def set_monthly_payment(
     return {
         "charger_id": charger_id,
         "monthly_payment": bool(after["monthly_payment"]),
-        "changed": bool(before["monthly_payment"]) != bool(after["monthly_payment"]),
+        "changed": change.changed,
         "who_may_charge": who_may_charge,
         **counts,
         "running_sessions": [
-            {**s, "keeps_monthly_payment": bool(s["monthly_payment"])} for s in running
+            {**s, "keeps_monthly_payment": bool(s["monthly_payment"])}
+            for s in change.running_sessions
         ],
         "note": "sessions already running keep the mode they started with",
     }

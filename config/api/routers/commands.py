@@ -1,27 +1,25 @@
 """Remote commands: sent over the charger's socket, answered with the charger's own answer.
 
-409 when this process holds no socket for the charger (offline), 504 when it does not
-answer in time, 502 when it answers with a CallError.
+409 when no instance holds a socket for the charger (offline), 504 when it does not answer
+in time, 502 when it answers with a CallError (config/api/errors.py maps CommandError).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.api.auth import Writer
-from config.api.context import api_context, reading, transaction
+from config.api.context import api_context
 from config.api.types import ChargerIdPath, IdTag
-from gateway.connection import CommandError
-from store import admin, audit, charger_admin
+from services import commands
 
 router = APIRouter(prefix="/api/v1/chargers/{charger_id}/commands", tags=["remote commands"])
 
 ConnectorId = Annotated[int, Field(ge=0, le=100)]
 TransactionId = Annotated[int, Field(ge=1, le=2**31 - 1)]
-_STATUS = {"offline": 409, "timeout": 504, "rejected": 502, "invalid": 422}
 
 
 class RemoteStart(BaseModel):
@@ -74,26 +72,11 @@ async def send(
     action: str,
     payload: dict[str, Any],
 ) -> dict[str, Any]:
-    """Check the caller may act on the charger, send, audit, return the charger's answer."""
-    async with reading(request) as conn:
-        charger = await admin.get_charger(conn, charger_id)
-    who.check_write(charger["site_id"])
+    """Send through services.commands (it checks the caller and audits); the answer as JSON."""
     ctx = api_context(request)
-    try:
-        answer = await ctx.sender.call(charger_id, action, payload, timeout=ctx.command_timeout)
-    except CommandError as exc:
-        raise HTTPException(_STATUS.get(exc.kind, 502), str(exc)) from None
-    async with transaction(request) as conn:
-        await audit.record(
-            conn,
-            who.actor,
-            f"command.{command}",
-            "charger",
-            charger_id,
-            site_id=charger["site_id"],
-            before={"action": action, "payload": payload},
-            after=answer,
-        )
+    answer = await commands.send(
+        ctx.engine, ctx.sender, who, charger_id, command, action, payload, ctx.command_timeout
+    )
     return {
         "charger_id": charger_id,
         "command": command,
@@ -118,16 +101,9 @@ async def remote_stop(
 ) -> dict[str, Any]:
     transaction_id = body.transaction_id
     if transaction_id is None:
-        async with reading(request) as conn:
-            await admin.get_charger(conn, charger_id)
-            running = await charger_admin.running_sessions(conn, charger_id)
-        if not running:
-            raise HTTPException(409, f"charger {charger_id!r} has no running session to stop")
-        if len(running) > 1:
-            raise HTTPException(
-                422, f"charger {charger_id!r} runs {len(running)} sessions: give transaction_id"
-            )
-        transaction_id = int(running[0]["id"])
+        transaction_id = await commands.only_running_session(
+            api_context(request).engine, charger_id
+        )
     return await send(
         request,
         who,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from config.api.context import reading, transaction
 from config.api.routers.subscribers import Email, Language, Name
-from store import audit, subscribers
+from services import subscribers
 
 router = APIRouter(prefix="/api/v1/invitations", tags=["invitations (public)"])
 
@@ -31,20 +31,13 @@ class Acceptance(BaseModel):
 @router.get("/{token}", summary="what an invitation is for (no bearer token needed)")
 async def show(request: Request, token: Token) -> dict[str, Any]:
     async with reading(request) as conn:
-        inv = await subscribers.invitation(conn, token)
-    return {
-        "site_id": inv["site_id"],
-        "site_name": inv["site_name"],
-        "email": inv["email"],
-        "expires_at": inv["expires_at"],
-        "accepted": inv["accepted_at"] is not None,
-    }
+        return await subscribers.invitation(conn, token)
 
 
 @router.post("/{token}/accept", status_code=201, summary="accept an invitation: become active")
 async def accept(request: Request, token: Token, body: Acceptance) -> dict[str, Any]:
     async with transaction(request) as conn:
-        subscriber_id = await subscribers.accept(
+        row = await subscribers.accept(
             conn,
             token,
             name=body.name,
@@ -52,15 +45,4 @@ async def accept(request: Request, token: Token, body: Acceptance) -> dict[str, 
             language=body.language,
             payment_method=body.payment_method,
         )
-        row = await subscribers.get_subscriber(conn, subscriber_id)
-        await audit.record(
-            conn,
-            "invitee",
-            "subscriber.accept",
-            "subscriber",
-            subscriber_id,
-            site_id=row["site_id"],
-            before={"state": "invited"},
-            after=row,
-        )
-    return {"subscriber_id": subscriber_id, "state": row["state"]}
+    return {"subscriber_id": row["id"], "state": row["state"]}

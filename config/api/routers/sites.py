@@ -1,18 +1,19 @@
-"""Sites: create (super-admin), read, change settings (an admin may change its own site)."""
+"""Sites over HTTP: parse, call services.sites, format (VAT as a percent)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.api.auth import Reader, SuperAdmin, Writer
 from config.api.context import reading, transaction
 from config.api.output import percent
 from config.api.types import SiteIdPath, SiteIdText, Text
-from store import admin, audit, site_updates
+from services import sites
+from store import admin
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
 
@@ -54,20 +55,13 @@ def site_out(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("", summary="list the sites this token may see")
 async def list_sites(request: Request, who: Reader) -> list[dict[str, Any]]:
     async with reading(request) as conn:
-        rows = await admin.list_sites(conn)
-    return [site_out(r) for r in rows if who.can_read(r["id"])]
+        return [site_out(r) for r in await sites.visible(conn, who)]
 
 
 @router.post("", status_code=201, summary="create a site (super-admin)")
 async def create_site(request: Request, body: SiteCreate, who: SuperAdmin) -> dict[str, Any]:
-    values = body.values()
-    site = admin.SiteInput(**values)
     async with transaction(request) as conn:
-        await admin.add_site(conn, site)
-        row = await admin.get_site(conn, site.id)
-        await audit.record(
-            conn, who.actor, "site.create", "site", site.id, site_id=site.id, after=row
-        )
+        row = await sites.create(conn, who, admin.SiteInput(**body.values()))
     return site_out(row)
 
 
@@ -75,27 +69,12 @@ async def create_site(request: Request, body: SiteCreate, who: SuperAdmin) -> di
 async def get_site(request: Request, site_id: SiteIdPath, who: Reader) -> dict[str, Any]:
     who.check_read(site_id)
     async with reading(request) as conn:
-        return site_out(await admin.get_site(conn, site_id))
+        return site_out(await sites.get(conn, who, site_id))
 
 
 @router.patch("/{site_id}", summary="change a site's settings (the plan: super-admin only)")
 async def update_site(
     request: Request, site_id: SiteIdPath, body: SiteSettings, who: Writer
 ) -> dict[str, Any]:
-    who.check_write(site_id)
-    values = body.values()
-    if "plan" in values and not who.is_super:
-        raise HTTPException(403, "only a super-admin may change a site's plan")
     async with transaction(request) as conn:
-        before, after = await site_updates.update_site(conn, site_id, values)
-        await audit.record(
-            conn,
-            who.actor,
-            "site.update",
-            "site",
-            site_id,
-            site_id=site_id,
-            before=before,
-            after=after,
-        )
-    return site_out(after)
+        return site_out(await sites.update(conn, who, site_id, body.values()))

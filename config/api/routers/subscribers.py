@@ -1,4 +1,4 @@
-"""Subscribers of a site: invite, list, change terms and discount, suspend, cancel, tokens."""
+"""Subscribers over HTTP: parse, call services.subscribers, format (discount as a percent)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.output import percent
 from config.api.types import IdPath, IdTag, SiteIdPath, SiteIdQuery, Text
-from store import admin, audit, subscribers
+from services import subscribers
+from store import subscribers as subscriber_store
 
 router = APIRouter(prefix="/api/v1", tags=["subscribers"])
 
@@ -60,13 +61,6 @@ def subscriber_out(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "discount_percent": percent(row["discount_bp"])}
 
 
-async def load(request: Request, who: Principal, subscriber_id: int) -> dict[str, Any]:
-    async with reading(request) as conn:
-        row = await subscribers.get_subscriber(conn, subscriber_id)
-    who.check_read(row["site_id"])
-    return row
-
-
 @router.post(
     "/sites/{site_id}/invitations",
     status_code=201,
@@ -75,20 +69,9 @@ async def load(request: Request, who: Principal, subscriber_id: int) -> dict[str
 async def invite(
     request: Request, site_id: SiteIdPath, body: Invitation, who: Writer
 ) -> dict[str, Any]:
-    who.check_write(site_id)
     async with transaction(request) as conn:
-        await admin.get_site(conn, site_id)
         created = await subscribers.invite(
-            conn, site_id, body.email, name=body.name, language=body.language
-        )
-        await audit.record(
-            conn,
-            who.actor,
-            "subscriber.invite",
-            "subscriber",
-            created["subscriber_id"],
-            site_id=site_id,
-            after={"email": body.email, "state": "invited", "expires_at": created["expires_at"]},
+            conn, who, site_id, body.email, name=body.name, language=body.language
         )
     base = api_context(request).invitation_base_url or str(request.base_url).rstrip("/")
     return {**created, "link": f"{base}/api/v1/invitations/{created['token']}"}
@@ -103,13 +86,14 @@ async def list_subscribers(
 ) -> list[dict[str, Any]]:
     site = who.visible_site(site_id)
     async with reading(request) as conn:
-        rows = await subscribers.list_subscribers(conn, site, state)
+        rows = await subscriber_store.list_subscribers(conn, site, state)
     return [subscriber_out(r) for r in rows]
 
 
 @router.get("/subscribers/{subscriber_id}", summary="a subscriber with its tokens")
 async def get_subscriber(request: Request, subscriber_id: IdPath, who: Reader) -> dict[str, Any]:
-    return subscriber_out(await load(request, who, subscriber_id))
+    async with reading(request) as conn:
+        return subscriber_out(await subscribers.readable(conn, who, subscriber_id))
 
 
 @router.patch(
@@ -119,41 +103,15 @@ async def get_subscriber(request: Request, subscriber_id: IdPath, who: Reader) -
 async def update_subscriber(
     request: Request, subscriber_id: IdPath, body: SubscriberChange, who: Writer
 ) -> dict[str, Any]:
-    row = await load(request, who, subscriber_id)
-    who.check_write(row["site_id"])
     async with transaction(request) as conn:
-        before, after = await subscribers.update_subscriber(conn, subscriber_id, body.values())
-        await audit.record(
-            conn,
-            who.actor,
-            "subscriber.update",
-            "subscriber",
-            subscriber_id,
-            site_id=row["site_id"],
-            before=before,
-            after=after,
-        )
-    return subscriber_out(after)
+        return subscriber_out(await subscribers.update(conn, who, subscriber_id, body.values()))
 
 
 async def _transition(
     request: Request, who: Principal, subscriber_id: int, action: str
 ) -> dict[str, Any]:
-    row = await load(request, who, subscriber_id)
-    who.check_write(row["site_id"])
     async with transaction(request) as conn:
-        before, after = await subscribers.transition(conn, subscriber_id, action)
-        await audit.record(
-            conn,
-            who.actor,
-            f"subscriber.{action}",
-            "subscriber",
-            subscriber_id,
-            site_id=row["site_id"],
-            before={"state": before["state"]},
-            after={"state": after["state"]},
-        )
-    return subscriber_out(after)
+        return subscriber_out(await subscribers.transition(conn, who, subscriber_id, action))
 
 
 @router.post("/subscribers/{subscriber_id}/suspend", summary="suspend: tokens get Blocked")
@@ -177,20 +135,8 @@ async def cancel(request: Request, subscriber_id: IdPath, who: Writer) -> dict[s
 async def add_token(
     request: Request, subscriber_id: IdPath, body: TokenIn, who: Writer
 ) -> dict[str, Any]:
-    row = await load(request, who, subscriber_id)
-    who.check_write(row["site_id"])
     async with transaction(request) as conn:
-        added = await subscribers.add_token(conn, subscriber_id, body.id_tag)
-        await audit.record(
-            conn,
-            who.actor,
-            "subscriber.token_add",
-            "subscriber",
-            subscriber_id,
-            site_id=row["site_id"],
-            after=added,
-        )
-    return added
+        return await subscribers.add_token(conn, who, subscriber_id, body.id_tag)
 
 
 @router.delete(
@@ -204,17 +150,6 @@ async def remove_token(
     id_tag: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[^\x00]+$")],
     who: Writer,
 ) -> Response:
-    row = await load(request, who, subscriber_id)
-    who.check_write(row["site_id"])
     async with transaction(request) as conn:
-        await subscribers.remove_token(conn, subscriber_id, id_tag)
-        await audit.record(
-            conn,
-            who.actor,
-            "subscriber.token_remove",
-            "subscriber",
-            subscriber_id,
-            site_id=row["site_id"],
-            before={"id_tag": id_tag},
-        )
+        await subscribers.remove_token(conn, who, subscriber_id, id_tag)
     return Response(status_code=204)

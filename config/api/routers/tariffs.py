@@ -11,17 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import reading, transaction
 from config.api.output import ExactJSONResponse
-from config.api.tariff_input import (
-    OCPI_BODY,
-    exact_json_body,
-    ocpi_version,
-    require_currency,
-    simple_version,
-    stored_json,
-)
+from config.api.tariff_input import OCPI_BODY, exact_json_body, stored_json
 from config.api.types import IdPath, SiteIdQuery, SiteIdText, Text
-from store import admin, audit, tariff_store
-from tariffs import Tariff
+from services import tariffs
+from store import admin, tariff_store
+from tariffs import Tariff, parse_simple_tariff, parse_tariff
 
 router = APIRouter(prefix="/api/v1/tariffs", tags=["tariffs"])
 
@@ -39,44 +33,12 @@ class SimpleTariff(BaseModel):
     name: Annotated[Text, Field(max_length=200)] = ""
 
 
-def owner_site(who: Principal, site_id: str | None) -> str | None:
-    """The site a new tariff belongs to: admins create for their site; None means global."""
-    if site_id is None:
-        if who.is_super:
-            return None
-        site_id = who.site_id
-        if site_id is None:
-            raise HTTPException(403, "only a super-admin may create a tariff for every site")
-    who.check_write(site_id)
-    return site_id
-
-
 async def create(
-    request: Request, who: Principal, site_id: str | None, name: str, parsed: tuple[Any, ...]
+    request: Request, who: Principal, site_id: str | None, name: str, tariff: Tariff
 ) -> ExactJSONResponse:
-    tariff, text, warnings = parsed
     async with transaction(request) as conn:
-        if site_id is not None:
-            site = await admin.get_site(conn, site_id)
-            require_currency(tariff, site["currency"], f"site {site_id}'s")
-        ids = await tariff_store.create_tariff(
-            conn,
-            site_id=site_id,
-            name=name,
-            currency=tariff.currency,
-            ocpi_text=text,
-            created_by=who.actor,
-        )
-        await audit.record(
-            conn,
-            who.actor,
-            "tariff.create",
-            "tariff",
-            ids["id"],
-            site_id=site_id,
-            after={**ids, "ocpi": text, "name": name},
-        )
-    return ExactJSONResponse({**ids, "warnings": warnings}, status_code=201)
+        created = await tariffs.create(conn, who, tariff, site_id=site_id, name=name)
+    return ExactJSONResponse(created, status_code=201)
 
 
 @router.post(
@@ -92,9 +54,9 @@ async def create_ocpi(
     site_id: SiteIdQuery = None,
     name: Name = "",
 ) -> ExactJSONResponse:
-    site = owner_site(who, site_id)
-    parsed = ocpi_version(await exact_json_body(request))
-    return await create(request, who, site, name, parsed)
+    site = tariffs.owner_site(who, site_id)
+    tariff = parse_tariff(await exact_json_body(request))
+    return await create(request, who, site, name, tariff)
 
 
 @router.post(
@@ -104,16 +66,15 @@ async def create_ocpi(
     response_class=ExactJSONResponse,
 )
 async def create_simple(request: Request, body: SimpleTariff, who: Writer) -> ExactJSONResponse:
-    site = owner_site(who, body.site_id)
+    site = tariffs.owner_site(who, body.site_id)
     currency = body.currency
     if currency is None:
         if site is None:
             raise HTTPException(422, "currency: is required for a tariff of every site")
         async with reading(request) as conn:
             currency = (await admin.get_site(conn, site))["currency"]
-    return await create(
-        request, who, site, body.name, simple_version(body.text, currency, body.vat_percent)
-    )
+    tariff = parse_simple_tariff(body.text, currency, body.vat_percent)
+    return await create(request, who, site, body.name, tariff)
 
 
 @router.get("", summary="tariffs this token may see, with their current version")
@@ -127,21 +88,14 @@ async def list_tariffs(
         return await tariff_store.list_tariffs(conn, site)
 
 
-async def readable(request: Request, who: Principal, tariff_id: int) -> dict[str, Any]:
-    async with reading(request) as conn:
-        row = await tariff_store.get_tariff(conn, tariff_id)
-    if row["site_id"] is not None:
-        who.check_read(row["site_id"])
-    return row
-
-
 @router.get(
     "/{tariff_id}",
     summary="a tariff with every version (OCPI JSON, exact numbers)",
     response_class=ExactJSONResponse,
 )
 async def get_tariff(request: Request, tariff_id: IdPath, who: Reader) -> ExactJSONResponse:
-    row = await readable(request, who, tariff_id)
+    async with reading(request) as conn:
+        row = await tariffs.readable(conn, who, tariff_id)
     versions = [
         {
             "version_id": v["id"],
@@ -165,25 +119,9 @@ async def get_tariff(request: Request, tariff_id: IdPath, who: Reader) -> ExactJ
     response_class=ExactJSONResponse,
 )
 async def update_tariff(request: Request, tariff_id: IdPath, who: Writer) -> ExactJSONResponse:
-    row = await readable(request, who, tariff_id)
-    if row["site_id"] is None:
-        if not who.is_super:
-            raise HTTPException(403, "only a super-admin may edit a tariff of every site")
-    else:
-        who.check_write(row["site_id"])
-    tariff: Tariff
-    tariff, text, warnings = ocpi_version(await exact_json_body(request))
-    require_currency(tariff, row["currency"], "the tariff's")
+    async with reading(request) as conn:  # who may edit it, before the body is read
+        tariffs.check_edit(who, await tariffs.readable(conn, who, tariff_id))
+    tariff = parse_tariff(await exact_json_body(request))
     async with transaction(request) as conn:
-        ids = await tariff_store.add_version(conn, tariff_id, text, who.actor)
-        await audit.record(
-            conn,
-            who.actor,
-            "tariff.update",
-            "tariff",
-            tariff_id,
-            site_id=row["site_id"],
-            before={"version_id": row["current_version_id"]},
-            after={**ids, "ocpi": text},
-        )
-    return ExactJSONResponse({**ids, "warnings": warnings})
+        updated = await tariffs.add_version(conn, who, tariff_id, tariff)
+    return ExactJSONResponse(updated)

@@ -43,10 +43,10 @@ def test_who_may_charge(
 
 
 def test_roles() -> None:
-    root = Principal(1, "", "super-admin", None)
-    admin = Principal(2, "a", "admin", "S1")
-    viewer = Principal(3, "", "viewer", "S1")
-    auditor = Principal(4, "", "viewer", None)
+    root = Principal.token(1, "", "super-admin", None)
+    admin = Principal.token(2, "a", "admin", "S1")
+    viewer = Principal.token(3, "", "viewer", "S1")
+    auditor = Principal.token(4, "", "viewer", None)
     assert root.can_write("S2") and root.can_read(None)
     assert admin.can_write("S1") and not admin.can_write("S2") and not admin.can_write(None)
     assert admin.can_read("S1") and not admin.can_read("S2") and not admin.can_read(None)

@@ -55,6 +55,7 @@ class RunOptions:
     now: datetime | None = None
     batch_size: int = 250  # subscribers per transaction
     actor: str = "cli"  # who the audit log names: "cli", "scheduler", an API token
+    run_id: int | None = None  # a queued run row to take (a worker process's run)
 
 
 @dataclass
@@ -71,6 +72,8 @@ class RunReport:
     held_back: list[dict[str, Any]] = field(default_factory=list)
     held_back_count: int = 0
     conflicts: list[int] = field(default_factory=list)
+    # sites that could not be billed, with the one-line reason; every other site is billed
+    failed_sites: dict[str, str] = field(default_factory=dict)
 
     def add(self, draft: InvoiceDraft) -> None:
         self.invoices += 1
@@ -144,14 +147,29 @@ async def run_billing(
             )
     if not options.dry_run:
         async with engine.begin() as conn:
-            report.run_id = await bs.start_run(conn, options.period, options.site_id, now)
+            if options.run_id is not None:
+                await bs.claim_run(conn, options.run_id, now)
+                report.run_id = options.run_id
+            else:
+                report.run_id = await bs.start_run(conn, options.period, options.site_id, now)
+            await bs.abandon_runs(conn, options.period, options.site_id, report.run_id)
     for row in site_rows:
-        await _bill_site(engine, row, options, now, report, progress)
+        try:
+            await _bill_site(engine, row, options, now, report, progress)
+        except Exception as exc:  # one site's bad data must not stop the others' invoices
+            log.exception("billing a site failed", extra={"site": row["id"]})
+            report.failed_sites[row["id"]] = _reason(exc)
     if not options.dry_run:
         if payer is not None:
             await payer(engine, options.period)
         async with engine.begin() as conn:
-            await bs.finish_run(conn, report.run_id or 0, report.as_dict(), datetime.now(UTC))
+            await bs.finish_run(
+                conn,
+                report.run_id or 0,
+                report.as_dict(),
+                datetime.now(UTC),
+                "failed" if report.failed_sites else "done",
+            )
             await audit.record(
                 conn,
                 options.actor,
@@ -162,6 +180,12 @@ async def run_billing(
                 after={k: v for k, v in report.as_dict().items() if k != "held_back"},
             )
     return report
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for a report: what went wrong, not where."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
 async def _load_site(engine: AsyncEngine, row: dict[str, Any], period: str) -> _Site:

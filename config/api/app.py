@@ -20,6 +20,7 @@ from config.api.routers import (
     subscribers,
     tariffs,
 )
+from config.billing_jobs import BillingJobs
 from gateway.connection import ConnectionRegistry
 
 DESCRIPTION = """\
@@ -61,6 +62,8 @@ def create_app(
     )
     app.state.evgate = ctx
     app.state.billing_stripe = stripe
+    # billing runs in processes of their own (config.billing_jobs), on this database
+    app.state.billing_jobs = BillingJobs(engine, engine.url.render_as_string(hide_password=False))
     metrics.install(app.state, ctx)
     errors.install(app)
     app.include_router(metrics.router)

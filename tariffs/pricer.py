@@ -231,6 +231,8 @@ def _step_surplus(
             continue
         total = totals[bucket] * _THOUSAND if bucket == _E else totals[bucket]
         step = comp.component.step_size
+        if step == 0:  # published by real CPOs: no rounding
+            continue
         rounded = (total / step).to_integral_value(ROUND_CEILING) * step
         extra = rounded - total
         if extra > 0:

@@ -108,9 +108,9 @@ def test_time_zone_changes_which_element_applies(
         ({}, [], "cannot read"),
         (
             {"c.json": CDR, "t.json": {"currency": "EUR", "elements": [{"price_components": [
-                {"type": "TIME", "price": 1, "step_size": 0}]}]}},
+                {"type": "TIME", "price": 1, "step_size": -60}]}]}},
             ["--tariff", "t.json"],
-            "t.json: elements[0].price_components[0].step_size: must be a positive integer",
+            "t.json: elements[0].price_components[0].step_size: must be a non-negative integer",
         ),
         (
             {"c.json": dict(CDR, tariffs=[dict(TIME_TARIFF, currency="eur")])},

@@ -3,6 +3,8 @@
 Every module of our packages is parsed with `ast` (nothing is imported), so the test sees
 module-level and function-level imports alike, including those a test run never executes.
 Our packages are the wheel's packages in pyproject.toml plus what mypy checks (bench/).
+A module loaded by name (importlib, as config/cli.py's GROUPS does) is not an edge: that is
+how the shell keeps `evgate simulate` free of the server side.
 """
 
 from __future__ import annotations

@@ -59,11 +59,14 @@ def build_parser(groups: Sequence[str] | None = None) -> argparse.ArgumentParser
     return parser
 
 
-def _is_user_error(exc: Exception) -> bool:
-    """Input the user can fix (validation, conflicts, unknown ids): one line, no traceback."""
-    from config.commands.common import USER_ERRORS
+def _is_user_error(exc: Exception, args: argparse.Namespace) -> bool:
+    """Input the user can fix (validation, conflicts, unknown ids): one line, no traceback.
 
-    return isinstance(exc, USER_ERRORS)
+    A command names its user errors as the ``user_errors`` default of its parser
+    (config/commands/common.py's add_database_flag does, for the store's): the shell knows
+    no command module, so the commands may import it without a circle.
+    """
+    return isinstance(exc, tuple(getattr(args, "user_errors", ())))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        if not _is_user_error(exc):
+        if not _is_user_error(exc, args):
             raise
         print(f"evgate: {exc}", file=sys.stderr)
         return 2

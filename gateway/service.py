@@ -96,7 +96,7 @@ class StartResult:
 
 
 def _context(charger: dict[str, Any], recent: list[dict[str, Any]]) -> ChargerContext:
-    """A connection's context from its charger row and `db.recent_sessions` rows."""
+    """A connection's context from its charger row and its `db.recent_sessions_of` rows."""
     ctx = ChargerContext(
         id=charger["id"],
         site_id=charger["site_id"],
@@ -188,14 +188,10 @@ class ChargingService:
         ] = Coalescer(self._authorize_round, LOOKUP_ROUND, "evgate-authorize")
 
     # -- connection lifecycle -------------------------------------------------------------
-    async def load_context(self, charger: dict[str, Any]) -> ChargerContext:
-        async with self.engine.connect() as conn:
-            recent = await db.recent_sessions(conn, charger["id"], now() - RECENT_STOPS)
-        return _context(charger, recent)
-
     async def lookup(self, charger_id: str) -> tuple[dict[str, Any] | None, ChargerContext | None]:
-        """The charger's row (as `db.load_charger` gives it) and its connection's context (as
-        `load_context` gives it), or (None, None) for an unknown charger.
+        """The charger's row (with its site's allow_passwordless and tz) and its connection's
+        context (its open and recently stopped sessions), or (None, None) for an unknown
+        charger.
 
         Lookups asked for while one round trip is in flight are answered together by the
         next: one connection, one query for all their chargers and one for their sessions.

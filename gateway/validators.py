@@ -307,15 +307,3 @@ def compile_exact(schema: dict[str, Any]) -> Any:
     namespace = _namespace(compiler.consts)
     exec(compile(source, "<ocpp-schema>", "exec"), namespace)  # noqa: S102 - our own code
     return namespace["validate"]
-
-
-def compile_validator(schema: dict[str, Any]) -> Any:
-    """None for a valid payload, SchemaViolation otherwise: the acceptor answers valid
-    payloads; the exact checks run only to say what is wrong."""
-    accept, exact = compile_acceptor(schema), compile_exact(schema)
-
-    def validate(data: Any) -> None:
-        if not accept(data):
-            exact(data)
-
-    return validate

@@ -129,14 +129,6 @@ async def get_charger(conn: AsyncConnection, charger_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-async def update_charger(conn: AsyncConnection, charger_id: str, **values: Any) -> None:
-    result = await conn.execute(
-        update(chargers).where(chargers.c.id == charger_id).values(**values)
-    )
-    if result.rowcount == 0:
-        raise NotFound(f"no charger {charger_id!r}")
-
-
 def check_id_tag(id_tag: str) -> None:
     if not id_tag or len(id_tag) > 20 or not id_tag.isprintable():
         raise ValidationError(

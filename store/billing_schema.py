@@ -1,4 +1,4 @@
-"""Billing tables (issue 6), declared on the shared metadata so migrations and tests see them.
+"""Billing tables, declared on the shared metadata so migrations and tests see them.
 
 Money is integer minor units, times are UTC, billing periods are "YYYY-MM" strings of the
 site's local calendar. The unique constraints carry the billing rules: one invoice per
@@ -20,13 +20,8 @@ from sqlalchemy import (
     text,
 )
 
-from store.schema import BigId, metadata, sessions
+from store.metadata import BigId, metadata
 from store.types import JsonText, UtcDateTime
-
-# Who a session belongs to, snapshotted at StartTransaction (None on older rows: billing then
-# falls back to the token's current subscriber).
-if "subscriber_id" not in sessions.c:
-    sessions.append_column(Column("subscriber_id", BigInteger, nullable=True))
 
 # Counters for gap-free numbering: one row per series ("<series>" for invoices,
 # "<series>/CN" for credit notes). Incremented under a row lock inside the issuing transaction.

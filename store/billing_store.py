@@ -37,7 +37,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store import audit
-from store.batcher import Batch
 from store.billing_schema import (
     billing_runs,
     billing_settings,
@@ -72,17 +71,6 @@ Conn = AsyncConnection
 
 def _insert(conn: Conn) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
-async def session_subscriber(conn: Conn | Batch, site_id: str | None, id_tag: str) -> int | None:
-    """The subscriber owning ``id_tag`` on ``site_id`` now (snapshotted on a session at start)."""
-    if site_id is None:
-        return None
-    query = select(tokens.c.subscriber_id).where(
-        tokens.c.site_id == site_id, tokens.c.id_tag == id_tag
-    )
-    row: Any = (await conn.execute(query)).first()
-    return None if row is None else row[0]
 
 
 # --- what a run reads ------------------------------------------------------------------------

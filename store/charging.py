@@ -52,18 +52,12 @@ IN_CHUNK = 500
 _CHARGER = select(chargers, sites.c.allow_passwordless, sites.c.tz).select_from(
     chargers.outerjoin(sites, sites.c.id == chargers.c.site_id)
 )
-_LOAD_CHARGER = _CHARGER.where(chargers.c.id == bindparam("charger_id"))
 _LOAD_CHARGERS = _CHARGER.where(chargers.c.id.in_(bindparam("ids", expanding=True)))
 
 
-async def load_charger(conn: AsyncConnection, charger_id: str) -> dict[str, Any] | None:
-    """The charger with what its site allows, or None when it is unknown."""
-    row = (await conn.execute(_LOAD_CHARGER, {"charger_id": charger_id})).mappings().first()
-    return dict(row) if row is not None else None
-
-
 async def load_chargers(conn: AsyncConnection, ids: Collection[str]) -> dict[str, dict[str, Any]]:
-    """`load_charger` for many ids at once: id -> charger, unknown ids left out."""
+    """Chargers with what their site allows (allow_passwordless, tz), many ids per query:
+    id -> charger, unknown ids left out."""
     found: dict[str, dict[str, Any]] = {}
     wanted = list(dict.fromkeys(ids))
     for i in range(0, len(wanted), IN_CHUNK):
@@ -88,24 +82,16 @@ _RECENT = (
     )
     .order_by(sessions.c.stopped_at.is_not(None), sessions.c.stopped_at, sessions.c.id)
 )
-_RECENT_ONE = _RECENT.where(sessions.c.charger_id == bindparam("charger_id"))
 _RECENT_MANY = _RECENT.add_columns(sessions.c.charger_id).where(
     sessions.c.charger_id.in_(bindparam("ids", expanding=True))
 )
 
 
-async def recent_sessions(
-    conn: AsyncConnection, charger_id: str, stopped_since: datetime
-) -> list[dict[str, Any]]:
-    """A charger's open sessions, then those stopped since `stopped_since` (oldest first)."""
-    result = await conn.execute(_RECENT_ONE, {"charger_id": charger_id, "since": stopped_since})
-    return [dict(r) for r in result.mappings()]
-
-
 async def recent_sessions_of(
     conn: AsyncConnection, ids: Collection[str], stopped_since: datetime
 ) -> dict[str, list[dict[str, Any]]]:
-    """`recent_sessions` of many chargers at once: id -> its rows, in the same order."""
+    """Each charger's open sessions, then those stopped since `stopped_since` (oldest first),
+    many chargers per query: id -> its rows."""
     found: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     wanted = list(found)
     for i in range(0, len(wanted), IN_CHUNK):
@@ -115,31 +101,8 @@ async def recent_sessions_of(
     return found
 
 
-# the token :id_tag of the site :site_id, with the subscriber it belongs to
+# a site's tokens with the subscriber each belongs to
 _TOKEN_FROM = tokens.outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id)
-_TOKEN_WHERE = and_(
-    tokens.c.site_id == bindparam("site_id"), tokens.c.id_tag == bindparam("id_tag")
-)
-_TOKEN_STATE = (
-    select(tokens.c.state, subscribers.c.state).select_from(_TOKEN_FROM).where(_TOKEN_WHERE)
-)
-
-
-async def token_state(
-    conn: AsyncConnection | Batch, site_id: str | None, id_tag: str
-) -> tuple[str | None, str | None]:
-    """(token state, subscriber state) of a token on a site, read in one query.
-
-    The token state is 'active', 'blocked' or None (unknown token); the subscriber state is
-    the state of the subscriber the token belongs to ('invited', 'active', 'suspended',
-    'cancelled') or None when the token belongs to no subscriber.
-    """
-    if site_id is None:
-        return None, None
-    row = (await conn.execute(_TOKEN_STATE, {"site_id": site_id, "id_tag": id_tag})).first()
-    return (None, None) if row is None else (row[0], row[1])
-
-
 _MONTHLY = select(chargers.c.id, chargers.c.monthly_payment).where(
     chargers.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -159,8 +122,9 @@ async def authorize_facts_of(
     conn: AsyncConnection, keys: Collection[AuthorizeKey]
 ) -> dict[AuthorizeKey, tuple[bool, str | None, str | None]]:
     """What Authorizes decide on, for many at once in two queries: per (charger, site, idTag),
-    (the charger's monthly payment, the token's state on that site, its subscriber's state),
-    as `load_charger` (False when the charger is gone) and `token_state` give them."""
+    (the charger's monthly payment (False when the charger is gone), the token's state on
+    that site ('active', 'blocked', None when unknown), the state of the subscriber it belongs
+    to (None when none))."""
     charger_ids = list({k[0] for k in keys})
     monthly: dict[str, bool] = {}
     for i in range(0, len(charger_ids), IN_CHUNK):
@@ -283,8 +247,9 @@ async def start_facts_of(batch: Batch, keys: list[tuple[Any, ...]]) -> dict[Any,
 
 async def start_facts(batch: Batch, key: dict[str, Any]) -> dict[str, Any]:
     """For a StartTransaction with this session key, in one query (same transaction):
-    `charger_snapshot`'s fields; token_state, subscriber_state (`token_state` on the charger's
-    site); subscriber_id (billing's `session_subscriber`); and session_id, auth_status of the
+    `charger_snapshot`'s fields; token_state, subscriber_state (the token's and its
+    subscriber's state on the charger's site); subscriber_id (who owns the token there now);
+    and session_id, auth_status of the
     session a replay finds by the key (None when this start is new).
 
     Raises NoResultFound when the charger is gone, like `charger_snapshot`.

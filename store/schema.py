@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -20,19 +19,8 @@ from sqlalchemy import (
     text,
 )
 
+from store.metadata import BigId, metadata
 from store.types import JsonText, UtcDateTime
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-# A 64-bit integer primary key that is SQLite's rowid there (so autoincrement is cheap).
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 sites = Table(
     "sites",
@@ -118,6 +106,9 @@ sessions = Table(
     Column("reservation_id", Integer, nullable=True),
     Column("flags", JsonText, nullable=False, server_default="[]"),
     Column("received_at", UtcDateTime, nullable=False),
+    # who the session belongs to, snapshotted at StartTransaction (None on older rows: billing
+    # then falls back to the token's current subscriber); added by migration 0003
+    Column("subscriber_id", BigInteger, nullable=True),
     # a replayed StartTransaction finds its session again through this key
     UniqueConstraint(
         "charger_id", "connector_id", "id_tag", "charger_started_at", "meter_start_wh"
@@ -185,7 +176,7 @@ outbox = Table(
     Index(None, "published_at", "id"),
 )
 
-# --- the config API (issue 5) -----------------------------------------------------------------
+# --- the config API ---------------------------------------------------------------------------
 
 api_tokens = Table(
     "api_tokens",
@@ -279,6 +270,7 @@ invitations = Table(
 )
 
 __all__ = [
+    "BigId",
     "metadata",
     "sites",
     "chargers",
@@ -296,4 +288,7 @@ __all__ = [
     "subscribers",
     "invitations",
 ]
-import store.billing_schema  # noqa: E402,F401  (registers billing tables on metadata)
+
+# The billing tables live in their own module on the same metadata: importing them here makes
+# ``metadata`` the whole schema for whoever imports this module (migrations, tests).
+import store.billing_schema  # noqa: E402,F401

@@ -3,7 +3,7 @@
 States (docs/domain.md): invited -> active -> suspended <-> active; any but cancelled -> cancelled.
 A subscriber's RFID tokens are rows of `tokens` carrying its id; who may charge on a
 monthly-payment charger is decided from the token's and the subscriber's state together
-(store.charging.token_state, gateway.service.decide).
+(store.charging.authorize_facts_of, gateway.service.decide).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -105,6 +105,39 @@ def periods_from_cdr(cdr: object) -> list[ChargingPeriod]:
     return [
         _period(item, f"charging_periods[{i}]", starts[i], bounds[i]) for i, item in enumerate(raw)
     ]
+
+
+def cdr_time_warnings(cdr: Mapping[str, Any], periods: list[ChargingPeriod]) -> list[str]:
+    """What is odd about a CDR's times, yet priceable: periods are priced at their own times.
+
+    Seen from a real CPO: charging periods that start before the CDR's ``start_date_time``
+    (the session clock and the period clock disagree). The periods are what was metered, so
+    they are priced as they are; the CDR's start is only reported against them.
+    """
+    raw = cdr.get("start_date_time")
+    if not periods or raw is None:
+        return []
+    try:
+        start = _parse_datetime(raw, "start_date_time")
+    except TariffError as err:
+        return [f"{err}; ignored, the charging periods give the session's times"]
+    first = periods[0].start
+    if first >= start:
+        return []
+    early = sum(1 for p in periods if p.start < start)
+    return [
+        f"charging_periods[0].start_date_time: {_datetime_text(first)} is "
+        f"{_duration_text(start - first)} before the CDR's start_date_time "
+        f"{_datetime_text(start)} ({early} period(s) start before it); priced at the periods' "
+        "own times"
+    ]
+
+
+def _duration_text(d: timedelta) -> str:
+    seconds = int(d.total_seconds())
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return " ".join(f"{n} {u}" for n, u in ((h, "h"), (m, "min"), (s, "s")) if n) or "0 s"
 
 
 def _period(item: Mapping[str, Any], path: str, start: datetime, end: datetime) -> ChargingPeriod:

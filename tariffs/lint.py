@@ -11,6 +11,7 @@ def check_tariff(tariff: Tariff) -> list[str]:
     for name in ("id", "country_code", "party_id", "last_updated"):
         if getattr(tariff, name) is None:
             warnings.append(f"{name}: required by OCPI 2.2.1 (needed when the tariff is sent)")
+    warnings += _zero_steps(tariff)
     fallback: dict[Dimension, int] = {}  # dimension -> first unrestricted element
     restricted: dict[Dimension, list[int]] = {}
     for i, element in enumerate(tariff.elements):
@@ -52,3 +53,22 @@ def check_tariff(tariff: Tariff) -> list[str]:
                 f"{where} this dimension is free"
             )
     return warnings
+
+
+def _zero_steps(tariff: Tariff) -> list[str]:
+    """step_size 0: not OCPI (a positive integer) but published by real CPOs; read as no
+    rounding."""
+    out = []
+    for i, element in enumerate(tariff.elements):
+        for j, comp in enumerate(element.price_components):
+            if comp.step_size != 0:
+                continue
+            if comp.type is Dimension.FLAT:
+                why = "FLAT is never rounded, 1 says the same"
+            else:
+                why = "read as no rounding; 1 would round up to whole Wh or seconds"
+            out.append(
+                f"elements[{i}].price_components[{j}].step_size: 0 is not OCPI 2.2.1 "
+                f"(a positive integer); {why}"
+            )
+    return out

@@ -132,8 +132,13 @@ def _component(obj: object, path: str) -> PriceComponent:
     return PriceComponent(
         type=_enum(Dimension, raw["type"], f"{path}.type"),
         price=to_decimal(raw["price"], f"{path}.price"),
+        # 0 is published by real CPOs (FLAT components often carry it): read as no rounding,
+        # kept as given, and `check_tariff` warns
         step_size=to_int(
-            raw["step_size"], f"{path}.step_size", minimum=1, what="must be a positive integer"
+            raw["step_size"],
+            f"{path}.step_size",
+            minimum=0,
+            what="must be a non-negative integer (0: no rounding)",
         ),
         vat=_opt(raw, "vat", lambda v, p: to_decimal(v, p), path),
     )

@@ -7,7 +7,8 @@ Rules (docs/tariffs.md has the reasoning):
 - step_size is applied once per session per dimension: the session total of the dimension is
   rounded up to the step of the last component that priced it, and the surplus is billed at that
   component's price; when TIME and PARKING_TIME are both priced, only parking is rounded;
-- min_price/max_price bound the total excl. VAT and the total incl. VAT, each on its own.
+- min_price/max_price bound the total excl. VAT and the total incl. VAT, each on its own; a
+  bound without incl_vat is given the session's own VAT mix (see _limit).
 Full precision is kept; rounding to the currency's minor unit is billing's job.
 """
 
@@ -230,6 +231,8 @@ def _step_surplus(
             continue
         total = totals[bucket] * _THOUSAND if bucket == _E else totals[bucket]
         step = comp.component.step_size
+        if step == 0:  # published by real CPOs: no rounding
+            continue
         rounded = (total / step).to_integral_value(ROUND_CEILING) * step
         extra = rounded - total
         if extra > 0:
@@ -281,7 +284,7 @@ def _assemble(
         else:
             fixed += cost
     subtotal = fixed + energy + time + parking + reservation
-    total = _limit(subtotal, tariff.min_price, tariff.max_price)
+    total = _limit(subtotal, tariff.min_price, tariff.max_price, plan)
     return PricedSession(
         currency=tariff.currency,
         tariff_id=tariff.id,
@@ -303,15 +306,26 @@ def _assemble(
     )
 
 
-def _limit(cost: Cost, low: Price | None, high: Price | None) -> Cost:
-    """min_price and max_price bound excl. and incl. VAT each on its own (OCPI notes)."""
+def _limit(cost: Cost, low: Price | None, high: Price | None, plan: TariffPlan) -> Cost:
+    """min_price and max_price bound excl. and incl. VAT each on its own (OCPI notes).
+
+    A bound that gives only excl_vat gets its incl. VAT from the session's own VAT mix: the
+    bound times the session's incl/excl ratio, as if every part of the session were scaled to
+    the bound, each keeping its VAT. A session that cost nothing has no mix: the ratio is then
+    the highest 1 + vat/100 of the tariff's components (1 when none has VAT). So incl. VAT is
+    never below excl. VAT, and a one-rate tariff gets exactly that rate on the bound.
+    """
     excl, incl = cost.excl_vat, cost.incl_vat
+    if (low is None or low.incl_vat is not None) and (high is None or high.incl_vat is not None):
+        ratio = _ZERO  # not needed
+    elif excl > 0:
+        ratio = incl / excl
+    else:
+        ratio = max((c.vat_factor for c in plan.components), default=Decimal(1))
     if low is not None:
         excl = max(excl, low.excl_vat)
-        if low.incl_vat is not None:
-            incl = max(incl, low.incl_vat)
+        incl = max(incl, low.excl_vat * ratio if low.incl_vat is None else low.incl_vat)
     if high is not None:
         excl = min(excl, high.excl_vat)
-        if high.incl_vat is not None:
-            incl = min(incl, high.incl_vat)
+        incl = min(incl, high.excl_vat * ratio if high.incl_vat is None else high.incl_vat)
     return cost if (excl, incl) == (cost.excl_vat, cost.incl_vat) else Cost(excl, incl)

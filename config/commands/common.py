@@ -29,10 +29,12 @@ USER_ERRORS: tuple[type[Exception], ...] = (EvgateError, TariffError)
 
 
 def add_database_flag(parser: argparse.ArgumentParser) -> None:
+    """The store's URL flag; and the store's errors become one-line user errors (config/cli.py)."""
     parser.add_argument(
         "--database-url",
         help="default: $EVGATE_DATABASE_URL or sqlite+aiosqlite:///./var/evgate.db",
     )
+    parser.set_defaults(user_errors=USER_ERRORS)
 
 
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:

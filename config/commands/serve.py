@@ -9,7 +9,7 @@ import resource
 
 from config import logs
 from config.cli import CliError
-from config.commands.common import settings_from
+from config.commands.common import USER_ERRORS, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="mqtt://HOST:1883: publish events, route commands between "
         "instances (default: none; events wait in the outbox)",
     )
-    p.set_defaults(func=_serve)
+    p.set_defaults(func=_serve, user_errors=USER_ERRORS)  # a bad flag or variable: one line
 
 
 def _serve(args: argparse.Namespace) -> int:

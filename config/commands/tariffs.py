@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from config.cli import CliError
+from config.country_zones import infer_zone
 from tariffs import (
+    ChargingPeriod,
     Tariff,
     TariffError,
     cdr_totals,
@@ -25,6 +27,7 @@ from tariffs import (
     periods_from_cdr,
     price_periods,
 )
+from tariffs.cdr import cdr_time_warnings
 from tariffs.periods import zone_for
 
 _COST_FIELDS = (
@@ -54,7 +57,10 @@ def register(subparsers: Any) -> None:
         "--tariff", metavar="TARIFF.json", help="OCPI tariff (default: the CDR's own tariffs)"
     )
     price.add_argument(
-        "--tz", metavar="ZONE", help="IANA time zone of the site (default: cdr_location.time_zone)"
+        "--tz",
+        metavar="ZONE",
+        help="IANA time zone of the site (default: cdr_location.time_zone, else the zone of "
+        "cdr_location.country when it has one, else UTC)",
     )
     price.set_defaults(func=price_command)
 
@@ -72,9 +78,14 @@ def price_command(args: argparse.Namespace) -> int:
     if isinstance(currency, str) and currency != tariff.currency:
         raise CliError(f"{args.cdr}: currency: the CDR is in {currency}, the tariff in "
                        f"{tariff.currency}")  # fmt: skip
-    tz = _zone(args.tz, cdr)
     try:
         periods = periods_from_cdr(cdr)
+    except TariffError as err:
+        raise CliError(f"{args.cdr}: {err}") from None
+    tz = _zone(args.tz, cdr, periods)
+    for warning in cdr_time_warnings(cdr, periods):
+        print(f"evgate: warning: {args.cdr}: {warning}", file=sys.stderr)
+    try:
         session = price_periods(tariff, periods, tz)
     except TariffError as err:
         raise CliError(f"{args.cdr}: {err}") from None
@@ -142,19 +153,20 @@ def _cdr_tariff(cdr: Mapping[str, Any], path: str) -> Tariff:
     raise CliError(f"{path}: tariffs: the CDR carries several tariffs; pass --tariff TARIFF.json")
 
 
-def _zone(given: str | None, cdr: Mapping[str, Any]) -> str:
-    """--tz, else cdr_location.time_zone (not in OCPI 2.2.1, but some CPOs send it), else UTC."""
+def _zone(given: str | None, cdr: Mapping[str, Any], periods: Sequence[ChargingPeriod]) -> str:
+    """--tz, else cdr_location.time_zone (not in OCPI 2.2.1, but some CPOs send it), else the
+    zone of cdr_location.country when that country keeps one clock, else UTC (with a warning)."""
+    location = cdr.get("cdr_location")
+    location = location if isinstance(location, Mapping) else {}
     source, tz = "--tz", given
     if tz is None:
-        location = cdr.get("cdr_location")
-        found = location.get("time_zone") if isinstance(location, Mapping) else None
+        found = location.get("time_zone")
         source, tz = "cdr_location.time_zone", found if isinstance(found, str) else None
+    country = location.get("country")
+    if tz is None and isinstance(country, str):
+        return _country_zone(country, periods)
     if tz is None:
-        print(
-            "evgate: warning: the CDR names no time zone (OCPI 2.2.1 CdrLocation has none); "
-            "pricing time windows in UTC. Pass --tz ZONE to use the site's zone.",
-            file=sys.stderr,
-        )
+        _warn_utc("the CDR names no time zone (OCPI 2.2.1 CdrLocation has none)")
         return "UTC"
     try:
         zone_for(tz)
@@ -163,3 +175,29 @@ def _zone(given: str | None, cdr: Mapping[str, Any]) -> str:
             f"{source}: unknown time zone {tz!r}; use an IANA name like Europe/Oslo"
         ) from None
     return tz
+
+
+def _country_zone(country: str, periods: Sequence[ChargingPeriod]) -> str:
+    instants = [p.start for p in periods] + [periods[-1].end]
+    found = infer_zone(country, instants)
+    if found.zone is not None:
+        print(
+            f"evgate: time zone {found.zone} inferred from cdr_location.country {country} "
+            "(pass --tz ZONE to override)",
+            file=sys.stderr,
+        )
+        return found.zone
+    if not found.known:
+        _warn_utc(f"cdr_location.country {country!r} is not a country the time zone table knows")
+    else:
+        names = ", ".join(found.candidates[:4]) + (", ..." if len(found.candidates) > 4 else "")
+        _warn_utc(f"cdr_location.country {country} has several time zones ({names})")
+    return "UTC"
+
+
+def _warn_utc(why: str) -> None:
+    print(
+        f"evgate: warning: {why}; pricing time windows in UTC. "
+        "Pass --tz ZONE to use the site's zone.",
+        file=sys.stderr,
+    )

@@ -109,3 +109,8 @@ def test_serve_refuses_bad_settings(url: str) -> None:
     assert "required" in fails(url, "sites", "add", "X")
     line = fails(url, "serve", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key")
     assert "TLS file" in line
+
+
+def test_store_errors_raised_outside_a_transaction_are_one_line(url: str) -> None:
+    """Checked before the database is opened: still a user error, not a traceback."""
+    assert "needs a site" in fails(url, "admin", "create-token", "--role", "admin")

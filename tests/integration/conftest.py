@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.auth import hash_password
 from gateway.server import Gateway, GatewayOptions
 from store import admin, subscribers
-from store.schema import meter_samples, sessions, status_events
+from store.schema import chargers, meter_samples, sessions, status_events
 
 PASSWORD = "s3cret-charger-key-42"
 
@@ -43,7 +43,15 @@ class Env:
 
     async def set_charger(self, charger_id: str, **values: Any) -> None:
         async with self.engine.begin() as conn:
-            await admin.update_charger(conn, charger_id, **values)
+            await update_charger(conn, charger_id, **values)
+
+
+async def update_charger(conn: AsyncConnection, charger_id: str, **values: Any) -> None:
+    """Set charger columns directly (the tests' shortcut; no production path needs one)."""
+    result = await conn.execute(
+        update(chargers).where(chargers.c.id == charger_id).values(**values)
+    )
+    assert result.rowcount == 1, f"no charger {charger_id!r}"
 
 
 async def seed(engine: AsyncEngine) -> None:

@@ -2,7 +2,8 @@
 
 `ChargingService.lookup` and `authorize` (coalesced reads), `authorize_facts_of`, `start_facts`
 and `token_on_charger_site` are held equal to `load_charger` + `load_context`,
-`token_state`, `charger_snapshot`, `find_session_by_key` and `session_subscriber`; queued
+`token_state`, `charger_snapshot`, `find_session_by_key` and `session_subscriber` (the plain
+reads, kept here as the references; only the last three are production code); queued
 boot and status writes keep their order; the starts of one transaction share one read and
 stay idempotent.
 """
@@ -16,17 +17,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, or_, select
 from sqlalchemy.exc import NoResultFound
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.service import ChargerContext, ChargingService
+from gateway.service import RECENT_STOPS, ChargerContext, ChargingService, _context, now
 from store import admin
 from store import charging as db
 from store.batcher import Batch, GroupCommitter
-from store.billing_store import session_subscriber
-from store.schema import chargers, connectors, sessions
-from tests.integration.conftest import add_subscribers, seed
+from store.schema import chargers, connectors, sessions, sites, subscribers, tokens
+from tests.integration.conftest import add_subscribers, seed, update_charger
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -76,6 +76,71 @@ async def add_sessions(engine: AsyncEngine) -> None:
         )
 
 
+# --- the plain one-row reads the batched paths replaced: the references they are held to ------
+
+
+async def load_charger(conn: AsyncConnection, charger_id: str) -> dict[str, Any] | None:
+    """The charger with what its site allows, or None when it is unknown."""
+    query = (
+        select(chargers, sites.c.allow_passwordless, sites.c.tz)
+        .select_from(chargers.outerjoin(sites, sites.c.id == chargers.c.site_id))
+        .where(chargers.c.id == charger_id)
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def recent_sessions(
+    conn: AsyncConnection, charger_id: str, stopped_since: datetime
+) -> list[dict[str, Any]]:
+    """A charger's open sessions, then those stopped since `stopped_since` (oldest first)."""
+    keys = ("id", "connector_id", "started_at", "stopped_at", "meter_start_wh")
+    query = (
+        select(*(sessions.c[k] for k in keys))
+        .where(
+            sessions.c.charger_id == charger_id,
+            or_(sessions.c.stopped_at.is_(None), sessions.c.stopped_at >= stopped_since),
+        )
+        .order_by(sessions.c.stopped_at.is_not(None), sessions.c.stopped_at, sessions.c.id)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def load_context(service: ChargingService, charger: dict[str, Any]) -> ChargerContext:
+    """A connection's context read on its own (what `ChargingService.lookup` batches)."""
+    async with service.engine.connect() as conn:
+        recent = await recent_sessions(conn, charger["id"], now() - RECENT_STOPS)
+    return _context(charger, recent)
+
+
+async def token_state(
+    conn: AsyncConnection | Batch, site_id: str | None, id_tag: str
+) -> tuple[str | None, str | None]:
+    """(token state, subscriber state) of a token on a site; (None, None) when unknown."""
+    if site_id is None:
+        return None, None
+    query = (
+        select(tokens.c.state, subscribers.c.state)
+        .select_from(tokens.outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id))
+        .where(tokens.c.site_id == site_id, tokens.c.id_tag == id_tag)
+    )
+    row: Any = (await conn.execute(query)).first()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+async def session_subscriber(
+    conn: AsyncConnection | Batch, site_id: str | None, id_tag: str
+) -> int | None:
+    """The subscriber owning ``id_tag`` on ``site_id`` now (snapshotted on a session at start)."""
+    if site_id is None:
+        return None
+    query = select(tokens.c.subscriber_id).where(
+        tokens.c.site_id == site_id, tokens.c.id_tag == id_tag
+    )
+    row: Any = (await conn.execute(query)).first()
+    return None if row is None else row[0]
+
+
 def same_context(a: ChargerContext, b: ChargerContext) -> None:
     left, right = asdict(a), asdict(b)
     assert abs(left.pop("connected_at") - right.pop("connected_at")) < timedelta(seconds=5)
@@ -90,11 +155,11 @@ async def test_lookup_gives_what_load_charger_and_load_context_give(
     answers = await asyncio.gather(*(service.lookup(i) for i in ids))
     for charger_id, (charger, ctx) in zip(ids, answers, strict=True):
         async with engine.connect() as conn:
-            expected = await db.load_charger(conn, charger_id)
+            expected = await load_charger(conn, charger_id)
         assert expected is not None and charger == expected
         assert "allow_passwordless" in charger and "tz" in charger
         assert ctx is not None
-        same_context(ctx, await service.load_context(expected))
+        same_context(ctx, await load_context(service, expected))
     cp1 = answers[0][1]
     assert cp1 is not None and set(cp1.open_sessions) == {1} and set(cp1.recent_stops) == {2}
     assert cp1.recent_stops[2][0] == 3 and cp1.known_sessions == {1, 2, 3}
@@ -159,16 +224,16 @@ async def test_authorize_facts_equal_the_two_reads(
 ) -> None:
     await add_subscribers(engine)
     async with engine.begin() as conn:
-        await admin.update_charger(conn, "CP1", monthly_payment=monthly)
+        await update_charger(conn, "CP1", monthly_payment=monthly)
     keys = [(c, s, t) for c in ("CP1", "CP2", "GONE") for s in ("S1", "S2", None) for t in TAGS]
     async with engine.connect() as conn:
         got = await db.authorize_facts_of(conn, keys)
         assert set(got) == set(keys)
         for charger_id, site_id, id_tag in keys:
-            charger = await db.load_charger(conn, charger_id)
+            charger = await load_charger(conn, charger_id)
             expected = (
                 bool(charger and charger["monthly_payment"]),
-                *await db.token_state(conn, site_id, id_tag),
+                *await token_state(conn, site_id, id_tag),
             )
             assert got[(charger_id, site_id, id_tag)] == expected, (charger_id, site_id, id_tag)
 
@@ -178,7 +243,7 @@ async def test_concurrent_authorizations_share_one_round(
 ) -> None:
     await add_subscribers(engine)
     async with engine.begin() as conn:
-        await admin.update_charger(conn, "CP2", monthly_payment=True)
+        await update_charger(conn, "CP2", monthly_payment=True)
     contexts = [(await service.lookup(charger_id))[1] for charger_id in ("CP1", "CP2", "SECURE")]
     asks = [(ctx, tag) for ctx in contexts for tag in TAGS] * 3
     rounds = service.authorizations.rounds
@@ -206,7 +271,7 @@ async def test_start_facts_and_stop_token_equal_the_reads_they_replace(
     await add_subscribers(engine)
     await add_sessions(engine)
     async with engine.begin() as conn:
-        await admin.update_charger(conn, "CP2", monthly_payment=True)
+        await update_charger(conn, "CP2", monthly_payment=True)
         await conn.execute(
             chargers.insert().values(id="LOOSE", site_id=None, state="pending", created_at=T0)
         )
@@ -230,7 +295,7 @@ async def test_start_facts_and_stop_token_equal_the_reads_they_replace(
             got = await db.start_facts(batch, key)
             snap = await db.charger_snapshot(batch, key["charger_id"])
             existing = await db.find_session_by_key(batch, key)
-            token, subscriber = await db.token_state(batch, snap["site_id"], key["id_tag"])
+            token, subscriber = await token_state(batch, snap["site_id"], key["id_tag"])
             owner = await session_subscriber(batch, snap["site_id"], key["id_tag"])
             assert got == {
                 **snap,
@@ -263,10 +328,10 @@ async def test_queued_boot_and_status_writes_keep_their_order(
     service: ChargingService, engine: AsyncEngine
 ) -> None:
     async with engine.connect() as conn:
-        charger = await db.load_charger(conn, "CP1")
+        charger = await load_charger(conn, "CP1")
     assert charger is not None
-    ctx = await service.load_context(charger)
-    other = await service.load_context({**charger, "id": "CP2"})
+    ctx = await load_context(service, charger)
+    other = await load_context(service, {**charger, "id": "CP2"})
 
     # all handed over before the committer runs: one transaction, queued writes
     commits = service.committer.commits
@@ -292,7 +357,7 @@ async def test_starts_in_one_transaction_read_together_and_stay_idempotent(
 ) -> None:
     await add_subscribers(engine)
     async with engine.begin() as conn:
-        await admin.update_charger(conn, "CP2", monthly_payment=True)
+        await update_charger(conn, "CP2", monthly_payment=True)
         await admin.add_chargers(conn, [admin.charger_row(f"F{i}", "S1", None) for i in range(40)])
     contexts = {}
     for charger_id in ("CP1", "CP2", *(f"F{i}" for i in range(40))):

@@ -3,6 +3,7 @@ composition root building Stripe from Settings alone."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from billing.stripe_payments import StripeSettings
 from config import compose
 from config.api import errors
 from config.cli import _is_user_error, main
+from config.commands.common import USER_ERRORS
 from config.settings import Settings, SettingsError
 from gateway.auth import PasswordError
 from gateway.connection import CommandError
@@ -72,8 +74,9 @@ async def test_one_http_mapping(exc: Exception, status: int) -> None:
 
 @pytest.mark.parametrize(("exc", "status"), CASES, ids=[type(e).__name__ for e, _ in CASES])
 def test_one_cli_mapping(exc: Exception, status: int) -> None:
-    assert _is_user_error(exc) is not isinstance(exc, CommandError)  # no command from the CLI
-    assert not _is_user_error(RuntimeError("a bug keeps its traceback"))
+    args = argparse.Namespace(user_errors=USER_ERRORS)  # what add_database_flag sets
+    assert _is_user_error(exc, args) is not isinstance(exc, CommandError)  # no command from CLI
+    assert not _is_user_error(RuntimeError("a bug keeps its traceback"), args)
 
 
 def test_cli_prints_a_store_error_as_one_line(

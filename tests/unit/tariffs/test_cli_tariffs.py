@@ -78,7 +78,11 @@ def test_price_cdr_example_with_its_own_tariff(
         0,
         0,
     )
-    assert "no time zone" in err and "UTC" in err  # CdrLocation of 2.2.1 has no time_zone
+    # CdrLocation of 2.2.1 has no time_zone, but Belgium keeps one clock
+    assert err == (
+        "evgate: time zone Europe/Brussels inferred from cdr_location.country BEL "
+        "(pass --tz ZONE to override)\n"
+    )
 
 
 def test_time_zone_changes_which_element_applies(
@@ -108,9 +112,9 @@ def test_time_zone_changes_which_element_applies(
         ({}, [], "cannot read"),
         (
             {"c.json": CDR, "t.json": {"currency": "EUR", "elements": [{"price_components": [
-                {"type": "TIME", "price": 1, "step_size": 0}]}]}},
+                {"type": "TIME", "price": 1, "step_size": -60}]}]}},
             ["--tariff", "t.json"],
-            "t.json: elements[0].price_components[0].step_size: must be a positive integer",
+            "t.json: elements[0].price_components[0].step_size: must be a non-negative integer",
         ),
         (
             {"c.json": dict(CDR, tariffs=[dict(TIME_TARIFF, currency="eur")])},
@@ -192,3 +196,84 @@ def test_installed_command_runs(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.startswith("evgate: cannot read")
+
+
+def evening_cdr(location: dict[str, Any], start: str = "2024-05-02T15:30:00Z") -> dict[str, Any]:
+    """10 kWh from 15:30 UTC: 17:30 in Oslo, inside EVENING's 17:00-21:00 window (0.40)."""
+    return dict(CDR, tariffs=[], cdr_location=location, start_date_time=start,
+                end_date_time="2024-05-02T16:30:00Z", charging_periods=[
+        {"start_date_time": "2024-05-02T15:30:00Z",
+         "dimensions": [{"type": "ENERGY", "volume": 10}, {"type": "TIME", "volume": 1}]},
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("country", "zone", "excl_vat"),
+    [
+        ("NOR", "Europe/Oslo", "4.0000"),
+        ("DEU", "Europe/Berlin", "4.0000"),  # Busingen keeps Berlin's clock: one zone in effect
+        ("no", "Europe/Oslo", "4.0000"),  # alpha-2, lower case: as some CPOs send it
+    ],
+)
+def test_time_zone_inferred_from_the_cdr_country(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    country: str,
+    zone: str,
+    excl_vat: str,
+) -> None:
+    args = ["tariffs", "price", "--tariff", write(tmp_path, "t.json", EVENING)]
+    args += ["--cdr", write(tmp_path, "c.json", evening_cdr({"id": "L", "country": country}))]
+    code, out, err = run(args, capsys)
+    assert code == 0 and json.loads(out)["total_cost"]["excl_vat"] == excl_vat
+    assert f"time zone {zone} inferred from cdr_location.country {country}" in err
+    assert "warning" not in err
+    code, out, err = run([*args, "--tz", "UTC"], capsys)  # --tz wins, silently
+    assert code == 0 and json.loads(out)["total_cost"]["excl_vat"] == "2.0000" and err == ""
+
+
+@pytest.mark.parametrize(
+    ("country", "words"),
+    [
+        ("USA", "cdr_location.country USA has several time zones (America/New_York, "),
+        ("AUS", "cdr_location.country AUS has several time zones"),
+        ("ESP", "cdr_location.country ESP has several time zones"),  # the Canary Islands
+        ("XYZ", "cdr_location.country 'XYZ' is not a country the time zone table knows"),
+    ],
+)
+def test_ambiguous_or_unknown_country_keeps_utc_and_says_pass_tz(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], country: str, words: str
+) -> None:
+    args = ["tariffs", "price", "--tariff", write(tmp_path, "t.json", EVENING)]
+    args += ["--cdr", write(tmp_path, "c.json", evening_cdr({"id": "L", "country": country}))]
+    code, out, err = run(args, capsys)
+    assert code == 0 and json.loads(out)["total_cost"]["excl_vat"] == "2.0000"  # UTC: day price
+    assert err.startswith(f"evgate: warning: {words}")
+    assert "pricing time windows in UTC. Pass --tz ZONE" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_periods_before_the_cdr_start_are_priced_at_their_own_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real CPO's CDR: the period starts 30 minutes before the CDR's start_date_time."""
+    one_hour = dict(EVENING, elements=[
+        dict(EVENING["elements"][0], restrictions={"start_time": "17:00", "end_time": "18:00"}),
+        EVENING["elements"][1],
+    ])  # fmt: skip
+    cdr = evening_cdr({"id": "L", "country": "NOR"}, start="2024-05-02T16:00:00Z")
+    args = ["tariffs", "price", "--tariff", write(tmp_path, "t.json", one_hour)]
+    args += ["--cdr", write(tmp_path, "c.json", cdr)]
+    code, out, err = run(args, capsys)
+    # 17:30 Oslo (the period's own start) is in the 17-18 window; 18:00 (the CDR's) is not
+    assert code == 0 and json.loads(out)["total_cost"]["excl_vat"] == "4.0000"
+    warning = [line for line in err.splitlines() if "warning" in line]
+    assert warning == [
+        f"evgate: warning: {tmp_path / 'c.json'}: charging_periods[0].start_date_time: "
+        "2024-05-02T15:30:00Z is 30 min before the CDR's start_date_time 2024-05-02T16:00:00Z "
+        "(1 period(s) start before it); priced at the periods' own times"
+    ]
+    cdr["start_date_time"] = "2024-05-02T15:30:00Z"  # agreeing times: no warning
+    args[-1] = write(tmp_path, "c.json", cdr)
+    code, _, err = run(args, capsys)
+    assert code == 0 and "warning" not in err

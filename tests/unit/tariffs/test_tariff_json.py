@@ -106,9 +106,9 @@ def with_restrictions(**fields: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("obj", "path", "words"),
     [
-        (with_component(step_size=0), "elements[1].price_components[0].step_size", "positive"),
-        (with_component(step_size=1.5), "elements[1].price_components[0].step_size", "positive"),
-        (with_component(step_size=True), "elements[1].price_components[0].step_size", "positive"),
+        (with_component(step_size=-1), "elements[1].price_components[0].step_size", "non-neg"),
+        (with_component(step_size=1.5), "elements[1].price_components[0].step_size", "non-neg"),
+        (with_component(step_size=True), "elements[1].price_components[0].step_size", "non-neg"),
         (with_component(price="abc"), "elements[1].price_components[0].price", "number"),
         (with_component(price=-1), "elements[1].price_components[0].price", "at least 0"),
         (with_component(vat="NaN"), "elements[1].price_components[0].vat", "finite"),

@@ -1,4 +1,4 @@
-"""The OCPI 2.2.1 worked examples (shared/reference/ocpi-examples.md), one test each."""
+"""The OCPI 2.2.1 worked examples (the Tariffs module's examples section), one test each."""
 
 from __future__ import annotations
 

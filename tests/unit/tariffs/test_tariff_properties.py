@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tariffs import (
     ChargingPeriod,
+    Cost,
     SessionTrace,
     Tariff,
     TariffError,
@@ -25,14 +26,20 @@ from tests.unit.tariffs.tariff_testkit import component, element, tariff
 T0 = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)
 OSLO = "Europe/Oslo"
 
+TINY = Decimal("1E-30")  # relative: the pricer keeps 34 significant digits
 prices = st.decimals(min_value=0, max_value=10, places=4)
 vats = st.one_of(st.none(), st.decimals(min_value=0, max_value=30, places=1))
-steps = st.sampled_from([1, 60, 100, 300, 900, 1000, 3600])
+steps = st.sampled_from([0, 1, 60, 100, 300, 900, 1000, 3600])  # 0: no rounding
 
 
 @st.composite
-def free_tariffs(draw: st.DrawFn, with_limits: bool = False) -> Tariff:
-    """A tariff without restrictions: some of ENERGY, TIME, PARKING_TIME, FLAT."""
+def free_tariffs(
+    draw: st.DrawFn, with_limits: bool = False, excl_only: bool = False, one_rate: bool = False
+) -> Tariff:
+    """A tariff without restrictions: some of ENERGY, TIME, PARKING_TIME, FLAT.
+
+    ``excl_only``: the limits may give excl_vat alone; ``one_rate``: every component the same VAT.
+    """
     kinds = draw(
         st.lists(
             st.sampled_from(["ENERGY", "TIME", "PARKING_TIME", "FLAT"]),
@@ -41,9 +48,10 @@ def free_tariffs(draw: st.DrawFn, with_limits: bool = False) -> Tariff:
             unique=True,
         )
     )
+    rate = draw(vats)
     comps = [
         {"type": k, "price": draw(prices), "step_size": draw(steps)}
-        | ({} if (v := draw(vats)) is None else {"vat": v})
+        | ({} if (v := rate if one_rate else draw(vats)) is None else {"vat": v})
         for k in kinds
     ]
     top: dict[str, Any] = {"currency": "EUR", "elements": [{"price_components": comps}]}
@@ -54,6 +62,9 @@ def free_tariffs(draw: st.DrawFn, with_limits: bool = False) -> Tariff:
             top["min_price"] = {"excl_vat": low, "incl_vat": low * Decimal("1.1")}
         if high is not None:
             top["max_price"] = {"excl_vat": high, "incl_vat": high * Decimal("1.25")}
+        for bound in ("min_price", "max_price"):
+            if excl_only and bound in top and draw(st.booleans()):
+                del top[bound]["incl_vat"]
     return parse_tariff(top)
 
 
@@ -164,6 +175,40 @@ def test_incl_vat_is_never_below_excl_vat_and_limits_hold(t: Tariff, parts: list
         assert t.max_price.incl_vat is not None and total.incl_vat <= t.max_price.incl_vat
 
 
+@given(free_tariffs(with_limits=True, excl_only=True), st.lists(part, min_size=0, max_size=5))
+def test_limits_without_incl_vat_never_put_incl_below_excl(t: Tariff, parts: list[Any]) -> None:
+    priced = price_periods(t, periods_of(parts), "UTC")
+    total, adjustment = priced.total_cost, priced.price_limit_adjustment
+    with localcontext(Context(prec=80)):  # the pricer's 34 digits, back exactly
+        subtotal = Cost(total.excl_vat - adjustment.excl_vat, total.incl_vat - adjustment.incl_vat)
+    assert total.incl_vat >= total.excl_vat
+    if t.min_price is not None:
+        assert total.excl_vat >= t.min_price.excl_vat
+    if t.max_price is not None:
+        assert total.excl_vat <= t.max_price.excl_vat
+    if subtotal.excl_vat > 0 and total.excl_vat != subtotal.excl_vat:
+        bounds = [b for b in (t.min_price, t.max_price) if b is not None]
+        if all(b.incl_vat is None for b in bounds):  # both derived: the session's own mix
+            with localcontext(Context(prec=80)):
+                ratio = subtotal.incl_vat / subtotal.excl_vat
+                assert abs(total.incl_vat - total.excl_vat * ratio) <= total.incl_vat * TINY
+
+
+@given(
+    free_tariffs(with_limits=True, excl_only=True, one_rate=True),
+    st.lists(part, min_size=0, max_size=5),
+)
+def test_a_one_rate_tariff_bounds_at_that_rate(t: Tariff, parts: list[Any]) -> None:
+    """Every component at one VAT rate: a derived bound carries exactly that rate."""
+    total = price_periods(t, periods_of(parts), "UTC").total_cost
+    if any(b is not None and b.incl_vat is not None for b in (t.min_price, t.max_price)):
+        return
+    vat = t.elements[0].price_components[0].vat
+    with localcontext(Context(prec=80)):
+        expected = total.excl_vat * (1 + (vat or 0) / Decimal(100))
+        assert abs(total.incl_vat - expected) <= expected * TINY
+
+
 DAY_NIGHT = tariff(
     element(component("TIME", "2.00", 1), start_time="08:00", end_time="20:00"),
     element(component("TIME", "0.60", 1)),
@@ -196,7 +241,7 @@ def test_dst_days_priced_minute_by_minute(day: str, offset_min: int, length_min:
 CORRUPTIONS: list[tuple[str, Any]] = [
     ("price", "ten"),
     ("price", -1),
-    ("step_size", 0),
+    ("step_size", -1),
     ("step_size", "60"),
     ("vat", True),
     ("type", "KWH"),

@@ -241,9 +241,10 @@ async def stream_billable(
 
 async def meter_samples_of(
     conn: Conn, session_ids: Sequence[int]
-) -> dict[int, list[tuple[datetime, int]]]:
-    """Register samples (ts, mWh) of many sessions in one query, oldest first per session."""
-    out: dict[int, list[tuple[datetime, int]]] = {}
+) -> dict[int, list[tuple[datetime, int | None, int | None]]]:
+    """Samples (ts, register mWh, power W) of many sessions in one query, oldest first per
+    session: what ``metering.session_timeline`` needs besides the statuses."""
+    out: dict[int, list[tuple[datetime, int | None, int | None]]] = {}
     if not session_ids:
         return out
     if conn.dialect.name == "postgresql":  # one prepared statement whatever the count
@@ -253,12 +254,20 @@ async def meter_samples_of(
     else:
         wanted = meter_samples.c.session_id.in_(list(session_ids))
     query = (
-        select(meter_samples.c.session_id, meter_samples.c.ts, meter_samples.c.energy_mwh)
-        .where(wanted, meter_samples.c.energy_mwh.is_not(None))
+        select(
+            meter_samples.c.session_id,
+            meter_samples.c.ts,
+            meter_samples.c.energy_mwh,
+            meter_samples.c.power_w,
+        )
+        .where(
+            wanted,
+            or_(meter_samples.c.energy_mwh.is_not(None), meter_samples.c.power_w.is_not(None)),
+        )
         .order_by(meter_samples.c.session_id, meter_samples.c.ts, meter_samples.c.id)
     )
-    for sid, ts, mwh in (await conn.execute(query)).all():
-        out.setdefault(sid, []).append((ts, mwh))
+    for sid, ts, mwh, w in (await conn.execute(query)).all():
+        out.setdefault(sid, []).append((ts, mwh, w))
     return out
 
 

@@ -34,7 +34,7 @@ def test_compose_file_is_accepted() -> None:
 
 def test_dockerfile_installs_every_package() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    for package in ("gateway", "tariffs", "store", "billing", "config", "simulators"):
+    for package in ("gateway", "metering", "tariffs", "store", "billing", "config", "simulators"):
         assert f"COPY {package} ./{package}" in text
     assert "requirements.lock" in text
 

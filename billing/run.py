@@ -356,12 +356,11 @@ async def _flush(
             )
         )
     meters = await bs.meter_samples_of(aux, [r[0] for _, r, _ in traced]) if traced else {}
+    keys = [(r[0], r[1], r[2], t.started_at, t.stopped_at) for t, r, _ in traced]
+    statuses = await bs.statuses_of(aux, keys) if traced else {}
     for totals, row, pricer in traced:
-        sid, charger, connector = row[:3]
-        statuses = await bs.statuses_over(
-            aux, charger, connector, totals.started_at, totals.stopped_at
-        )
-        timeline = pricer.timeline(totals, meters.get(sid, ()), statuses)
+        sid, charger = row[:2]
+        timeline = pricer.timeline(totals, meters.get(sid, ()), statuses[sid])
         usage.append(  # the line shows the times priced: the trace's (the stored ones)
             PricedUsage(
                 sid,

@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -271,25 +272,64 @@ async def meter_samples_of(
     return out
 
 
-async def statuses_over(
-    conn: Conn, charger_id: str, connector_id: int, start: datetime, stop: datetime
-) -> list[tuple[datetime, str]]:
-    """The connector's status in force at ``start`` and every change up to ``stop``."""
-    base = select(status_events.c.ts, status_events.c.status).where(
-        status_events.c.charger_id == charger_id,
-        status_events.c.connector_id == connector_id,
-    )
-    before = await conn.execute(
-        base.where(status_events.c.ts <= start)
-        .order_by(status_events.c.ts.desc(), status_events.c.id.desc())
-        .limit(1)
-    )
-    during = await conn.execute(
-        base.where(status_events.c.ts > start, status_events.c.ts <= stop).order_by(
-            status_events.c.ts, status_events.c.id
+_STATUS_SLOTS = 8  # sessions per statuses query: one fixed statement, compiled once
+
+
+def _statuses_query(slots: int) -> Any:
+    """The status in force at each slot's start and every change up to its stop, labelled
+    with the slot's session id (bound parameters only, so the statement is built once)."""
+    e = status_events.c
+    parts = []
+    for i in range(slots):
+        key = bindparam(f"sid{i}", type_=BigInteger()).label("sid")
+        where = (
+            e.charger_id == bindparam(f"charger{i}"),
+            e.connector_id == bindparam(f"connector{i}"),
         )
-    )
-    return [(r[0], r[1]) for r in (*before.all(), *during.all())]
+        start, stop = (
+            bindparam(f"start{i}", type_=e.ts.type),
+            bindparam(f"stop{i}", type_=e.ts.type),
+        )
+        before = (
+            select(e.ts, e.status, e.id)
+            .where(*where, e.ts <= start)
+            .order_by(e.ts.desc(), e.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        parts.append(select(key, before.c.ts, before.c.status, before.c.id))
+        parts.append(select(key, e.ts, e.status, e.id).where(*where, e.ts > start, e.ts <= stop))
+    both = union_all(*parts).subquery()
+    return select(both.c.sid, both.c.ts, both.c.status).order_by(both.c.sid, both.c.ts, both.c.id)
+
+
+_STATUSES_OF = _statuses_query(_STATUS_SLOTS)
+
+
+async def statuses_of(
+    conn: Conn, wanted: Sequence[tuple[int, str, int, datetime, datetime]]
+) -> dict[int, list[tuple[datetime, str]]]:
+    """For each (session id, charger, connector, start, stop): the connector's status in force
+    at ``start`` and every change up to ``stop``, oldest first; a query per eight sessions (a
+    billing run reads them for every session priced through its trace)."""
+    out: dict[int, list[tuple[datetime, str]]] = {sid: [] for sid, *_ in wanted}
+    for at in range(0, len(wanted), _STATUS_SLOTS):
+        chunk = list(wanted[at : at + _STATUS_SLOTS])
+        params: dict[str, Any] = {}
+        for i in range(_STATUS_SLOTS):  # unused slots match nothing (no charger has id "")
+            sid, charger_id, connector_id, start, stop = (
+                chunk[i] if i < len(chunk) else (0, "", 0, chunk[0][3], chunk[0][3])
+            )
+            params |= {
+                f"sid{i}": sid,
+                f"charger{i}": charger_id,
+                f"connector{i}": connector_id,
+                f"start{i}": start,
+                f"stop{i}": stop,
+            }
+        for sid, ts, status in (await conn.execute(_STATUSES_OF, params)).all():
+            out[sid].append((ts, status))
+    return out
 
 
 # --- runs ------------------------------------------------------------------------------------

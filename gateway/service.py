@@ -1,6 +1,6 @@
 """The charging-session service: version-neutral domain calls behind every OCPP adapter.
 
-The pure core (gateway.sessions) decides; the store commits through the group committer;
+The pure core (metering) decides; the store commits through the group committer;
 the caller acknowledges after the returned awaitable completes. Per-connection state
 (open sessions, recent stops) is only changed after a commit succeeded.
 """

@@ -331,7 +331,7 @@ async def _flush(
             )
         )
     # restricted (e.g. time-of-day) tariffs: a session inside one window of a clock-only
-    # tariff from its totals; the others from their trace (the group's samples in one query)
+    # tariff from its totals; the others from their trace (samples and statuses read together)
     traced: list[tuple[SessionTotals, Any, VersionPricer]] = []
     for row, pricer in restricted:
         sid, charger, connector, started, stopped, wh, charging, parking, meter_start = row[:9]
@@ -355,12 +355,11 @@ async def _flush(
                 totals.stopped_at < start,
             )
         )
-    meters = await bs.meter_samples_of(aux, [r[0] for _, r, _ in traced]) if traced else {}
     keys = [(r[0], r[1], r[2], t.started_at, t.stopped_at) for t, r, _ in traced]
-    statuses = await bs.statuses_of(aux, keys) if traced else {}
+    inputs = await bs.trace_inputs_of(aux, keys) if traced else {}
     for totals, row, pricer in traced:
         sid, charger = row[:2]
-        timeline = pricer.timeline(totals, meters.get(sid, ()), statuses[sid])
+        timeline = pricer.timeline(totals, *inputs[sid])
         usage.append(  # the line shows the times priced: the trace's (the stored ones)
             PricedUsage(
                 sid,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing.pricing import SessionTotals, VersionPricer
-from metering import session_timeline
+from metering import Timeline, session_timeline
 
 PEAK = {  # 4.00/kWh 17:00-20:00 local, else 1.50/kWh + 3.60/h charging + 7.20/h parking
     "currency": "NOK",
@@ -38,7 +38,7 @@ def oslo(hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 10, 5, hour - 2, minute, tzinfo=UTC)  # CEST
 
 
-def totals_of(timeline, wh: int, meter_start: int) -> SessionTotals:  # type: ignore[no-untyped-def]
+def totals_of(timeline: Timeline, wh: int, meter_start: int) -> SessionTotals:
     return SessionTotals(
         timeline.started_at,
         timeline.stopped_at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -24,7 +25,13 @@ def t(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def times(start, stop, statuses=(), samples=(), energy=0):  # type: ignore[no-untyped-def]
+def times(
+    start: datetime,
+    stop: datetime,
+    statuses: Sequence[tuple[datetime, str]] = (),
+    samples: Sequence[tuple[datetime, int | None, int | None]] = (),
+    energy: int = 0,
+) -> tuple[int, int]:
     tl = session_timeline(
         start, stop, meter_start_wh=0, energy_wh=energy, samples=samples, statuses=statuses
     )

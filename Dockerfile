@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY gateway ./gateway
+COPY metering ./metering
 COPY tariffs ./tariffs
 COPY store ./store
 COPY billing ./billing

@@ -34,7 +34,7 @@ from billing.holdback import hold_reason
 from billing.lifecycle import Figures, InvoiceEvent, InvoiceState, next_state
 from billing.months import month_bounds, parse_period, period_of
 from billing.numbering import invoice_number, invoice_series
-from billing.pricing import Samples, SessionTotals, VersionPricer
+from billing.pricing import SessionTotals, VersionPricer
 from store import audit
 from store import billing_store as bs
 
@@ -378,30 +378,46 @@ async def _flush(
                 stopped_at < start,
             )
         )
-    # restricted (e.g. time-of-day) tariffs: the group's samples in one query
-    meters = await bs.meter_samples_of(aux, [r[0] for r, _ in restricted]) if restricted else {}
+    # restricted (e.g. time-of-day) tariffs: a session inside one window of a clock-only
+    # tariff from its totals; the others from their trace (samples and statuses read together)
+    traced: list[tuple[SessionTotals, Any, VersionPricer]] = []
     for row, pricer in restricted:
         sid, charger, connector, started, stopped, wh, charging, parking, meter_start = row[:9]
         totals = SessionTotals(
             utc(started), utc(stopped), wh, charging or 0, parking or 0, meter_start
         )
-        samples = None
-        meter = meters.get(sid)
-        if meter:  # a session without samples is priced from its totals' trace
-            statuses = await bs.statuses_over(
-                aux, charger, connector, totals.started_at, totals.stopped_at
-            )
-            samples = Samples(meter, statuses)
+        net = pricer.net_of_totals(totals)
+        if net is None:
+            traced.append((totals, row, pricer))
+            continue
         usage.append(
             PricedUsage(
                 sid,
                 charger,
                 totals.started_at,
                 totals.stopped_at,
-                totals.energy_wh,
+                wh,
                 totals.charging_s,
                 totals.parking_s,
-                pricer.net(totals, samples),
+                net,
+                totals.stopped_at < start,
+            )
+        )
+    keys = [(r[0], r[1], r[2], t.started_at, t.stopped_at) for t, r, _ in traced]
+    inputs = await bs.trace_inputs_of(aux, keys) if traced else {}
+    for totals, row, pricer in traced:
+        sid, charger = row[:2]
+        timeline = pricer.timeline(totals, *inputs[sid])
+        usage.append(  # the line shows the times priced: the trace's (the stored ones)
+            PricedUsage(
+                sid,
+                charger,
+                totals.started_at,
+                totals.stopped_at,
+                totals.energy_wh,
+                timeline.charging_s,
+                timeline.parking_s,
+                pricer.net_of(timeline),
                 totals.stopped_at < start,
             )
         )

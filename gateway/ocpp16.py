@@ -11,7 +11,7 @@ from typing import Any
 from gateway import schemas
 from gateway.ocpp_j import OcppError
 from gateway.service import ChargerContext, ChargingService
-from gateway.sessions import MAX_REGISTER_WH, Reading, parse_reading, parse_timestamp
+from metering import MAX_REGISTER_WH, Reading, parse_reading, parse_timestamp
 
 log = logging.getLogger("evgate.ocpp")
 

@@ -1,6 +1,6 @@
 """The charging-session service: version-neutral domain calls behind every OCPP adapter.
 
-The pure core (gateway.sessions) decides; the store commits through the group committer;
+The pure core (metering) decides; the store commits through the group committer;
 the caller acknowledges after the returned awaitable completes. Per-connection state
 (open sessions, recent stops) is only changed after a commit succeeded.
 """
@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.sessions import Reading, sane_timestamp, session_energy, split_time
+from metering import Reading, sane_timestamp, session_energy, session_timeline
 from store import charging as db
 from store.batcher import Batch, GroupCommitter
 from store.outbox_store import event_row
@@ -667,9 +667,15 @@ class ChargingService:
         statuses = await db.connector_statuses(
             batch, ctx.id, session["connector_id"], started_at, stopped_at
         )
-        charging_s, parking_s = split_time(
-            started_at, stopped_at, statuses, [(ts, p) for ts, _, p in samples]
+        timeline = session_timeline(
+            started_at,
+            stopped_at,
+            meter_start_wh=session["meter_start_wh"],
+            energy_wh=energy.energy_wh,
+            samples=samples,
+            statuses=statuses,
         )
+        charging_s, parking_s = timeline.charging_s, timeline.parking_s
         for flag in (*extra_flags, *energy.flags):
             if flag not in flags:
                 flags.append(flag)

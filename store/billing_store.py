@@ -22,16 +22,17 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    any_,
     bindparam,
+    cast,
     func,
     insert,
+    null,
     or_,
     select,
     type_coerce,
+    union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -231,48 +232,90 @@ async def stream_billable(
         yield partition
 
 
-async def meter_samples_of(
-    conn: Conn, session_ids: Sequence[int]
-) -> dict[int, list[tuple[datetime, int]]]:
-    """Register samples (ts, mWh) of many sessions in one query, oldest first per session."""
-    out: dict[int, list[tuple[datetime, int]]] = {}
-    if not session_ids:
-        return out
-    if conn.dialect.name == "postgresql":  # one prepared statement whatever the count
-        wanted = meter_samples.c.session_id == any_(
-            bindparam("ids", list(session_ids), type_=ARRAY(BigInteger()))
+_TRACE_SLOTS = (1, 2, 4, 8)  # sessions per query: fixed statements, each compiled once
+_TRACE_QUERIES: dict[int, Any] = {}
+
+
+def _trace_query(slots: int) -> Any:
+    """Per slot (bound parameters only): the connector's status in force at the start, its
+    changes up to the stop, and the session's samples; rows (sid, ts, status, mWh, W)."""
+    e, m = status_events.c, meter_samples.c
+    names = ("sid", "ts", "status", "energy_mwh", "power_w", "id")
+
+    def row(*columns: Any) -> Any:
+        return select(*(c.label(n) for c, n in zip(columns, names, strict=True)))
+
+    parts = []
+    for i in range(slots):
+        key = bindparam(f"sid{i}", type_=BigInteger())
+        start = bindparam(f"start{i}", type_=e.ts.type)
+        stop = bindparam(f"stop{i}", type_=e.ts.type)
+        where = (
+            e.charger_id == bindparam(f"charger{i}"),
+            e.connector_id == bindparam(f"connector{i}"),
         )
-    else:
-        wanted = meter_samples.c.session_id.in_(list(session_ids))
-    query = (
-        select(meter_samples.c.session_id, meter_samples.c.ts, meter_samples.c.energy_mwh)
-        .where(wanted, meter_samples.c.energy_mwh.is_not(None))
-        .order_by(meter_samples.c.session_id, meter_samples.c.ts, meter_samples.c.id)
-    )
-    for sid, ts, mwh in (await conn.execute(query)).all():
-        out.setdefault(sid, []).append((ts, mwh))
+        before = (
+            select(e.ts, e.status, e.id)
+            .where(*where, e.ts <= start)
+            .order_by(e.ts.desc(), e.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        no_value = cast(null(), BigInteger())
+        parts.append(row(key, before.c.ts, before.c.status, no_value, no_value, before.c.id))
+        parts.append(
+            row(key, e.ts, e.status, no_value, no_value, e.id).where(
+                *where, e.ts > start, e.ts <= stop
+            )
+        )
+        parts.append(
+            row(key, m.ts, cast(null(), e.status.type), m.energy_mwh, m.power_w, m.id).where(
+                m.session_id == key,
+                or_(m.energy_mwh.is_not(None), m.power_w.is_not(None)),
+            )
+        )
+    both = union_all(*parts).subquery()
+    c = both.c
+    return select(c.sid, c.ts, c.status, c.energy_mwh, c.power_w).order_by(c.sid, c.ts, c.id)
+
+
+async def trace_inputs_of(
+    conn: Conn, wanted: Sequence[tuple[int, str, int, datetime, datetime]]
+) -> dict[int, tuple[list[tuple[datetime, int | None, int | None]], list[tuple[datetime, str]]]]:
+    """What ``metering.session_timeline`` reads besides the stored totals, for each (session id,
+    charger, connector, start, stop): the session's samples (ts, register mWh, power W) and
+    its connector's statuses (the one in force at the start, every change up to the stop),
+    oldest first; one query per eight sessions (a run reads them for every session priced
+    through its trace)."""
+    out: dict[
+        int, tuple[list[tuple[datetime, int | None, int | None]], list[tuple[datetime, str]]]
+    ] = {sid: ([], []) for sid, *_ in wanted}
+    at = 0
+    while at < len(wanted):
+        slots = next((n for n in _TRACE_SLOTS if n >= len(wanted) - at), _TRACE_SLOTS[-1])
+        query = _TRACE_QUERIES.get(slots)
+        if query is None:
+            query = _TRACE_QUERIES[slots] = _trace_query(slots)
+        chunk = list(wanted[at : at + slots])
+        # unused slots match nothing: no session has id 0, no charger has id ""
+        chunk += [(0, "", 0, chunk[0][3], chunk[0][3])] * (slots - len(chunk))
+        params: dict[str, Any] = {}
+        for i, (sid, charger_id, connector_id, start, stop) in enumerate(chunk):
+            params |= {
+                f"sid{i}": sid,
+                f"charger{i}": charger_id,
+                f"connector{i}": connector_id,
+                f"start{i}": start,
+                f"stop{i}": stop,
+            }
+        at += slots
+        for sid, ts, status, mwh, w in (await conn.execute(query, params)).all():
+            samples, statuses = out[sid]
+            if status is None:
+                samples.append((ts, mwh, w))
+            else:
+                statuses.append((ts, status))
     return out
-
-
-async def statuses_over(
-    conn: Conn, charger_id: str, connector_id: int, start: datetime, stop: datetime
-) -> list[tuple[datetime, str]]:
-    """The connector's status in force at ``start`` and every change up to ``stop``."""
-    base = select(status_events.c.ts, status_events.c.status).where(
-        status_events.c.charger_id == charger_id,
-        status_events.c.connector_id == connector_id,
-    )
-    before = await conn.execute(
-        base.where(status_events.c.ts <= start)
-        .order_by(status_events.c.ts.desc(), status_events.c.id.desc())
-        .limit(1)
-    )
-    during = await conn.execute(
-        base.where(status_events.c.ts > start, status_events.c.ts <= stop).order_by(
-            status_events.c.ts, status_events.c.id
-        )
-    )
-    return [(r[0], r[1]) for r in (*before.all(), *during.all())]
 
 
 # --- runs ------------------------------------------------------------------------------------

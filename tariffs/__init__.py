@@ -11,12 +11,19 @@ The API other rooms call (all re-exported here):
 - ``parse_tariff(obj) -> Tariff`` and ``tariff_to_json(t) -> dict`` (exact round trip; numbers
   come out as Decimal, write them with ``dumps``); ``parse_simple_tariff(text, currency, vat)``
   for "0.25 per kWh + 0.50 start fee"; ``check_tariff(t) -> list[str]`` warnings.
-- ``SessionTrace`` (started_at, stopped_at, meter Wh readings, states "charging"/"parking",
-  optional power W and current A) and ``build_periods(trace, tariff, tz) -> list[ChargingPeriod]``.
+- ``SessionTrace`` (started_at, stopped_at, meter Wh readings, states "charging"/"parking"/
+  "idle", optional power W and current A) and ``build_periods(trace, tariff, tz) ->
+  list[ChargingPeriod]``. (``metering.session_timeline`` builds a session's trace.)
 - ``price_periods(tariff, periods, tz) -> PricedSession`` and ``price_session(tariff, trace, tz)``:
   lines per component and OCPI CDR totals as ``Cost(excl_vat, incl_vat)`` in full Decimal
   precision; ``total_energy`` kWh, ``total_time`` h (charging + parking, as in OCPI),
   ``total_parking_time`` h. Rounding to the currency's minor unit is billing's job.
+- ``closed_form(tariff) -> ClosedForm | None``: for a tariff without restrictions, the price
+  from a session's totals, ``ClosedForm.net(energy_wh, charging_s, parking_s) -> Decimal``,
+  equal to ``price_periods`` Decimal for Decimal; ``OneWindow(tariff, tz)``: for a tariff
+  restricted by the local clock and calendar only, ``.net(started_at, stopped_at, energy_wh,
+  charging_s, parking_s)`` is the same for a session inside one window (no boundary crossed),
+  else None.
 - ``cdr_to_json(session, tariff, cdr_id=..., extra=...)`` (4-decimal amounts),
   ``cdr_totals(session)`` and ``periods_from_cdr(cdr) -> list[ChargingPeriod]``.
 
@@ -24,6 +31,7 @@ Time windows are local time in the site's IANA zone (``tz``), DST included.
 """
 
 from tariffs.cdr import cdr_to_json, cdr_totals, periods_from_cdr
+from tariffs.closed_form import ClosedForm, OneWindow, closed_form
 from tariffs.errors import TariffError
 from tariffs.lint import check_tariff
 from tariffs.model import (
@@ -46,12 +54,14 @@ from tariffs.simple import parse_simple_tariff
 
 __all__ = [
     "ChargingPeriod",
+    "ClosedForm",
     "Cost",
     "DayOfWeek",
     "Dimension",
     "DisplayText",
     "Price",
     "PriceComponent",
+    "OneWindow",
     "PricedLine",
     "PricedSession",
     "ReservationRestriction",
@@ -65,6 +75,7 @@ __all__ = [
     "cdr_to_json",
     "cdr_totals",
     "check_tariff",
+    "closed_form",
     "dumps",
     "parse_simple_tariff",
     "parse_tariff",

@@ -20,6 +20,8 @@ from tariffs.plan import TariffPlan, plan_for
 
 CHARGING = "charging"
 PARKING = "parking"
+IDLE = "idle"  # neither charging nor parking (e.g. the connector Faulted): time not priced
+STATES = frozenset({CHARGING, PARKING, IDLE})
 _ZERO = Decimal(0)
 _THOUSAND = Decimal(1000)
 _HOUR = Decimal(3600)
@@ -63,8 +65,9 @@ class ChargingPeriod:
 class SessionTrace:
     """The plain input of a metered session, as billing builds it from stored samples.
 
-    ``meter``: energy register readings in Wh (non-decreasing); ``states``: ``"charging"`` or
-    ``"parking"`` from that instant on (charging before the first entry); ``power`` in W and
+    ``meter``: energy register readings in Wh (non-decreasing); ``states``: ``"charging"``,
+    ``"parking"`` or ``"idle"`` (time that is neither, priced by no time dimension) from that
+    instant on (charging before the first entry); ``power`` in W and
     ``current`` in A, each value holding from its instant on. When ``power`` is absent it is
     derived from the meter (average power between readings). Numbers may be int, str or Decimal.
     """
@@ -125,7 +128,7 @@ def build_periods(trace: SessionTrace, tariff: Tariff, tz: str) -> list[Charging
     for i in range(len(edges) - 1):
         a, b = edges[i], edges[i + 1]
         seconds = _seconds(b - a)
-        charging = _state_at(states, a) == CHARGING
+        state = _state_at(states, a)
         max_w = _max_over(power, a, b) if power else None
         max_amps = _max_over(current, a, b) if current else None
         periods.append(
@@ -133,8 +136,8 @@ def build_periods(trace: SessionTrace, tariff: Tariff, tz: str) -> list[Charging
                 start=a,
                 end=b,
                 energy_kwh=(energy_at[i + 1] - energy_at[i]) / _THOUSAND,
-                charging_s=seconds if charging else _ZERO,
-                parking_s=_ZERO if charging else seconds,
+                charging_s=seconds if state == CHARGING else _ZERO,
+                parking_s=seconds if state == PARKING else _ZERO,
                 max_power_kw=None if max_w is None else max_w / _THOUSAND,
                 max_current_a=max_amps,
                 tariff_id=tariff.id,
@@ -222,8 +225,10 @@ def _states(raw: Sequence[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
     for i, item in enumerate(raw):
         t, state = item
         t = _aware(t, f"states[{i}]")
-        if state not in (CHARGING, PARKING):
-            raise TariffError(f"states[{i}]", f"must be 'charging' or 'parking', not {state!r}")
+        if state not in STATES:
+            raise TariffError(
+                f"states[{i}]", f"must be 'charging', 'parking' or 'idle', not {state!r}"
+            )
         if out and t < out[-1][0]:
             raise TariffError(f"states[{i}]", "is earlier than the state before it")
         out.append((t, state))

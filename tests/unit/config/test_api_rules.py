@@ -12,7 +12,7 @@ from config.api.auth import Principal
 from config.api.errors import _field
 from config.api.openapi import text as openapi_text
 from config.api.output import percent
-from config.api.pricing import trace_of
+from config.api.pricing import timeline_of
 from config.api.tariff_input import _decimal, ocpi_version, stored_json
 from gateway.connection import CallStats
 from gateway.service import decide
@@ -97,11 +97,13 @@ def test_exact_numbers_in_and_out() -> None:
 
 
 def test_trace_from_stored_rows_drops_a_register_that_goes_down() -> None:
+    """The API prices the one trace (metering.session_timeline) of the stored rows."""
     session = {
         "started_at": T0,
         "stopped_at": T0 + timedelta(hours=1),
         "meter_start_wh": 1000,
         "meter_stop_wh": 3000,
+        "energy_wh": 2000,
     }
     samples = [
         {"ts": T0 + timedelta(minutes=10), "energy_mwh": 1_500_500, "power_w": 7400},
@@ -113,13 +115,21 @@ def test_trace_from_stored_rows_drops_a_register_that_goes_down() -> None:
         (T0 + timedelta(minutes=5), "Charging"),
         (T0 + timedelta(minutes=50), "SuspendedEV"),
     ]
-    trace = trace_of(session, samples, statuses)
-    assert [wh for _, wh in trace.meter] == [Decimal(1000), Decimal("1500.5"), Decimal(3000)]
-    assert trace.states == [
+    timeline = timeline_of(session, samples, statuses)
+    # the energy goes where it charged: none before 5 min, none after 50 min
+    assert [(round((ts - T0).total_seconds() / 60), wh) for ts, wh in timeline.meter] == [
+        (0, Decimal(1000)),
+        (5, Decimal(1000)),
+        (10, Decimal("1500.5")),
+        (50, Decimal(3000)),
+        (60, Decimal(3000)),
+    ]
+    assert timeline.states == (
         (T0, "parking"),
         (T0 + timedelta(minutes=5), "charging"),
         (T0 + timedelta(minutes=50), "parking"),
-    ]
+    )
+    assert (timeline.charging_s, timeline.parking_s) == (45 * 60, 15 * 60)
 
 
 def test_docs_openapi_json_is_current() -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tariffs import SessionTrace, TariffError, build_periods, price_session
+from tariffs import SessionTrace, TariffError, build_periods, parse_tariff, price_session
 from tests.unit.tariffs.tariff_testkit import component, element, local, tariff
 
 OSLO = "Europe/Oslo"
@@ -182,7 +182,7 @@ def test_zero_length_session_still_pays_the_start_fee() -> None:
             "meter[1]",
         ),
         ({"meter": [(datetime(2024, 5, 2, 10, tzinfo=UTC), "x")]}, "meter[0]"),
-        ({"states": [(datetime(2024, 5, 2, 10, tzinfo=UTC), "idle")]}, "states[0]"),
+        ({"states": [(datetime(2024, 5, 2, 10, tzinfo=UTC), "plugged")]}, "states[0]"),
         ({"power": [(datetime(2024, 5, 2, 10, tzinfo=UTC), None)]}, "power[0]"),
     ],
 )
@@ -202,3 +202,22 @@ def test_unknown_zone() -> None:
     s = datetime(2024, 5, 2, 10, tzinfo=UTC)
     with pytest.raises(TariffError, match="^tz: unknown time zone 'Mars/Olympus'$"):
         build_periods(SessionTrace(s, s + hours(1), meter=[]), DAY_NIGHT, "Mars/Olympus")
+
+
+def test_idle_time_is_neither_charging_nor_parking() -> None:
+    """An "idle" state (e.g. the connector Faulted) is priced by no time dimension."""
+    a = datetime(2024, 5, 2, 10, tzinfo=UTC)
+    trace = SessionTrace(
+        a,
+        a + timedelta(hours=3),
+        [(a, 0), (a + timedelta(hours=3), 3000)],
+        [(a + timedelta(hours=1), "idle"), (a + timedelta(hours=2), "parking")],
+    )
+    energy_only = parse_tariff(
+        {
+            "currency": "EUR",
+            "elements": [{"price_components": [{"type": "ENERGY", "price": "1", "step_size": 1}]}],
+        }
+    )
+    periods = build_periods(trace, energy_only, "UTC")
+    assert [(p.charging_s, p.parking_s) for p in periods] == [(3600, 0), (0, 0), (0, 3600)]

@@ -1,4 +1,4 @@
-"""The pure metering core: readings, energy attribution, charging vs parking time."""
+"""The pure metering core: readings, clock sanity, session energy."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.sessions import (
-    parse_reading,
-    parse_timestamp,
-    sane_timestamp,
-    session_energy,
-    split_time,
-)
+from metering import parse_reading, parse_timestamp, sane_timestamp, session_energy
 
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 
@@ -121,50 +115,3 @@ def test_energy_of_a_monotone_register_is_exact(start: int, deltas: list[int], e
     result = session_energy(start, stop, samples, t(0), t(minutes), 50_000)
     assert result.energy_wh == stop - start
     assert result.flags == ()
-
-
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(0, 600),
-            st.sampled_from(
-                ["Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Available", "Faulted"]
-            ),
-        ),
-        max_size=12,
-    )
-)
-def test_charging_plus_parking_never_exceeds_the_session(events: list[tuple[int, str]]) -> None:
-    statuses = sorted((t(m / 10), s) for m, s in events)
-    charging, parking = split_time(t(0), t(60), statuses)
-    assert charging >= 0 and parking >= 0
-    assert charging + parking <= 3600 + 1
-
-
-def test_split_time_follows_the_connector_state() -> None:
-    statuses = [
-        (t(-1), "Preparing"),
-        (t(1), "Charging"),
-        (t(40), "SuspendedEV"),
-        (t(45), "Charging"),
-        (t(50), "Finishing"),
-    ]
-    assert split_time(t(0), t(60), statuses) == (44 * 60, 16 * 60)
-
-
-def test_power_alone_never_makes_parking() -> None:
-    """Copper SB: Charging with 0 W is still charging time."""
-    statuses = [(t(0), "Charging")]
-    powers = [(t(10), 0), (t(20), 0)]
-    assert split_time(t(0), t(30), statuses, powers) == (1800, 0)
-
-
-def test_power_above_zero_makes_charging_until_the_next_status() -> None:
-    statuses = [(t(0), "SuspendedEVSE"), (t(30), "SuspendedEV")]
-    powers = [(t(10), 3000), (t(20), 0)]
-    assert split_time(t(0), t(40), statuses, powers) == (600, 1800)
-
-
-def test_unknown_state_counts_as_charging() -> None:
-    assert split_time(t(0), t(10), []) == (600, 0)
-    assert split_time(t(10), t(0), []) == (0, 0)

@@ -1,12 +1,12 @@
-"""The pure core of metering: readings, session energy, charging vs parking time.
+"""Readings and session energy: what one meterValue says, and what a session consumed.
 
-No I/O here: functions of plain data, so every rule in domain.md "Metering" is tested with
-plain data (and hypothesis) and runs on the hot path without touching the database.
+No I/O here: functions of plain data, so every rule of docs/domain.md "Metering" is tested
+with plain data (and hypothesis) and runs on the gateway's hot path without the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -14,10 +14,6 @@ from typing import Any
 
 EAIR = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
-
-# Connector states that count as charging / parking time (OCPI TIME vs PARKING_TIME).
-CHARGING_STATES = frozenset({"Charging"})
-PARKING_STATES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing", "Preparing", "Reserved"})
 
 # A charger clock before this, or more than a day ahead of us, is wrong (e.g. year 1970).
 EARLIEST_SANE = datetime(2015, 1, 1, tzinfo=UTC)
@@ -165,52 +161,3 @@ def session_energy(
     if delta * 3600 > max_power_w * duration_s * 1.1 + 36_000:
         flags.append("implausible_energy")
     return EnergyResult(delta, stop, tuple(flags))
-
-
-def split_time(
-    started_at: datetime,
-    stopped_at: datetime,
-    statuses: Sequence[tuple[datetime, str]],
-    powers: Sequence[tuple[datetime, int | None]] = (),
-) -> tuple[int, int]:
-    """Charging and parking seconds of a session.
-
-    Charging: the connector says Charging, or a power sample taken since its last status change
-    reads above 0 (some firmware reports Charging late). Parking: connected but not charging.
-    Power alone never makes time parking: the Copper SB reads 0 W while it charges. Before the
-    first known status the session counts as charging.
-    """
-    if stopped_at <= started_at:
-        return 0, 0
-    # at equal times a status wins over a power sample: it says what holds from then on
-    events: list[tuple[datetime, int, str | int | None]] = [(ts, 0, p) for ts, p in powers]
-    events.extend((ts, 1, status) for ts, status in statuses)
-    events.sort(key=lambda e: (e[0], e[1]))
-
-    status: str | None = None
-    power: int | None = None
-    charging_us = parking_us = 0
-    cursor = started_at
-
-    def account(until: datetime) -> None:
-        nonlocal charging_us, parking_us
-        if until <= cursor:
-            return
-        span = (until - cursor) // timedelta(microseconds=1)
-        if status is None or status in CHARGING_STATES or (power is not None and power > 0):
-            charging_us += span
-        elif status in PARKING_STATES:
-            parking_us += span
-
-    for ts, kind, value in events:
-        if ts > stopped_at:
-            break
-        if ts > cursor:
-            account(ts)
-            cursor = ts
-        if kind == 1:
-            status, power = str(value), None  # a new state: earlier power no longer says much
-        else:
-            power = value if isinstance(value, int) else None
-    account(stopped_at)
-    return (charging_us + 500_000) // 1_000_000, (parking_us + 500_000) // 1_000_000

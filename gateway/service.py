@@ -43,7 +43,7 @@ def now() -> datetime:
 def decide(
     monthly_payment: bool, token_state: str | None, subscriber_state: str | None = None
 ) -> str:
-    """Who may charge where (domain.md): the idTagInfo status for a token on a charger.
+    """Who may charge where (docs/domain.md): the idTagInfo status for a token on a charger.
 
     A blocked token is Blocked everywhere. A charger not in monthly-payment mode accepts any
     other token (its sessions are recorded, not billed monthly). In monthly-payment mode only

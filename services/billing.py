@@ -120,7 +120,9 @@ async def billing_run(
     parse_period(period)
     if batch_size < 1:
         raise BillingError("the batch size must be at least 1")
-    options = RunOptions(period, site_id, dry_run, now, batch_size, actor, run_id)
+    options = RunOptions(
+        period, site_id, dry_run, now, batch_size=batch_size, actor=actor, run_id=run_id
+    )
     return await run_billing(engine, options, progress, None if dry_run else payer)
 
 

@@ -124,6 +124,12 @@ async def online(conn: AsyncConnection, charger_ids: list[str], now: datetime) -
     return {r[0] for r in await conn.execute(query, {"b_fresh": now - STALE})}
 
 
+async def any_live(conn: AsyncConnection, now: datetime) -> bool:
+    """Is some `evgate serve` running on this database (a fresh heartbeat)?"""
+    query = select(instances.c.id).where(instances.c.seen_at >= now - STALE).limit(1)
+    return (await conn.execute(query)).first() is not None
+
+
 async def online_count(conn: AsyncConnection, now: datetime) -> int:
     query = select(func.count()).select_from(_online().subquery())
     return int((await conn.execute(query, {"b_fresh": now - STALE})).scalar_one())

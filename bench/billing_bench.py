@@ -3,7 +3,7 @@
 The data (October 2026, Europe/Oslo; 90 % of sessions on an unrestricted tariff, 10 % on a
 time-of-day tariff priced from a trace) is bulk-inserted first, untimed. Then a child process
 runs the billing of the month and reports its wall time and peak RSS (getrusage), so the
-figure covers the run alone. Goal (issue 6): at most 60 s and under 500 MB, on SQLite and on
+figure covers the run alone. Goal: at most 60 s and under 500 MB, on SQLite and on
 PostgreSQL. Prints one JSON line.
 
 Run: ``.venv/bin/python -m bench.billing_bench --db sqlite|postgres [--sessions N]``.

@@ -130,15 +130,21 @@ def _billing(api_port: int, token: str) -> dict[str, Any]:
     conn.request("POST", "/api/v1/billing-runs", json.dumps({"period": PERIOD}), headers)
     response = conn.getresponse()
     body = json.loads(response.read() or b"{}")
-    if response.status == 202:  # a job: poll until it is done
+    if response.status == 202:  # a job: follow it until it has ended (10 minutes at most)
         run_id = body.get("id")
-        while body.get("state") not in ("done", "failed"):
+        deadline = time.monotonic() + 600
+        while body.get("state") in ("queued", "running") and time.monotonic() < deadline:
             time.sleep(0.2)
             conn.request("GET", f"/api/v1/billing-runs/{run_id}", headers=headers)
             response = conn.getresponse()
             body = json.loads(response.read() or b"{}")
     conn.close()
-    return {"status": response.status, "invoices": body.get("invoices")}
+    report = body.get("report") or body
+    return {
+        "status": response.status,
+        "state": body.get("state"),
+        "invoices": report.get("invoices"),
+    }
 
 
 def _body(api_port: int, token: str) -> dict[str, Any]:

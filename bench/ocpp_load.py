@@ -1,4 +1,4 @@
-"""The OCPP benchmark workload (shared/reference/workload.md) against `evgate serve`.
+"""The OCPP benchmark workload (docs/benchmarks.md) against `evgate serve`.
 
 The server and the load generator (simulators.fleet) run in separate processes; the server's
 CPU (and PostgreSQL's, when used) is read from /proc at the edges of a steady-state window, so

@@ -1,4 +1,4 @@
-"""`make bench`: the benchmark set of shared/reference/workload.md against `evgate serve`.
+"""`make bench`: the benchmark set of docs/benchmarks.md against `evgate serve`.
 
 Each run prints one JSON line on stdout (bench.ocpp_load's fields, named by "run"); a summary
 with the issue's goals follows on stderr. A run that cannot happen (PostgreSQL unreachable)

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from tariffs import ChargingPeriod, parse_tariff, price_periods
 
-GOAL = 20_000  # sessions/s, issue 3
+GOAL = 20_000  # sessions/s (docs/benchmarks.md)
 TZ = "Europe/Oslo"
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
 

@@ -1,6 +1,6 @@
 """Invoice assembly (pure): priced sessions and fixed fees in, one invoice's lines and totals out.
 
-Rules (domain.md "Billing", EN 16931 style): each line is rounded half-up to the currency's
+Rules (docs/domain.md "Billing", EN 16931 style): each line is rounded half-up to the currency's
 minor unit; a discount is one line per VAT rate; VAT is computed per rate on the sum of the
 line nets and rounded once; the total is the sum of the nets plus the VAT amounts shown.
 """

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,13 +36,20 @@ from billing.lifecycle import Figures, InvoiceEvent, InvoiceState, next_state
 from billing.months import month_bounds, parse_period, period_of
 from billing.numbering import invoice_number, invoice_series
 from billing.pricing import SessionTotals, VersionPricer
-from store import audit
+from store import audit, presence
 from store import billing_store as bs
 
 log = logging.getLogger("evgate.billing")
 T = TypeVar("T")
 
 HELD_BACK_LISTED = 1000  # held-back sessions named in a run's report (all are counted)
+# SQLite has one writer: a run's write transaction holds `evgate serve`'s group commits (and so
+# the chargers' acks) for as long as it lasts. While a server runs on the same SQLite file (a
+# live instance in store.presence), a run writes at most this many sessions per transaction
+# and then leaves the lock free for as long as it held it: acks wait a few milliseconds, not
+# hundreds (bench/loop_isolation.py); without a server the run writes at full speed.
+SQLITE_ROWS = 100
+POLITE_GAP = 1.0  # the pause after such a transaction, as a share of its length
 
 Progress = Callable[[int], None]  # called with the number of sessions just handled
 Payer = Callable[[AsyncEngine, str], Awaitable[Any]]  # charges a period's autopay invoices
@@ -55,6 +63,7 @@ class RunOptions:
     now: datetime | None = None
     batch_size: int = 250  # subscribers per transaction
     actor: str = "cli"  # who the audit log names: "cli", "scheduler", an API token
+    run_id: int | None = None  # a queued run row to take (a worker process's run)
 
 
 @dataclass
@@ -71,6 +80,8 @@ class RunReport:
     held_back: list[dict[str, Any]] = field(default_factory=list)
     held_back_count: int = 0
     conflicts: list[int] = field(default_factory=list)
+    # sites that could not be billed, with the one-line reason; every other site is billed
+    failed_sites: dict[str, str] = field(default_factory=dict)
 
     def add(self, draft: InvoiceDraft) -> None:
         self.invoices += 1
@@ -144,14 +155,33 @@ async def run_billing(
             )
     if not options.dry_run:
         async with engine.begin() as conn:
-            report.run_id = await bs.start_run(conn, options.period, options.site_id, now)
+            if options.run_id is not None:
+                await bs.claim_run(conn, options.run_id, now)
+                report.run_id = options.run_id
+            else:
+                report.run_id = await bs.start_run(conn, options.period, options.site_id, now)
+            await bs.abandon_runs(conn, options.period, options.site_id, report.run_id)
+    polite = False  # a server writes to this SQLite file too: leave it room (SQLITE_ROWS)
+    if engine.dialect.name == "sqlite" and not options.dry_run:
+        async with engine.connect() as conn:
+            polite = await presence.any_live(conn, now)
     for row in site_rows:
-        await _bill_site(engine, row, options, now, report, progress)
+        try:
+            await _bill_site(engine, row, options, now, report, progress, polite)
+        except Exception as exc:  # one site's bad data must not stop the others' invoices
+            log.exception("billing a site failed", extra={"site": row["id"]})
+            report.failed_sites[row["id"]] = _reason(exc)
     if not options.dry_run:
         if payer is not None:
             await payer(engine, options.period)
         async with engine.begin() as conn:
-            await bs.finish_run(conn, report.run_id or 0, report.as_dict(), datetime.now(UTC))
+            await bs.finish_run(
+                conn,
+                report.run_id or 0,
+                report.as_dict(),
+                datetime.now(UTC),
+                "failed" if report.failed_sites else "done",
+            )
             await audit.record(
                 conn,
                 options.actor,
@@ -162,6 +192,12 @@ async def run_billing(
                 after={k: v for k, v in report.as_dict().items() if k != "held_back"},
             )
     return report
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for a report: what went wrong, not where."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
 async def _load_site(engine: AsyncEngine, row: dict[str, Any], period: str) -> _Site:
@@ -179,6 +215,7 @@ async def _bill_site(
     now: datetime,
     report: RunReport,
     progress: Progress | None,
+    polite: bool = False,
 ) -> None:
     site = await _load_site(engine, row, options.period)
     invoiced: set[int] = set()
@@ -186,6 +223,8 @@ async def _bill_site(
         async with engine.connect() as conn:
             invoiced = await bs.invoiced_subscribers(conn, site.id, options.period)
     pending: list[_Priced] = []
+    rows = 0  # sessions in pending
+    max_rows = SQLITE_ROWS if polite else 2**62
     # one batch is written while the next is priced (the database works in its own thread
     # or server); batches still commit one after the other, in subscriber order
     writing: asyncio.Task[None] | None = None
@@ -198,18 +237,21 @@ async def _bill_site(
                     report.add(priced[0])
                 continue
             pending.append(priced)
-            if len(pending) >= options.batch_size:
+            rows += len(priced[1])
+            if len(pending) >= options.batch_size or rows >= max_rows:
                 if writing is not None:
                     await writing
                 writing = asyncio.create_task(
-                    _issue(engine, site, pending, options.period, now, report, options.actor)
+                    _issue(
+                        engine, site, pending, options.period, now, report, options.actor, polite
+                    )
                 )
-                pending = []
+                pending, rows = [], 0
         if writing is not None:
             await writing
             writing = None
         if pending:
-            await _issue(engine, site, pending, options.period, now, report, options.actor)
+            await _issue(engine, site, pending, options.period, now, report, options.actor, polite)
     finally:
         if writing is not None and not writing.done():
             writing.cancel()
@@ -430,11 +472,15 @@ async def _issue(
     now: datetime,
     report: RunReport,
     actor: str,
+    polite: bool = False,
 ) -> None:
     """Write, number and issue a batch in one transaction; on a conflict, one by one."""
+    started = time.monotonic()
     try:
         async with engine.begin() as conn:
             done = await _write(conn, site, drafts, now, report.run_id, actor)
+        if polite:  # leave the single writer's lock free as long as we held it (SQLITE_ROWS)
+            await asyncio.sleep((time.monotonic() - started) * POLITE_GAP)
     except DBAPIError as exc:
         if len(drafts) == 1:
             sub_id = drafts[0][0].subscriber_id
@@ -442,7 +488,7 @@ async def _issue(
             report.conflicts.append(sub_id)
             return
         for priced in drafts:
-            await _issue(engine, site, [priced], period, now, report, actor)
+            await _issue(engine, site, [priced], period, now, report, actor, polite)
         return
     for (draft, _times), written in zip(drafts, done, strict=True):
         if written:

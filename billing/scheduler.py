@@ -1,7 +1,8 @@
 """The billing scheduler inside `evgate serve`: issue invoices on the 1st, daily dunning.
 
 Every ``interval`` seconds it looks at each site: once the site's local month is over and no
-finished run covers it, it bills that month (site by site, in the site's time zone); once a
+finished run covers it, it bills that month (site by site, in the site's time zone; in
+`evgate serve` through a ``runner`` that runs it in a process of its own); once a
 day (UTC) it runs the dunning job. With several instances on one PostgreSQL database only the
 one holding the scheduler's advisory lock works a tick; the jobs are idempotent anyway, so a
 restart changes nothing: numbers stay gap-free under the series lock, each invoice exists once.
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +28,8 @@ from store import locks
 
 log = logging.getLogger("evgate.billing")
 SCHEDULER = "scheduler"  # the audit log's actor for what the scheduler issues and marks
+# runs a month for a site and waits for its end: (period, site_id, actor) -> the run's row
+Runner = Callable[[str, str, str], Awaitable[dict[str, Any]]]
 
 
 class BillingScheduler:
@@ -35,11 +40,13 @@ class BillingScheduler:
         interval: float = 300.0,
         payer: Payer | None = None,
         clock: type[datetime] = datetime,
+        runner: Runner | None = None,
     ) -> None:
         self.engine = engine
         self.interval = interval
         self.payer = payer
         self.clock = clock
+        self.runner = runner
         self._task: asyncio.Task[None] | None = None
         self._last_daily: date | None = None
 
@@ -78,14 +85,14 @@ class BillingScheduler:
             async with self.engine.connect() as conn:
                 if await bs.run_done(conn, period, site["id"]):
                     continue
-            report = await run_billing(
-                self.engine,
-                RunOptions(period, site["id"], now=now, actor=SCHEDULER),
-                payer=self.payer,
-            )
+            if self.runner is not None:  # `evgate serve`: in a process of its own
+                row = await self.runner(period, site["id"], SCHEDULER)
+                invoices = (row.get("report") or {}).get("invoices")
+            else:
+                options = RunOptions(period, site["id"], now=now, actor=SCHEDULER)
+                invoices = (await run_billing(self.engine, options, payer=self.payer)).invoices
             log.info(
-                "billing run",
-                extra={"site": site["id"], "period": period, "invoices": report.invoices},
+                "billing run", extra={"site": site["id"], "period": period, "invoices": invoices}
             )
             done.append(f"{site['id']}:{period}")
         if self._last_daily != now.date():

@@ -1,7 +1,12 @@
-"""`evgate serve`: the gateway and the config API in one event loop, stopped together.
+"""`evgate serve`: the gateway on the main event loop; the config API, the billing scheduler
+and their engine on a loop of their own, in a thread; billing runs in processes of their own.
 
-The API (config.api) gets the gateway's registry, so remote commands go straight to the
-sockets this process holds and /healthz and /metrics count them.
+The loop that acknowledges charger messages does only OCPP. A request to the API, however
+large or slow, and a month of billing, however big, cannot delay an acknowledgement: the API
+runs on another loop (bodies are bounded and tokens checked before they are read, see
+config/api/guard.py), and a billing run's CPU is another process's (config/billing_jobs.py).
+The API reaches the chargers through the gateway's registry: a remote command is handed to the
+gateway's loop and awaited from the API's.
 """
 
 from __future__ import annotations
@@ -10,17 +15,24 @@ import asyncio
 import gc
 import logging
 import signal
+import threading
+from collections.abc import Callable
 from contextlib import nullcontext, suppress
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import config.api  # noqa: F401 - loaded before the OCPP port opens: the API is up right after it
 from billing.scheduler import BillingScheduler
 from config import compose
+from config.billing_jobs import BillingJobs
 from config.settings import Settings
 from gateway.command_bus import CommandBus
 from gateway.outbox import OutboxPublisher
 from gateway.server import Gateway, GatewayOptions
+from services.commands import CommandSender
 from store import migrate
 
 log = logging.getLogger("evgate")
@@ -40,6 +52,91 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+class LoopBridge:
+    """A command sender living on another loop: each call runs where the sockets are."""
+
+    def __init__(self, sender: CommandSender, loop: asyncio.AbstractEventLoop) -> None:
+        self.sender, self.loop = sender, loop
+
+    async def call(
+        self, charger_id: str, action: str, payload: dict[str, Any], timeout: float = 30
+    ) -> dict[str, Any]:
+        future = asyncio.run_coroutine_threadsafe(
+            self.sender.call(charger_id, action, payload, timeout), self.loop
+        )
+        return await asyncio.wrap_future(future)
+
+
+class ApiThread:
+    """The config API and the billing scheduler on their own loop, with their own engine."""
+
+    def __init__(self, settings: Settings, app_of: Callable[[AsyncEngine], FastAPI]) -> None:
+        self.settings, self.app_of = settings, app_of
+        self.server: uvicorn.Server | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.failed: BaseException | None = None
+        self._up = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="evgate-api", daemon=True)
+
+    def start(self) -> None:
+        """Start, and return once the API listens (OSError when it cannot)."""
+        self._thread.start()
+        self._up.wait()
+        if self.failed is not None or self.server is None or not self.server.started:
+            raise OSError(
+                f"config API could not listen on {self.settings.host}:{self.settings.api_port}"
+                + (f": {self.failed}" if self.failed else "")
+            )
+
+    def stop(self) -> None:
+        if self.server is not None and self.loop is not None:
+            server = self.server
+            self.loop.call_soon_threadsafe(setattr, server, "should_exit", True)
+        self._thread.join(30)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - reported to start() / the log
+            self.failed = exc
+            log.exception("config API stopped")
+        finally:
+            self._up.set()
+
+    async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        engine = compose.engine(self.settings)
+        app = self.app_of(engine)
+        jobs: BillingJobs = app.state.billing_jobs
+        # invoices on the 1st in each site's time zone, daily dunning (one instance at a time
+        # works a tick: advisory lock); the runs themselves in processes of their own
+        scheduler = BillingScheduler(engine, payer=compose.payer(self.settings), runner=jobs.run)
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=self.settings.host,
+                port=self.settings.api_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        # uvicorn (>= 0.29) would take SIGTERM/SIGINT; the main thread stops every part
+        self.server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
+        serving = asyncio.create_task(self.server.serve())
+        while not self.server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if self.server.started:
+            scheduler.start()
+        self._up.set()
+        try:
+            await serving
+        finally:
+            await scheduler.close()
+            await jobs.close()
+            await engine.dispose()
+
+
 async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
     engine = compose.engine(settings)
     await migrate.upgrade(engine)
@@ -55,44 +152,33 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
             tls_key=settings.tls_key,
         ),
     )
-    await gateway.start()
     bus = publisher = None
     if settings.mqtt_url:  # events out, and commands to chargers held by other instances
         publisher = OutboxPublisher(engine, settings.mqtt_url, prefix=settings.mqtt_prefix)
         gateway.committer.after_commit.append(publisher.wake)
-        publisher.start()
         bus = CommandBus(gateway.registry, settings.mqtt_url, prefix=settings.mqtt_prefix)
-        bus.start()
-    # invoices on the 1st in each site's time zone, daily dunning; autopay through Stripe when
-    # a Stripe key is set (one instance at a time works a tick: advisory lock)
-    scheduler = BillingScheduler(engine, payer=compose.payer(settings))
-    scheduler.start()
-    api_server = uvicorn.Server(
-        uvicorn.Config(
-            compose.api_app(settings, engine, gateway.registry, command_sender=bus),
-            host=settings.host,
-            port=settings.api_port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-        )
+    bridge = LoopBridge(bus if bus is not None else gateway.registry, asyncio.get_running_loop())
+    api = ApiThread(
+        settings,
+        lambda api_engine: compose.api_app(
+            settings, api_engine, gateway.registry, command_sender=bridge
+        ),
     )
-    # uvicorn (>= 0.29) would take SIGTERM/SIGINT inside serve(); ours stop every part in order
-    api_server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
-    api_task = asyncio.create_task(api_server.serve())
+    try:  # the API first: whoever sees the OCPP port open finds the API up too
+        await asyncio.to_thread(api.start)
+    except OSError:
+        api.stop()
+        await engine.dispose()
+        raise
+    await gateway.start()
+    for part in (publisher, bus):
+        if part is not None:
+            part.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    while not api_server.started and not api_task.done():
-        await asyncio.sleep(0.01)
-    if api_task.done():
-        await scheduler.close()
-        await gateway.close()
-        await engine.dispose()
-        api_task.result()
-        raise OSError(f"config API could not listen on {settings.host}:{settings.api_port}")
     tune_gc()
     log.info(
         "evgate ready",
@@ -112,12 +198,9 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         log.info("evgate stopping")
-        api_server.should_exit = True
-        await scheduler.close()
+        await asyncio.to_thread(api.stop)
         for part in (bus, publisher):
             if part is not None:
                 await part.close()
         await gateway.close()
-        with suppress(Exception):
-            await api_task
         await engine.dispose()

@@ -65,5 +65,9 @@ def api_app(
     from config.api import create_app  # FastAPI only for the commands that serve it
 
     return create_app(
-        engine, registry, command_sender=command_sender, stripe=stripe_settings(settings)
+        engine,
+        registry,
+        command_sender=command_sender,
+        stripe=stripe_settings(settings),
+        max_body=settings.api_max_body,
     )

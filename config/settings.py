@@ -40,6 +40,8 @@ class Settings:
     stripe_api_key: str | None = field(default=None, repr=False)
     stripe_webhook_secret: str = field(default="", repr=False)
     stripe_api_base: str | None = None  # e.g. localstripe's http://127.0.0.1:PORT
+    # the most a config API request body may hold (larger: 413 before it is read)
+    api_max_body: int = 1024 * 1024
 
     @classmethod
     def load(
@@ -82,5 +84,7 @@ class Settings:
             raise SettingsError(f"MQTT URL {self.mqtt_url!r} must look like mqtt://HOST:1883")
         if self.max_connections < 0:
             raise SettingsError("max connections must be 0 (automatic) or more")
+        if self.api_max_body < 1024:
+            raise SettingsError("the API's body limit must be at least 1024 bytes")
         if self.heartbeat_interval < 1:
             raise SettingsError("heartbeat interval must be at least 1 second")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import socket as socket_module
 import ssl
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -23,6 +26,7 @@ from gateway.ocpp16 import SUBPROTOCOL, Ocpp16Adapter
 from gateway.service import ChargerContext, ChargingService
 from gateway.ws_server import Socket, WsServer
 from store import charging as db
+from store import presence
 from store.batcher import GroupCommitter
 
 log = logging.getLogger("evgate.gateway")
@@ -54,6 +58,8 @@ class Gateway:
         self.adapter = Ocpp16Adapter(self.service, options.heartbeat_interval)
         self.registry = ConnectionRegistry()
         self.passwords = PasswordCache()
+        self.host = socket_module.gethostname()
+        self._beating: asyncio.Task[None] | None = None
         # wrong passwords: per charger id after 5, per address (chargers behind one NAT) after 50
         self.throttles = (FailureThrottle(free=5), FailureThrottle(free=50))
         self._server: WsServer | None = None
@@ -70,6 +76,8 @@ class Gateway:
 
     async def start(self) -> None:
         self.committer.start()
+        await self.service.beat(self.host)  # this instance is alive before its first socket
+        self._beating = asyncio.create_task(self._beat(), name="evgate-presence-beat")
         ssl_context = None
         if self.options.tls_cert:
             ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -90,10 +98,26 @@ class Gateway:
         )
 
     async def close(self) -> None:
+        if self._beating is not None:
+            self._beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beating
+            self._beating = None
         if self._server is not None:
             await self._server.close()  # records every disconnect before the store stops
             self._server = None
         await self.committer.close()
+        with contextlib.suppress(Exception):  # the store may be going down with us
+            await self.service.leave()
+
+    async def _beat(self) -> None:
+        """The heartbeat of store.presence: others count our chargers online while it beats."""
+        while True:
+            await asyncio.sleep(presence.BEAT.total_seconds())
+            try:
+                await self.service.beat(self.host)
+            except Exception:  # the next beat tries again; STALE allows for a few missed
+                log.warning("presence heartbeat failed", exc_info=True)
 
     # -- handshake ------------------------------------------------------------------------
     @staticmethod
@@ -207,6 +231,7 @@ class Gateway:
 
     # -- connection -----------------------------------------------------------------------
     def _open(self, socket: Socket, ctx: ChargerContext) -> ChargerConnection:
+        ctx.connection_id = uuid.uuid4().hex
         conn = ChargerConnection(socket, ctx, self.adapter, self._gone)
         old = self.registry.attach(conn)
         if old is not None:
@@ -219,13 +244,8 @@ class Gateway:
         """After the socket closed and the call in hand was finished: record the disconnect."""
         ctx = conn.ctx
         self.registry.detach(conn)
-        # a newer socket of the same charger took over: it is online, so no offline event
-        replaced = self.registry.get(ctx.id) is not None
-        log.info(
-            "charger disconnected",
-            extra={"charger": ctx.id, "messages": conn.messages, "replaced": replaced},
-        )
+        log.info("charger disconnected", extra={"charger": ctx.id, "messages": conn.messages})
         try:
-            await self.service.disconnected(ctx, replaced=replaced)
+            await self.service.disconnected(ctx)
         except Exception:  # the store may be going down with us
             log.warning("could not record disconnect", extra={"charger": ctx.id})

@@ -8,6 +8,7 @@ the caller acknowledges after the returned awaitable completes. Per-connection s
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from metering import Reading, sane_timestamp, session_energy, session_timeline
 from store import charging as db
+from store import presence
 from store.batcher import Batch, GroupCommitter
 from store.outbox_store import event_row
 from store.schema import meter_samples, outbox
@@ -41,7 +43,7 @@ def now() -> datetime:
 def decide(
     monthly_payment: bool, token_state: str | None, subscriber_state: str | None = None
 ) -> str:
-    """Who may charge where (domain.md): the idTagInfo status for a token on a charger.
+    """Who may charge where (docs/domain.md): the idTagInfo status for a token on a charger.
 
     A blocked token is Blocked everywhere. A charger not in monthly-payment mode accepts any
     other token (its sessions are recorded, not billed monthly). In monthly-payment mode only
@@ -74,6 +76,7 @@ class ChargerContext:
     booted: bool = False
     boot_triggered: bool = False
     connected_at: datetime = field(default_factory=now)
+    connection_id: str = ""  # this socket's own id, in store.presence
     open_sessions: dict[int, tuple[int, datetime]] = field(default_factory=dict)
     recent_stops: dict[int, tuple[int, datetime]] = field(default_factory=dict)
     known_sessions: set[int] = field(default_factory=set)
@@ -175,7 +178,11 @@ class Coalescer(Generic[K, V]):
 
 
 class ChargingService:
-    def __init__(self, engine: AsyncEngine, committer: GroupCommitter) -> None:
+    def __init__(
+        self, engine: AsyncEngine, committer: GroupCommitter, instance_id: str = ""
+    ) -> None:
+        # this process's id among the instances on one database (store.presence)
+        self.instance_id = instance_id or uuid.uuid4().hex
         self.engine = engine
         self.committer = committer
         # handshakes: charger id -> (its row, its recent sessions), many chargers per query
@@ -216,26 +223,49 @@ class ChargingService:
         return {i: (row, recent[i]) for i, row in found.items()}
 
     async def connected(self, ctx: ChargerContext) -> None:
+        """This socket holds the charger now (store.presence), and says so (charger_online)."""
         at = now()
 
         async def op(batch: Batch) -> None:
+            await presence.claim(batch, ctx.id, self.instance_id, ctx.connection_id, at)
             db.add_event(batch, "charger_online", ctx.site_id, ctx.id, {"at": at.isoformat()}, at)
 
         await self.committer.run(op)
 
-    async def disconnected(self, ctx: ChargerContext, replaced: bool = False) -> None:
-        """Record a socket gone; ``replaced``: a newer one of the charger's is open, so the
-        last presence event stays its ``charger_online``."""
+    async def disconnected(self, ctx: ChargerContext) -> None:
+        """Record a socket gone. Only a socket that still held the charger raises
+        charger_offline: when a newer socket of the charger's is open (here or on another
+        instance), the last presence event stays its charger_online."""
         at = now()
 
         async def op(batch: Batch) -> None:
             await db.touch_charger(batch, ctx.id, at)
-            if not replaced:
+            if await presence.release(batch, ctx.id, ctx.connection_id):
                 db.add_event(
                     batch, "charger_offline", ctx.site_id, ctx.id, {"at": at.isoformat()}, at
                 )
 
         await self.committer.run(op)
+
+    async def beat(self, host: str) -> None:
+        """This instance is alive; chargers held by instances that stopped beating are
+        offline (their events raised here, once)."""
+        at = now()
+
+        async def op(batch: Batch) -> None:
+            await batch.flush()
+            await presence.beat(batch.conn, self.instance_id, host, at)
+            for row in await presence.sweep(batch.conn, at):
+                payload = {"at": at.isoformat(), "instance_gone": True}
+                db.add_event(
+                    batch, "charger_offline", row["site_id"], row["charger_id"], payload, at
+                )
+
+        await self.committer.run(op)
+
+    async def leave(self) -> None:
+        async with self.engine.begin() as conn:
+            await presence.leave(conn, self.instance_id)
 
     # -- charger -> central system --------------------------------------------------------
     async def boot(self, ctx: ChargerContext, info: dict[str, Any]) -> str:

@@ -112,13 +112,17 @@ async def billing_run(
     progress: Progress | None = None,
     payer: Payer | None = None,
     now: datetime | None = None,
+    run_id: int | None = None,
 ) -> RunReport:
     """Bill ``period`` (one site or all), or report exactly what that would do (``dry_run``:
-    nothing stored, no one charged). The run audits each issued invoice and itself."""
+    nothing stored, no one charged). The run audits each issued invoice and itself.
+    ``run_id``: a queued run row to take (the worker process of ``config.billing_jobs``)."""
     parse_period(period)
     if batch_size < 1:
         raise BillingError("the batch size must be at least 1")
-    options = RunOptions(period, site_id, dry_run, now, batch_size, actor)
+    options = RunOptions(
+        period, site_id, dry_run, now, batch_size=batch_size, actor=actor, run_id=run_id
+    )
     return await run_billing(engine, options, progress, None if dry_run else payer)
 
 

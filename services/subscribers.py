@@ -128,12 +128,14 @@ async def remove_token(
 
 
 async def invitation(conn: AsyncConnection, token: str) -> dict[str, Any]:
-    """What an invitation is for: anyone holding the token may read it."""
+    """What an invitation is for: anyone holding the token may read it. Once accepted, the
+    token (in a forwarded mail, a browser's history) no longer shows whom it was for."""
     inv = await subscribers.invitation(conn, token)
+    accepted = inv["accepted_at"] is not None
     return {
         "site_id": inv["site_id"],
         "site_name": inv["site_name"],
-        "email": inv["email"],
+        "email": None if accepted else inv["email"],
         "expires_at": inv["expires_at"],
         "accepted": inv["accepted_at"] is not None,
     }

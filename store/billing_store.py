@@ -51,6 +51,7 @@ from store.billing_schema import (
     stripe_customers,
     subscriber_plans,
 )
+from store.errors import Conflict, NotFound
 from store.ids import new_id
 from store.outbox_store import event_row
 from store.schema import (
@@ -320,18 +321,57 @@ async def trace_inputs_of(
 # --- runs ------------------------------------------------------------------------------------
 
 
-async def start_run(conn: Conn, period: str, site_id: str | None, at: datetime) -> int:
+async def start_run(
+    conn: Conn, period: str, site_id: str | None, at: datetime, state: str = "running"
+) -> int:
+    """A new run row: ``running`` when this process runs it, ``queued`` when it hands it to a
+    worker process (which then calls ``claim_run``)."""
     result = await conn.execute(
-        insert(billing_runs).values(period=period, site_id=site_id, state="running", started_at=at)
+        insert(billing_runs).values(period=period, site_id=site_id, state=state, started_at=at)
     )
     return new_id(result)
 
 
-async def finish_run(conn: Conn, run_id: int, report: dict[str, Any], at: datetime) -> None:
+async def claim_run(conn: Conn, run_id: int, at: datetime) -> dict[str, Any]:
+    """A queued run taken by the process that runs it (``running``); its row."""
+    row = await get_run(conn, run_id)
+    if row is None:
+        raise NotFound(f"no billing run {run_id}")
+    if row["state"] != "queued":
+        raise Conflict(f"billing run {run_id} is {row['state']}, not queued")
+    await conn.execute(
+        update(billing_runs).where(billing_runs.c.id == run_id).values(state="running")
+    )
+    return row
+
+
+async def abandon_runs(conn: Conn, period: str, site_id: str | None, before: int) -> int:
+    """Runs of the same month and sites left ``running`` by a process that died (a SIGKILL,
+    a crash): marked ``abandoned`` by the next run, so no row claims work that nobody does.
+    A run still alive that finishes after all sets its own row ``done``."""
+    result = await conn.execute(
+        update(billing_runs)
+        .where(
+            billing_runs.c.period == period,
+            billing_runs.c.site_id.is_(None)
+            if site_id is None
+            else billing_runs.c.site_id == site_id,
+            billing_runs.c.state == "running",
+            billing_runs.c.id < before,
+        )
+        .values(state="abandoned")
+    )
+    return int(result.rowcount or 0)
+
+
+async def finish_run(
+    conn: Conn, run_id: int, report: dict[str, Any], at: datetime, state: str = "done"
+) -> None:
+    """``done``, or ``failed`` when some site could not be billed (the report says which)."""
     await conn.execute(
         update(billing_runs)
         .where(billing_runs.c.id == run_id)
-        .values(state="done", finished_at=at, report=report)
+        .values(state=state, finished_at=at, report=report)
     )
 
 
@@ -342,6 +382,12 @@ async def get_run(conn: Conn, run_id: int) -> dict[str, Any] | None:
         .first()
     )
     return dict(row) if row is not None else None
+
+
+async def run_invoices(conn: Conn, run_id: int) -> int:
+    """How many invoices a run has written so far (its progress)."""
+    query = select(func.count()).select_from(invoices).where(invoices.c.run_id == run_id)
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def run_done(conn: Conn, period: str, site_id: str) -> bool:

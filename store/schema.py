@@ -58,6 +58,27 @@ chargers = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# Which instance holds each connected charger's socket, so that every instance can say whether
+# a charger is online anywhere; an instance counts while its heartbeat (seen_at) is fresh.
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+)
+
+charger_presence = Table(
+    "charger_presence",
+    metadata,
+    Column("charger_id", String(64), primary_key=True),
+    Column("instance_id", String(36), nullable=False),
+    Column("connection_id", String(36), nullable=False),  # the socket's own id
+    Column("since", UtcDateTime, nullable=False),
+    Index(None, "instance_id"),
+)
+
 connectors = Table(
     "connectors",
     metadata,

@@ -16,8 +16,15 @@ from tariffs.errors import TariffError
 FOUR_PLACES = Decimal("0.0001")
 
 
+# No price, energy, power or current of a real tariff comes near these; past them the
+# arithmetic of a month's invoices would leave what 64-bit minor units and Decimal's 28
+# digits hold exactly (a 1e20 per kWh price stopped every site's billing run).
+MAXIMUM = Decimal(10**9)
+
+
 def to_decimal(value: object, path: str, *, minimum: Decimal | None = Decimal(0)) -> Decimal:
-    """Read a number exactly; reject bools, NaN, infinities and (by default) negatives."""
+    """Read a number exactly; reject bools, NaN, infinities, (by default) negatives, and
+    numbers past ``MAXIMUM``."""
     if isinstance(value, bool) or value is None:
         raise TariffError(path, "must be a number")
     if isinstance(value, Decimal):
@@ -37,6 +44,8 @@ def to_decimal(value: object, path: str, *, minimum: Decimal | None = Decimal(0)
         raise TariffError(path, "must be a finite number")
     if minimum is not None and result < minimum:
         raise TariffError(path, f"must be at least {minimum}")
+    if abs(result) > MAXIMUM:
+        raise TariffError(path, f"must be at most {MAXIMUM:,} ({value!r} is beyond any tariff)")
     return result
 
 

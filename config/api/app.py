@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from billing.stripe_payments import StripeSettings
 from config.api import billing_routes, errors, metrics
 from config.api.context import ApiContext, CommandSender
+from config.api.guard import DEFAULT_MAX_BODY, RequestGuard
 from config.api.routers import (
     api_tokens,
     audit_log,
@@ -19,6 +20,7 @@ from config.api.routers import (
     subscribers,
     tariffs,
 )
+from config.billing_jobs import BillingJobs
 from gateway.connection import ConnectionRegistry
 
 DESCRIPTION = """\
@@ -41,11 +43,14 @@ def create_app(
     invitation_base_url: str | None = None,
     command_sender: CommandSender | None = None,
     stripe: StripeSettings | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> FastAPI:
     """The API over ``engine``; ``registry`` is the in-process gateway's (None: no gateway).
 
     ``stripe``: the webhook secret and autopay client settings (config.compose builds them
-    from Settings); None: no autopay, and webhooks are refused.
+    from Settings); None: no autopay, and webhooks are refused. ``max_body``: the most a
+    request body may hold (config.api.guard: larger is 413, and a route that needs a token
+    refuses a caller without one before reading any of it).
     """
     app = FastAPI(title="evgate config API", version="1.0.0", description=DESCRIPTION)
     ctx = ApiContext(
@@ -57,6 +62,8 @@ def create_app(
     )
     app.state.evgate = ctx
     app.state.billing_stripe = stripe
+    # billing runs in processes of their own (config.billing_jobs), on this database
+    app.state.billing_jobs = BillingJobs(engine, engine.url.render_as_string(hide_password=False))
     metrics.install(app.state, ctx)
     errors.install(app)
     app.include_router(metrics.router)
@@ -73,4 +80,5 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(billing_routes.router)
+    app.add_middleware(RequestGuard, api=app, max_body=max_body)
     return app

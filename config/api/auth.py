@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from config.api.context import reading
+from config.api.guard import TOKEN_STATE
 from services.context import Actor
 from store import api_tokens
 from store.errors import Forbidden
@@ -33,8 +34,10 @@ async def authenticated(
             "send an API token as 'Authorization: Bearer <token>' (evgate admin create-token)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    async with reading(request) as conn:
-        row = await api_tokens.find_token(conn, credentials.credentials)
+    row = getattr(request.state, TOKEN_STATE, None)  # found by the guard before the body
+    if row is None:
+        async with reading(request) as conn:
+            row = await api_tokens.find_token(conn, credentials.credentials)
     if row is None:
         raise HTTPException(
             401, "the API token is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}

@@ -15,12 +15,13 @@ from billing.errors import BillingError, NotFoundError, WebhookRefused
 from billing.months import PeriodError
 from billing.payments import find_invoice
 from billing.run import estimate
-from billing.stripe_payments import StripePayments, StripeSettings
+from billing.stripe_payments import StripeSettings
 from billing.views import invoice_public, list_public, pdf_of
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.errors import http_exception
 from config.api.types import MAX_BIGINT, IdPath, SiteIdQuery, SiteIdText, Text
+from config.billing_jobs import BillingJobs
 from services import billing as service
 from store import billing_store as bs
 
@@ -66,25 +67,55 @@ def _stripe(request: Request) -> StripeSettings | None:
     return configured
 
 
-@router.post("/billing-runs", summary="bill a month (or --dry-run it): numbered invoices")
-async def create_run(request: Request, body: RunIn, who: Writer) -> dict[str, Any]:
+@router.post(
+    "/billing-runs",
+    status_code=202,
+    summary="bill a month in a process of its own (202 and the run's id); a dry run answers "
+    "its report (200)",
+    responses={200: {"description": "a dry run's report"}},
+)
+async def create_run(
+    request: Request, response: Response, body: RunIn, who: Writer
+) -> dict[str, Any]:
     if body.site_id is None and not who.is_super:
         raise HTTPException(403, "only a super-admin may bill every site: give site_id")
     who.check_write(body.site_id)
-    settings = _stripe(request)
-    payer = StripePayments(settings).charge_period if settings and not body.dry_run else None
+    jobs = _jobs(request)
     try:
-        report = await service.billing_run(
-            api_context(request).engine,
-            body.period,
-            body.site_id,
-            actor=who.actor,
-            dry_run=body.dry_run,
-            payer=payer,
-        )
+        if body.dry_run:
+            response.status_code = 200
+            return await jobs.dry_run(body.period, body.site_id)
+        run_id = await jobs.start(body.period, body.site_id, who.actor)
     except (BillingError, PeriodError) as exc:
         raise _fail(exc) from None
-    return report.as_dict()
+    response.headers["Location"] = f"/api/v1/billing-runs/{run_id}"
+    return {"id": run_id, "state": "queued", "period": body.period, "site_id": body.site_id}
+
+
+@router.get("/billing-runs/{run_id}", summary="a billing run: its state, progress and report")
+async def get_run(request: Request, run_id: IdPath, who: Reader) -> dict[str, Any]:
+    row = await _jobs(request).status(run_id)
+    if row is None:
+        raise HTTPException(404, f"no billing run {run_id}")
+    if row["site_id"] is None:
+        who.check_super()  # a run of every site is every site's business
+    else:
+        who.check_read(row["site_id"])
+    return {
+        "id": row["id"],
+        "period": row["period"],
+        "site_id": row["site_id"],
+        "state": row["state"],  # queued | running | done | failed | abandoned
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
+        "progress": row.get("progress"),
+        "report": row["report"] or None,
+    }
+
+
+def _jobs(request: Request) -> BillingJobs:
+    jobs: BillingJobs = request.app.state.billing_jobs
+    return jobs
 
 
 @router.get("/subscribers/{subscriber_id}/next-invoice", summary="this month's draft so far")

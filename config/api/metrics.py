@@ -7,6 +7,7 @@ gateway's per-call counters (gateway.connection.STATS) cost the hot path nothing
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -21,7 +22,7 @@ from prometheus_client.registry import Collector
 
 from config.api.context import ApiContext, api_context, reading
 from gateway.connection import STATS, CallStats
-from store import session_views
+from store import presence, session_views
 
 router = APIRouter(tags=["health"])
 
@@ -81,4 +82,12 @@ async def metrics(request: Request) -> Response:
 
 @router.get("/healthz", summary="liveness and the number of connected chargers")
 async def healthz(request: Request) -> dict[str, object]:
-    return {"status": "ok", "chargers_connected": len(api_context(request).registry)}
+    """``chargers_connected``: sockets this instance holds; ``chargers_online``: chargers with
+    a socket open on any live instance (store.presence)."""
+    async with reading(request) as conn:
+        anywhere = await presence.online_count(conn, datetime.now(UTC))
+    return {
+        "status": "ok",
+        "chargers_connected": len(api_context(request).registry),
+        "chargers_online": anywhere,
+    }

@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bill.add_argument(
         "--batch-size", type=int, default=250, help="subscribers per transaction (default 250)"
     )
+    # how `evgate serve` hands a run to a process of its own (config/billing_jobs.py)
+    bill.add_argument("--run-id", type=int, help=argparse.SUPPRESS)
+    bill.add_argument("--actor", default=CLI, help=argparse.SUPPRESS)
     add_database_flag(bill)
     bill.set_defaults(func=_bill)
 
@@ -137,11 +140,12 @@ def _bill(args: argparse.Namespace) -> int:
             engine,
             args.month,
             args.site,
-            actor=CLI,
+            actor=args.actor,
             dry_run=args.dry_run,
             batch_size=args.batch_size,
             progress=progress,
             payer=payer,
+            run_id=args.run_id,
         )
         if progress is not None:
             progress.close()
@@ -156,9 +160,10 @@ def _bill(args: argparse.Namespace) -> int:
         return report
 
     report = _with_engine(args, work)
+    failed = report.failed_sites
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
-        return 0
+        return _failed(failed)
     title = "dry run (nothing stored)" if report.dry_run else f"run {report.run_id}"
     print(f"billing {report.period}: {title}")
     print(f"{'invoices':<12}{report.invoices:>14}")
@@ -174,7 +179,17 @@ def _bill(args: argparse.Namespace) -> int:
         print(f"already invoiced (skipped): {report.already_invoiced}")
     if report.held_back_count:
         print(f"held back (not billed, see --json): {report.held_back_count} sessions")
-    return 0
+    return _failed(failed)
+
+
+def _failed(failed: dict[str, str]) -> int:
+    """Exit 1 with one line when some site could not be billed (the others were)."""
+    if not failed:
+        return 0
+    sites = "; ".join(f"{site}: {why}" for site, why in sorted(failed.items()))
+    print(f"evgate: billing failed for {len(failed)} site(s), the others are billed: {sites}",
+          file=sys.stderr)  # fmt: skip
+    return 1
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="chargers held at once; more get 503 + Retry-After (default 0: the open-file "
         "limit less 128)",
     )
+    p.add_argument(
+        "--api-max-body",
+        type=int,
+        help="bytes a config API request body may hold; larger get 413 unread (default 1 MiB)",
+    )
     p.add_argument("--tls-cert", help="certificate file: serve wss:// (security profile 2)")
     p.add_argument("--tls-key", help="private key file of --tls-cert")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
@@ -61,6 +66,7 @@ def _serve(args: argparse.Namespace) -> int:
         unknown_chargers=args.unknown_chargers,
         heartbeat_interval=args.heartbeat_interval,
         max_connections=args.max_connections,
+        api_max_body=args.api_max_body,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         log_level=args.log_level,

@@ -88,3 +88,63 @@ async def test_remote_stop_through_the_other_instance(pg_url: str, tmp_path: Pat
         a.stop()
         b.stop()
         listener.cancel()
+
+
+async def test_every_instance_tells_whether_a_charger_is_online_anywhere(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Presence is PostgreSQL's: B says a charger held by A is online; when the charger moves
+    to B while A's old socket lingers, A's close raises no charger_offline."""
+    add_business_site(pg_url)
+    run_cli("chargers", "add", "CP1", "--site", "S1", db_url=pg_url)
+    token = run_cli("admin", "create-token", "--role", "super-admin", db_url=pg_url).stdout.strip()
+    a = ServeProcess(pg_url, tmp_path / "a.log")
+    b = ServeProcess(pg_url, tmp_path / "b.log")
+    a.start()
+    b.start()
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{b.api_port}", headers=headers, timeout=30
+        ) as api_b:
+            offline = (await api_b.get("/api/v1/chargers/CP1")).json()
+            assert offline["online"] is False
+            on_a = await Charger.connect(f"{a.base_url}/CP1")
+            await on_a.boot()
+            seen = (await api_b.get("/api/v1/chargers/CP1")).json()
+            assert seen["online"] is True and seen["online_here"] is False
+            health = (await api_b.get("/healthz")).json()
+            assert health["chargers_connected"] == 0 and health["chargers_online"] == 1
+            on_b = await Charger.connect(f"{b.base_url}/CP1")  # A's socket stays open
+            await on_b.boot()
+            await on_a.close()  # the old socket goes: the charger is still online, on B
+            await asyncio.sleep(0.5)
+            moved = (await api_b.get("/api/v1/chargers/CP1")).json()
+            assert moved["online"] is True and moved["online_here"] is True
+            await on_b.close()
+            await asyncio.sleep(0.5)
+            assert (await api_b.get("/api/v1/chargers/CP1")).json()["online"] is False
+        presence = await _presence_events(pg_url)
+        assert presence == ["charger_online", "charger_online", "charger_offline"], presence
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def _presence_events(url: str) -> list[str]:
+    from sqlalchemy import select
+
+    from store.db import create_engine
+    from store.schema import outbox
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(outbox.c.kind)
+                .where(outbox.c.kind.in_(["charger_online", "charger_offline"]))
+                .order_by(outbox.c.id)
+            )
+            return [r[0] for r in rows]
+    finally:
+        await engine.dispose()

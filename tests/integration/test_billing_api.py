@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,6 +40,21 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def run_to_the_end(
+    http: httpx.AsyncClient, body: dict[str, Any], token: str
+) -> dict[str, Any]:
+    """POST a billing run (202: a process of its own), then follow it until it has ended."""
+    r = await http.post("/api/v1/billing-runs", json=body, headers=auth(token))
+    assert r.status_code == 202, r.text
+    assert r.headers["Location"] == f"/api/v1/billing-runs/{r.json()['id']}"
+    for _ in range(600):
+        run = (await http.get(r.headers["Location"], headers=auth(token))).json()
+        if run["state"] not in ("queued", "running"):
+            return dict(run)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"billing run still {run['state']} after 60 s")
+
+
 async def test_run_list_pay_credit_pdf_and_estimate(engine: AsyncEngine) -> None:
     w = await World(engine).setup()
     a = await w.subscriber("A", language="fr")
@@ -57,13 +74,11 @@ async def test_run_list_pay_credit_pdf_and_estimate(engine: AsyncEngine) -> None
             headers=auth(tok["viewer"]),
         )
         assert r.status_code == 403
-        r = await http.post(
-            "/api/v1/billing-runs",
-            json={"period": "2026-10", "site_id": "OSLO"},
-            headers=auth(tok["admin"]),
-        )
-        assert r.status_code == 200, r.text
-        assert r.json()["invoices"] == 1 and r.json()["totals"]["NOK"]["total"] == 11250
+        run = await run_to_the_end(http, {"period": "2026-10", "site_id": "OSLO"}, tok["admin"])
+        assert run["state"] == "done", run
+        assert run["report"]["invoices"] == 1 and run["report"]["totals"]["NOK"]["total"] == 11250
+        r = await http.get(f"/api/v1/billing-runs/{run['id']}", headers=auth(tok["other"]))
+        assert r.status_code == 403  # another site's admin sees nothing of it
         r = await http.get("/api/v1/invoices", headers=auth(tok["other"]))
         assert r.json() == []  # another site's admin sees none of them
         r = await http.get("/api/v1/invoices", headers=auth(tok["viewer"]))
@@ -144,10 +159,8 @@ async def test_the_webhook_verifies_signatures(engine: AsyncEngine) -> None:
     await w.session("A", local("2026-10-05 08:00"), 60, 10_000)
     http, tok = await client(engine)
     async with http:
-        r = await http.post(
-            "/api/v1/billing-runs", json={"period": "2026-10"}, headers=auth(tok["super"])
-        )
-        assert r.status_code == 200
+        run = await run_to_the_end(http, {"period": "2026-10"}, tok["super"])
+        assert run["state"] == "done", run
         async with engine.begin() as conn:
             inv = await bs.get_invoice(conn, "OSL-000001")
             pid = await bs.insert_payment(
@@ -203,8 +216,7 @@ async def test_billing_writes_are_audited_in_the_tokens_name(engine: AsyncEngine
         assert r.status_code == 200 and r.json()["invoices"] == 1
         r = await http.get("/api/v1/audit", headers=auth(tok["super"]))
         assert r.json() == []  # a dry run stores nothing, so nothing is audited
-        r = await http.post("/api/v1/billing-runs", json=run, headers=auth(tok["admin"]))
-        assert r.status_code == 200
+        assert (await run_to_the_end(http, run, tok["admin"]))["state"] == "done"
         pay = {"amount": "112.50", "date": "2026-11-25", "reference": "bank"}
         r = await http.post(
             "/api/v1/invoices/OSL-000001/payments", json=pay, headers=auth(tok["admin"])

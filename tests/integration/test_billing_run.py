@@ -233,3 +233,56 @@ async def test_a_dry_run_reports_exactly_what_the_real_run_then_does(engine: Asy
     keys = ("invoices", "subscribers", "sessions", "energy_wh", "already_invoiced", "totals")
     assert {k: getattr(dry, k) for k in keys} == {k: getattr(real, k) for k in keys}
     assert (real.invoices, real.already_invoiced, real.sessions) == (1, 1, 1)
+
+
+async def test_a_site_that_cannot_be_billed_fails_alone(engine: AsyncEngine) -> None:
+    """An absurd price stored before prices were bounded: that site's failure is recorded,
+    every other site is billed, and the run row says failed (so the scheduler tries again)."""
+    from sqlalchemy import select
+
+    from store.billing_schema import billing_runs
+    from tests.unit.billing.billing_testkit import add_tariff
+
+    good = await World(engine).setup()
+    await good.subscriber("A")
+    await good.session("A", local("2026-10-05 08:00"), 60, 10_000)
+    bad = World(engine, site="BERGEN")
+    await bad.setup(series="BGO", chargers_n=0)
+    async with engine.begin() as conn:
+        from store import admin
+
+        await admin.add_chargers(conn, [admin.charger_row("BG1", "BERGEN", None)])
+        absurd = {
+            "currency": "NOK",
+            "elements": [
+                {"price_components": [{"type": "ENERGY", "price": "1e20", "step_size": 1}]}
+            ],
+        }
+        bad.versions["absurd"] = await add_tariff(conn, "BERGEN", absurd)
+    await bad.subscriber("B")
+    await bad.session("B", local("2026-10-05 09:00"), 60, 10_000, charger="BG1", tariff="absurd")
+    report = await run_billing(engine, OCT)
+    assert report.invoices == 1 and list(report.failed_sites) == ["BERGEN"]
+    assert "\n" not in report.failed_sites["BERGEN"] and report.failed_sites["BERGEN"]
+    assert [r["site_id"] for r in await rows(engine, invoices)] == ["OSLO"]
+    async with engine.connect() as conn:
+        (state,) = (await conn.execute(select(billing_runs.c.state))).one()
+    assert state == "failed"
+
+
+async def test_a_killed_runs_row_is_marked_abandoned_by_the_next_run(engine: AsyncEngine) -> None:
+    from sqlalchemy import select
+
+    from store import billing_store as bs
+    from store.billing_schema import billing_runs
+
+    w = await World(engine).setup()
+    await w.subscriber("A")
+    await w.session("A", local("2026-10-05 08:00"), 60, 10_000)
+    async with engine.begin() as conn:  # what a SIGKILLed run leaves behind
+        dead = await bs.start_run(conn, "2026-10", None, NOW)
+        other = await bs.start_run(conn, "2026-09", None, NOW)  # another month: not ours
+    report = await run_billing(engine, OCT)
+    async with engine.connect() as conn:
+        states = dict((await conn.execute(select(billing_runs.c.id, billing_runs.c.state))).all())
+    assert states == {dead: "abandoned", other: "running", report.run_id: "done"}

@@ -23,10 +23,10 @@ from sqlalchemy import select
 
 from billing.run import RunOptions, run_billing
 from config.api import create_app
-from store import admin, api_tokens, tariff_store
+from store import api_tokens, tariff_store
 from store.billing_schema import invoice_lines
 from store.schema import tariffs
-from tests.integration.conftest import Env, add_subscribers
+from tests.integration.conftest import Env, add_subscribers, update_charger
 from tests.support.ocpp_client import Charger, iso, sample
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -192,7 +192,7 @@ async def test_api_price_and_stored_times_are_the_invoice_lines(env: Env) -> Non
             created_by="t",
         )
         for charger in ("CP1", "CP2"):
-            await admin.update_charger(conn, charger, tariff_id=created["id"], monthly_payment=True)
+            await update_charger(conn, charger, tariff_id=created["id"], monthly_payment=True)
         version = (
             await conn.execute(
                 select(tariffs.c.current_version_id).where(tariffs.c.id == created["id"])

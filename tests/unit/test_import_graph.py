@@ -22,8 +22,9 @@ SERVER = frozenset({"gateway", "tariffs", "store", "billing", "config", "meterin
 ALLOWED: dict[str, frozenset[str]] = {
     # pure cores and the storage room: none of ours
     "tariffs": frozenset(),
-    "metering": frozenset(),
     "store": frozenset(),
+    # the metering core hands the tariff engine its trace (tariffs.SessionTrace)
+    "metering": frozenset({"tariffs"}),
     # the simulators speak OCPP over the wire: nothing of the server side
     "simulators": frozenset(),
     "billing": frozenset({"tariffs", "store", "metering"}),

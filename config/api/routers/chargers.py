@@ -3,16 +3,19 @@ mode through services.chargers."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from config.api.auth import Reader, SuperAdmin, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.types import BigId, ChargerIdPath, SiteIdPath, SiteIdQuery, SiteIdText, Text
 from services import chargers
-from store import charger_views
+from store import charger_views, presence
 
 router = APIRouter(prefix="/api/v1", tags=["chargers"])
 
@@ -45,9 +48,17 @@ class MonthlyPayment(BaseModel):
     enabled: bool
 
 
-def with_live_state(request: Request, row: dict[str, Any]) -> dict[str, Any]:
-    """Add what only the gateway knows: whether this process holds the charger's socket."""
-    return {**row, "online": api_context(request).registry.get(row["id"]) is not None}
+def with_live_state(
+    request: Request, row: dict[str, Any], elsewhere: Collection[str] = ()
+) -> dict[str, Any]:
+    """Add what only the gateways know: whether a socket of the charger's is open, on this
+    instance or (``elsewhere``: store.presence) on another."""
+    here = api_context(request).registry.get(row["id"]) is not None
+    return {**row, "online": here or row["id"] in elsewhere, "online_here": here}
+
+
+async def online_elsewhere(conn: AsyncConnection, ids: list[str]) -> set[str]:
+    return await presence.online(conn, ids, datetime.now(UTC))
 
 
 @router.get("/chargers", summary="chargers with live state (online, connectors, sessions)")
@@ -60,15 +71,17 @@ async def list_chargers(
     site = who.visible_site(site_id)
     async with reading(request) as conn:
         rows = await charger_views.list_chargers(conn, site_id=site, state=state)
-    return [with_live_state(request, r) for r in rows]
+        elsewhere = await online_elsewhere(conn, [r["id"] for r in rows])
+    return [with_live_state(request, r, elsewhere) for r in rows]
 
 
 @router.get("/chargers/{charger_id}", summary="one charger with live state")
 async def get_charger(request: Request, charger_id: ChargerIdPath, who: Reader) -> dict[str, Any]:
     async with reading(request) as conn:
         row = await charger_views.charger_view(conn, charger_id)
+        elsewhere = await online_elsewhere(conn, [charger_id])
     who.check_read(row["site_id"])
-    return with_live_state(request, row)
+    return with_live_state(request, row, elsewhere)
 
 
 @router.post("/sites/{site_id}/chargers", status_code=201, summary="register a charger")

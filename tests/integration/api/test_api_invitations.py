@@ -33,6 +33,7 @@ async def test_invite_accept_and_charge_as_a_subscriber(api: Api) -> None:
     page = await api.client.get(f"/api/v1/invitations/{token}")  # no bearer token
     assert page.status_code == 200
     assert page.json()["site_id"] == "S1" and page.json()["accepted"] is False
+    assert page.json()["email"] == "kari@example.no"  # the invitee sees whom it is for
 
     accepted = await api.client.post(f"/api/v1/invitations/{token}/accept", json=ACCEPT)
     assert accepted.status_code == 201, accepted.text
@@ -40,6 +41,8 @@ async def test_invite_accept_and_charge_as_a_subscriber(api: Api) -> None:
     assert subscriber_id == body["subscriber_id"]
     again = await api.client.post(f"/api/v1/invitations/{token}/accept", json=ACCEPT)
     assert again.status_code == 409 and "already" in again.json()["detail"]
+    used = (await api.client.get(f"/api/v1/invitations/{token}")).json()
+    assert used["accepted"] is True and used["email"] is None  # no longer shows the invitee
 
     row = (await api.call("viewer", "GET", f"/api/v1/subscribers/{subscriber_id}")).json()
     assert row["state"] == "active" and row["payment_method"] == "stripe"

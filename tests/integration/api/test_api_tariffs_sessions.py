@@ -91,6 +91,31 @@ async def test_tariff_input_errors_name_the_field(api: Api) -> None:
     )
     assert bad.status_code == 422
     assert bad.json()["field"] == "elements[0].price_components[0].price"
+    for absurd, why in (("1e20", "at most"), ("9" * 30, "at most"), ("-1", "at least")):
+        refused = await api.call(
+            "admin",
+            "POST",
+            "/api/v1/tariffs",
+            {
+                "currency": "NOK",
+                "elements": [
+                    {"price_components": [{"type": "ENERGY", "price": absurd, "step_size": 1}]}
+                ],
+            },
+        )
+        assert refused.status_code == 422 and why in refused.json()["detail"], refused.text
+        assert refused.json()["field"] == "elements[0].price_components[0].price"
+    capped = await api.call(
+        "admin",
+        "POST",
+        "/api/v1/tariffs",
+        {
+            "currency": "NOK",
+            "min_price": {"excl_vat": 1e20},
+            "elements": [{"price_components": [{"type": "FLAT", "price": 1, "step_size": 1}]}],
+        },
+    )
+    assert capped.status_code == 422 and capped.json()["field"] == "min_price.excl_vat"
     missing = await api.call("admin", "POST", "/api/v1/tariffs", {"currency": "NOK"})
     assert missing.status_code == 422 and missing.json()["field"] == "elements"
     foreign = await api.call(

@@ -137,7 +137,7 @@ async def invitation(conn: AsyncConnection, token: str) -> dict[str, Any]:
         "site_name": inv["site_name"],
         "email": None if accepted else inv["email"],
         "expires_at": inv["expires_at"],
-        "accepted": inv["accepted_at"] is not None,
+        "accepted": accepted,
     }
 
 

@@ -118,11 +118,14 @@ async def test_every_instance_tells_whether_a_charger_is_online_anywhere(
             on_b = await Charger.connect(f"{b.base_url}/CP1")  # A's socket stays open
             await on_b.boot()
             await on_a.close()  # the old socket goes: the charger is still online, on B
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # (nothing to wait for: A's close must change nothing)
             moved = (await api_b.get("/api/v1/chargers/CP1")).json()
             assert moved["online"] is True and moved["online_here"] is True
             await on_b.close()
-            await asyncio.sleep(0.5)
+            for _ in range(100):  # the disconnect is recorded right after the close
+                if (await api_b.get("/api/v1/chargers/CP1")).json()["online"] is False:
+                    break
+                await asyncio.sleep(0.1)
             assert (await api_b.get("/api/v1/chargers/CP1")).json()["online"] is False
         presence = await _presence_events(pg_url)
         assert presence == ["charger_online", "charger_online", "charger_offline"], presence

@@ -589,59 +589,118 @@ def run_broker(db: str, outage: float, seed: int) -> dict[str, Any]:
 # --- billing ---------------------------------------------------------------------------------
 
 
+class _Copies:
+    """The month to bill, and fresh copies of it: SQLite files, or PostgreSQL databases made
+    from a template database."""
+
+    def __init__(self, db: str, work: Path) -> None:
+        self.db, self.work = db, work
+        self.names: list[str] = []
+        base_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        self.pg_base = base_url
+        self.base = self.url("base")
+
+    def url(self, name: str) -> str:
+        if self.db == "sqlite":
+            return f"sqlite+aiosqlite:///{self.work}/{name}.db"
+        full = f"evgate_soak_{name}_{uuid.uuid4().hex[:6]}"
+        self.names.append(full)
+        return f"{self.pg_base}/{full}"
+
+    def create_base(self) -> None:
+        if self.db == "postgres":
+            asyncio.run(_pg(f'CREATE DATABASE "{self.base.rsplit("/", 1)[1]}"'))
+
+    def copy(self, name: str) -> str:
+        """A fresh copy of the base (a killed run's write-ahead log is not carried along)."""
+        from tests.e2e.test_billing_cli import fresh_copy
+
+        url = self.url(name)
+        if self.db == "sqlite":
+            fresh_copy(self.work / "base.db", self.work / f"{name}.db")
+        else:
+            new, base = url.rsplit("/", 1)[1], self.base.rsplit("/", 1)[1]
+            asyncio.run(_pg(f'CREATE DATABASE "{new}" TEMPLATE "{base}"'))
+        return url
+
+    def drop(self, url: str) -> None:
+        if self.db == "postgres":
+            asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        for name in self.names if self.db == "postgres" else ():
+            asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _invoices(url: str) -> int:
+    async def count() -> int:
+        from store.billing_schema import invoices
+
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                query = select(func.count()).select_from(invoices)
+                return int((await conn.execute(query)).scalar_one())
+        except Exception:  # noqa: BLE001 - not migrated yet
+            return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(count())
+
+
 def run_billing_kills(db: str, rounds: int, seed: int) -> dict[str, Any]:
-    from tests.e2e.test_billing_cli import MONTH, invoice_count, state
+    from tests.e2e.test_billing_cli import MONTH, state
     from tests.e2e.test_billing_cli import seed as seed_month
 
     rnd = random.Random(seed)
-    if db != "sqlite":
-        return {"run": "soak-billing", "db": db, "skipped": "the kill suite copies a SQLite file"}
     work = Path(tempfile.mkdtemp(prefix="evgate-soak-"))
+    copies = _Copies(db, work)
     try:
-        base = work / "base.db"
         subscribers = 300
-        asyncio.run(seed_month(f"sqlite+aiosqlite:///{base}", subscribers=subscribers, per=4))
-        clean = work / "clean.db"
-        shutil.copy(base, clean)
-        cli("bill", "--month", MONTH, "--batch-size", "5", url=f"sqlite+aiosqlite:///{clean}")
-        expected = asyncio.run(state(f"sqlite+aiosqlite:///{clean}"))
-        equal = 0
-        kills_mid = 0
-        for _ in range(rounds):
-            killed = work / "killed.db"
-            shutil.copy(base, killed)
-            url = f"sqlite+aiosqlite:///{killed}"
+        copies.create_base()
+        asyncio.run(seed_month(copies.base, subscribers=subscribers, per=4))
+        clean = copies.copy("clean")
+        cli("bill", "--month", MONTH, "--batch-size", "5", url=clean)
+        expected = asyncio.run(state(clean))
+        equal = kills = kills_mid = 0
+        for i in range(rounds):
+            url = copies.copy(f"killed{i}")
             for _attempt in range(20):  # kill on observed progress, several times
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "config.cli", "bill", "--month", MONTH,
                      "--batch-size", "7", "--database-url", url],
                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
-                before = invoice_count(killed)
+                before = _invoices(url)
                 deadline = time.monotonic() + 60
-                while proc.poll() is None and invoice_count(killed) <= before:
+                while proc.poll() is None and _invoices(url) <= before:
                     if time.monotonic() > deadline:
                         break
                     time.sleep(0.005)
                 time.sleep(rnd.uniform(0, 0.05))
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
+                    kills += 1
                 proc.wait()
-                n = invoice_count(killed)
+                n = _invoices(url)
                 kills_mid += 0 < n < subscribers
                 if n >= subscribers:
                     break
             cli("bill", "--month", MONTH, "--batch-size", "3", url=url)
             equal += asyncio.run(state(url)) == expected
+            copies.drop(url)
         return {
             "run": "soak-billing",
             "db": db,
             "rounds": rounds,
+            "kills": kills,
             "kills_mid_run": kills_mid,
             "reruns_identical": equal,
             "reruns_different": rounds - equal,
         }
     finally:
+        copies.close()
         shutil.rmtree(work, ignore_errors=True)
 
 

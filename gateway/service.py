@@ -227,7 +227,7 @@ class ChargingService:
         at = now()
 
         async def op(batch: Batch) -> None:
-            await presence.claim(batch, ctx.id, self.instance_id, ctx.connection_id, at)
+            presence.claim(batch, ctx.id, self.instance_id, ctx.connection_id, at)
             db.add_event(batch, "charger_online", ctx.site_id, ctx.id, {"at": at.isoformat()}, at)
 
         await self.committer.run(op)

@@ -51,17 +51,18 @@ _RELEASE = delete(charger_presence).where(
 )
 
 
-async def claim(
+def claim(
     batch: Batch, charger_id: str, instance_id: str, connection_id: str, at: datetime
 ) -> None:
-    """This socket holds the charger now (whoever held it before)."""
+    """This socket holds the charger now (whoever held it before). Queued: the claims of
+    chargers connecting together are one executemany; a later release flushes them first."""
     params = {
         "charger_id": charger_id,
         "instance_id": instance_id,
         "connection_id": connection_id,
         "since": at,
     }
-    await batch.execute(_CLAIM[batch.conn.dialect.name], params)
+    batch.add_params(_CLAIM[batch.conn.dialect.name], [params])
 
 
 async def release(batch: Batch, charger_id: str, connection_id: str) -> bool:

@@ -454,6 +454,11 @@ def run_fuzz(db: str, frames: int, seed: int) -> dict[str, Any]:
 # --- broker ----------------------------------------------------------------------------------
 
 
+def mosquitto() -> str | None:
+    """The broker's binary: on PATH, or where Debian puts it (/usr/sbin, not on every PATH)."""
+    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+
+
 class Broker:
     """Our own Mosquitto (persistent, so that a restart keeps the subscriber's queue)."""
 
@@ -467,7 +472,9 @@ class Broker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stderr=subprocess.DEVNULL)
+        binary = mosquitto()
+        assert binary is not None
+        self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with (
@@ -487,7 +494,7 @@ class Broker:
 def run_broker(db: str, outage: float, seed: int) -> dict[str, Any]:
     import aiomqtt
 
-    if shutil.which("mosquitto") is None:
+    if mosquitto() is None:
         return {"run": "soak-broker", "db": db, "skipped": "mosquitto is not installed"}
     rnd = random.Random(seed)
     with database(db) as url:

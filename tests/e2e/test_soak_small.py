@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from bench import soak
@@ -35,7 +33,7 @@ def test_mutated_frames_never_crash_or_get_internal_error(db: str) -> None:
 
 
 def test_a_broker_outage_loses_no_event() -> None:
-    if shutil.which("mosquitto") is None:
+    if soak.mosquitto() is None:
         unavailable("a mosquitto binary", "not installed: apt-get install mosquitto")
     out = soak.run_broker("sqlite", outage=2.0, seed=5)
     assert out["events"] > 100 and out["events_lost"] == 0, out

@@ -132,6 +132,25 @@ class _Site:
         return str(self.row["id"])
 
 
+async def billable_sites(
+    engine: AsyncEngine, period: str, site_id: str | None, now: datetime, dry_run: bool = False
+) -> list[dict[str, Any]]:
+    """The sites a run of ``period`` bills, or the BillingError that refuses the run: a bad
+    period, an unknown site, a month not over yet in some site's zone (a dry run may)."""
+    parse_period(period)
+    async with engine.connect() as conn:
+        site_rows = await bs.billing_sites(conn, site_id)
+    if site_id is not None and not site_rows:
+        raise BillingError(f"no site {site_id!r}: check `evgate sites list`")
+    for row in site_rows:
+        if month_bounds(period, row["tz"])[1] > now and not dry_run:
+            raise BillingError(
+                f"{period} is not over yet at site {row['id']} ({row['tz']}): "
+                "bill it from the 1st of the next month, or use --dry-run"
+            )
+    return site_rows
+
+
 async def run_billing(
     engine: AsyncEngine,
     options: RunOptions,
@@ -139,20 +158,9 @@ async def run_billing(
     payer: Payer | None = None,
 ) -> RunReport:
     """Bill ``options.period`` for one site or all; return what was done."""
-    parse_period(options.period)
     now = options.now or datetime.now(UTC)
     report = RunReport(options.period, options.dry_run)
-    async with engine.connect() as conn:
-        site_rows = await bs.billing_sites(conn, options.site_id)
-    if options.site_id is not None and not site_rows:
-        raise BillingError(f"no site {options.site_id!r}: check `evgate sites list`")
-    for row in site_rows:
-        _start, end = month_bounds(options.period, row["tz"])
-        if end > now and not options.dry_run:
-            raise BillingError(
-                f"{options.period} is not over yet at site {row['id']} ({row['tz']}): "
-                "bill it from the 1st of the next month, or use --dry-run"
-            )
+    site_rows = await billable_sites(engine, options.period, options.site_id, now, options.dry_run)
     if not options.dry_run:
         async with engine.begin() as conn:
             if options.run_id is not None:

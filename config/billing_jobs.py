@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.errors import BillingError
-from billing.months import month_bounds, parse_period
+from billing.months import parse_period
+from billing.run import billable_sites
 from store import billing_store as bs
 
 log = logging.getLogger("evgate.billing")
@@ -40,24 +41,10 @@ class BillingJobs:
             *("--database-url", self.database_url),
         ]
 
-    async def check(self, period: str, site_id: str | None, now: datetime) -> None:
-        """Refuse at once what the run would refuse at its start (a month not over, no site)."""
-        parse_period(period)
-        async with self.engine.connect() as conn:
-            sites = await bs.billing_sites(conn, site_id)
-        if site_id is not None and not sites:
-            raise BillingError(f"no site {site_id!r}: check `evgate sites list`")
-        for row in sites:
-            if month_bounds(period, row["tz"])[1] > now:
-                raise BillingError(
-                    f"{period} is not over yet at site {row['id']} ({row['tz']}): "
-                    "bill it from the 1st of the next month, or use a dry run"
-                )
-
     async def start(self, period: str, site_id: str | None, actor: str) -> int:
         """Queue a run and start its process; the run's id (its progress: ``status``)."""
         now = datetime.now(UTC)
-        await self.check(period, site_id, now)
+        await billable_sites(self.engine, period, site_id, now)  # refuse what the run would
         async with self.engine.begin() as conn:
             run_id = await bs.start_run(conn, period, site_id, now, state="queued")
         proc = await asyncio.create_subprocess_exec(

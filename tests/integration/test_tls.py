@@ -45,6 +45,21 @@ def certificate(tmp_path: Path) -> tuple[str, str]:
     return str(cert), str(key)
 
 
+async def wss_heartbeat(port: int, cert: str) -> str:
+    """A Heartbeat of the SECURE charger over wss:// with Basic Auth; the raw answer."""
+    import base64
+
+    auth = base64.b64encode(f"SECURE:{PASSWORD}".encode()).decode()
+    async with connect(
+        f"wss://127.0.0.1:{port}/ocpp/SECURE",
+        ssl=ssl.create_default_context(cafile=cert),
+        subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        additional_headers={"Authorization": f"Basic {auth}"},
+    ) as ws:
+        await ws.send('[2, "1", "Heartbeat", {}]')
+        return str(await ws.recv())
+
+
 async def test_wss_with_basic_auth(engine: AsyncEngine, certificate: tuple[str, str]) -> None:
     await seed(engine)
     cert, key = certificate
@@ -52,19 +67,7 @@ async def test_wss_with_basic_auth(engine: AsyncEngine, certificate: tuple[str, 
     await gateway.start()
     try:
         assert gateway.url("h") == f"wss://h:{gateway.port}/ocpp/{{charger_id}}"  # start line
-        context = ssl.create_default_context(cafile=cert)
-        import base64
-
-        auth = base64.b64encode(f"SECURE:{PASSWORD}".encode()).decode()
-        async with connect(
-            f"wss://127.0.0.1:{gateway.port}/ocpp/SECURE",
-            ssl=context,
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            additional_headers={"Authorization": f"Basic {auth}"},
-        ) as ws:
-            await ws.send('[2, "1", "Heartbeat", {}]')
-            answer = await ws.recv()
-            assert answer.startswith('[3,"1",{"currentTime"')
+        assert (await wss_heartbeat(gateway.port, cert)).startswith('[3,"1",{"currentTime"')
         with pytest.raises(Exception):  # noqa: B017 - plain ws:// to a TLS port must fail
             async with connect(
                 f"ws://127.0.0.1:{gateway.port}/ocpp/SECURE",
@@ -101,17 +104,7 @@ async def test_sockets_in_the_tls_handshake_count_and_time_out(
             assert await asyncio.wait_for(stalled_reader.read(100), 3) == b""
             stalled_writer.close()
         await asyncio.sleep(0.05)
-        context = ssl.create_default_context(cafile=cert)
-        import base64
-
-        auth = base64.b64encode(f"SECURE:{PASSWORD}".encode()).decode()
-        async with connect(
-            f"wss://127.0.0.1:{gateway.port}/ocpp/SECURE",
-            ssl=context,
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            additional_headers={"Authorization": f"Basic {auth}"},
-        ) as ws:  # the slots are free again, and TLS works after the stalled ones
-            await ws.send('[2, "1", "Heartbeat", {}]')
-            assert (await ws.recv()).startswith('[3,"1",')
+        # the slots are free again, and TLS works after the stalled ones
+        assert (await wss_heartbeat(gateway.port, cert)).startswith('[3,"1",')
     finally:
         await gateway.close()

@@ -1,7 +1,9 @@
-"""Invoice and credit-note PDFs (fpdf2, core fonts) and the CSV export of a run (pure).
+"""Invoice and credit-note PDFs (fpdf2, an embedded Unicode font) and the CSV export of a run.
 
-Input is plain data (the invoice row, its lines, subscriber and site rows); every session is
-listed with its local date and time, charger, kWh, charging and parking time and amount.
+Pure: input is plain data (the invoice row, its lines, subscriber and site rows). A4 portrait;
+text in any alphabet ("Łukasz Żółć" prints as written: Source Sans Pro is embedded, subset);
+dates, numbers and money in the document language's own forms (billing.local_forms); a paid,
+overdue or credited invoice carries that mark; a credit note never says "amount to pay".
 """
 
 from __future__ import annotations
@@ -9,14 +11,22 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from importlib.resources import files
 from typing import Any
 
 from fpdf import FPDF
 
+from billing import local_forms as lf
 from billing.labels import labels
 from billing.money import format_amount
 
 Row = Mapping[str, Any]
+
+FONT = "SourceSans"
+_FONT_DIR = files("font_source_sans_pro") / "files"  # the package font-source-sans-pro
+# The state marks a reader must not miss, with their colour (RGB).
+MARKS = {"paid": ("mark_paid", (0, 128, 64)), "overdue": ("mark_overdue", (200, 30, 30))}
+MARKS["credited"] = ("mark_credited", (90, 90, 90))
 
 
 def _hm(seconds: int | None) -> str:
@@ -24,113 +34,154 @@ def _hm(seconds: int | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}"
 
 
-def _local(dt: Any, tz: str) -> str:
-    from zoneinfo import ZoneInfo
+class _Pages(FPDF):
+    """A4 with "Page n / N" at the foot of every page (N filled in when the PDF is written)."""
 
-    return "" if dt is None else dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    page_label = "Page"
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, size=8)
+        self.cell(0, 5, f"{self.page_label} {self.page_no()} / {{nb}}", align="C")
 
 
-def _text(value: str) -> str:
-    """Core fonts are latin-1: anything outside is replaced, never an exception."""
-    return value.encode("latin-1", "replace").decode("latin-1")
+def _document(t: Mapping[str, str]) -> FPDF:
+    pdf = _Pages(orientation="P", unit="mm", format="A4")
+    pdf.page_label = t["page"]
+    pdf.add_font(FONT, "", str(_FONT_DIR / "SourceSansPro-Regular.ttf"))
+    pdf.add_font(FONT, "B", str(_FONT_DIR / "SourceSansPro-Bold.ttf"))
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(15, 15, 15)
+    pdf.add_page()
+    return pdf
+
+
+def _header(
+    pdf: FPDF, title: str, site: Row, mark: tuple[str, tuple[int, int, int]] | None
+) -> None:
+    """Seller on the left, the document's title on the right, its state mark under it."""
+    pdf.set_font(FONT, "B", 12)
+    pdf.cell(95, 7, str(site.get("name") or site.get("id") or ""))
+    pdf.set_font(FONT, "B", 18)
+    pdf.cell(0, 7, title, align="R", new_x="LMARGIN", new_y="NEXT")
+    if mark is not None:
+        text, colour = mark
+        pdf.set_font(FONT, "B", 14)
+        pdf.set_text_color(*colour)
+        pdf.set_draw_color(*colour)
+        pdf.set_line_width(0.6)
+        width = pdf.get_string_width(text) + 8
+        pdf.set_x(pdf.w - pdf.r_margin - width)
+        pdf.cell(width, 9, text, border=1, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_line_width(0.2)
+    pdf.ln(6)
+
+
+def _facts(pdf: FPDF, rows: Sequence[tuple[str, str]]) -> None:
+    pdf.set_font(FONT, size=10)
+    for key, value in rows:
+        pdf.set_font(FONT, "B", 10)
+        pdf.cell(50, 5.5, key)
+        pdf.set_font(FONT, size=10)
+        pdf.cell(0, 5.5, value, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
+
+def _customer(subscriber: Row) -> str:
+    name, email = subscriber.get("name") or "", subscriber.get("email") or ""
+    return f"{name} <{email}>" if email else name
 
 
 def invoice_pdf(invoice: Row, lines: Sequence[Row], subscriber: Row, site: Row) -> bytes:
-    t = labels(invoice.get("language") or subscriber.get("language") or "en")
+    lang = invoice.get("language") or subscriber.get("language") or "en"
+    t = labels(lang)
     tz, cur = site["tz"], invoice["currency"]
-    pdf = FPDF(orientation="L", format="A4")
-    pdf.set_auto_page_break(True, margin=12)
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(
-        0,
-        10,
-        _text(f"{t['invoice']} {invoice.get('number_text') or ''}"),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.set_font("Helvetica", size=10)
-    head = [
-        (t["customer"], f"{subscriber.get('name') or ''} <{subscriber.get('email') or ''}>"),
-        (t["period"], invoice["period"]),
-        (t["date"], _local(invoice.get("issued_at"), tz)[:10]),
-        (t["due"], _local(invoice.get("due_at"), tz)[:10]),
+    pdf = _document(t)
+    state = str(invoice.get("state") or "")
+    mark = (t[MARKS[state][0]], MARKS[state][1]) if state in MARKS else None
+    _header(pdf, f"{t['invoice']} {invoice.get('number_text') or ''}", site, mark)
+    facts = [
+        (t["customer"], _customer(subscriber)),
+        (t["period"], str(invoice["period"])),
+        (t["date"], lf.date(invoice.get("issued_at"), tz, lang)),
+        (t["due"], lf.date(invoice.get("due_at"), tz, lang)),
     ]
-    for k, v in head:
-        pdf.cell(0, 6, _text(f"{k}: {v}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    widths = (60, 40, 40, 25, 28, 28, 30)
+    if site.get("payment_terms_days") is not None:
+        facts.append((t["terms"], f"{site['payment_terms_days']} {t['days']}"))
+    _facts(pdf, facts)
+    widths = (20, 32, 38, 20, 20, 20, 30)
     cols = (
         t["session"],
-        t["date"],
+        t["started"],
         t["charger"],
         t["kwh"],
         t["charging"],
         t["parking"],
         f"{t['amount']} ({cur})",
     )
-    pdf.set_font("Helvetica", "B", 9)
-    for w, c in zip(widths, cols, strict=True):
-        pdf.cell(w, 6, _text(c), border="B")
+    right = {3, 4, 5, 6}
+    pdf.set_font(FONT, "B", 9)
+    for i, (w, c) in enumerate(zip(widths, cols, strict=True)):
+        pdf.cell(w, 6, c, border="B", align="R" if i in right else "L")
     pdf.ln()
-    pdf.set_font("Helvetica", size=9)
+    pdf.set_font(FONT, size=9)
     for ln in lines:
         if ln["kind"] == "session":
             name = f"#{ln['session_id']}" + (f" ({t['late']})" if ln.get("late") else "")
-            cells = (
+            cells: tuple[str, ...] = (
                 name,
-                _local(ln["started_at"], tz),
-                ln.get("charger_id") or "",
-                f"{(ln.get('energy_wh') or 0) / 1000:.3f}",
+                lf.date_time(ln["started_at"], tz, lang),
+                str(ln.get("charger_id") or ""),
+                lf.kwh(ln.get("energy_wh"), lang),
                 _hm(ln.get("charging_s")),
                 _hm(ln.get("parking_s")),
             )
+            for i, (w, c) in enumerate(zip(widths, cells, strict=False)):
+                pdf.cell(w, 5.5, c, align="R" if i in right else "L")
         else:
             label = t["discount"] if ln["kind"] == "discount" else t["fee"]
-            cells = (f"{label}: {ln.get('description') or ''}", "", "", "", "", "")
-        for w, c in zip(widths, cells, strict=False):
-            pdf.cell(w, 5, _text(str(c)))
-        pdf.cell(widths[-1], 5, format_amount(ln["net"], cur), align="R")
+            pdf.cell(sum(widths[:-1]), 5.5, f"{label}: {ln.get('description') or ''}")
+        pdf.cell(widths[-1], 5.5, lf.number(ln["net"], cur, lang), align="R")
         pdf.ln()
-    _totals(pdf, t, invoice, cur)
+    _totals(pdf, t, invoice, cur, lang, t["total"])
     return bytes(pdf.output())
 
 
 def credit_note_pdf(note: Row, invoice: Row, subscriber: Row, site: Row) -> bytes:
-    t = labels(invoice.get("language") or "en")
+    lang = invoice.get("language") or subscriber.get("language") or "en"
+    t = labels(lang)
     cur = invoice["currency"]
-    pdf = FPDF(format="A4")
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(
-        0, 10, _text(f"{t['credit_note']} {note['number_text']}"), new_x="LMARGIN", new_y="NEXT"
+    pdf = _document(t)
+    _header(pdf, f"{t['credit_note']} {note['number_text']}", site, None)
+    _facts(
+        pdf,
+        (
+            (t["customer"], _customer(subscriber)),
+            (t["credits"], str(invoice.get("number_text") or "")),
+            (t["period"], str(invoice.get("period") or "")),
+            (t["date"], lf.date(note.get("issued_at"), site["tz"], lang)),
+            (t["reason"], str(note.get("reason") or "")),
+        ),
     )
-    pdf.set_font("Helvetica", size=10)
-    for k, v in (
-        (t["customer"], f"{subscriber.get('name') or ''} <{subscriber.get('email') or ''}>"),
-        (t["credits"], invoice.get("number_text") or ""),
-        (t["date"], _local(note.get("issued_at"), site["tz"])[:10]),
-        (t["reason"], note.get("reason") or ""),
-    ):
-        pdf.cell(0, 6, _text(f"{k}: {v}"), new_x="LMARGIN", new_y="NEXT")
-    _totals(pdf, t, note, cur)
+    _totals(pdf, t, note, cur, lang, t["credited_total"])
     return bytes(pdf.output())
 
 
-def _totals(pdf: FPDF, t: Mapping[str, str], doc: Row, cur: str) -> None:
+def _totals(
+    pdf: FPDF, t: Mapping[str, str], doc: Row, cur: str, lang: str, total_label: str
+) -> None:
     pdf.ln(4)
-    pdf.set_font("Helvetica", size=10)
-    rows = [(t["net"], doc["net"])]
+    rows = [(t["net"], doc["net"], False)]
     for g in doc.get("vat_breakdown") or []:
-        rows.append(
-            (f"{t['vat']} {g['vat_bp'] / 100:g} % ({format_amount(g['net'], cur)})", g["vat"])
-        )
-    rows.append((t["total"], doc["total"]))
-    for label, amount in rows:
-        pdf.cell(150, 6, _text(label), align="R")
-        pdf.cell(
-            40, 6, f"{format_amount(amount, cur)} {cur}", align="R", new_x="LMARGIN", new_y="NEXT"
-        )
+        base = lf.money(g["net"], cur, lang)
+        rows.append((f"{t['vat']} {lf.percent(g['vat_bp'], lang)} ({base})", g["vat"], False))
+    rows.append((total_label, doc["total"], True))
+    for label, amount, bold in rows:
+        pdf.set_font(FONT, "B" if bold else "", 11 if bold else 10)
+        pdf.cell(140, 6.5, label, align="R")
+        pdf.cell(0, 6.5, lf.money(amount, cur, lang), align="R", new_x="LMARGIN", new_y="NEXT")
 
 
 CSV_COLUMNS = (

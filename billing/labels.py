@@ -1,4 +1,4 @@
-"""Document wording in the five document languages (latin-1 only: fpdf2's core fonts)."""
+"""Document wording in the five document languages (any Unicode: the PDFs embed their font)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ LABELS: dict[str, dict[str, str]] = {
         "discount": "Discount",
         "credits": "Credits invoice",
         "reason": "Reason",
+        "mark_paid": "PAID",
+        "mark_overdue": "OVERDUE",
+        "mark_credited": "CREDITED",
+        "credited_total": "Credited amount",
+        "started": "Started",
+        "page": "Page",
+        "terms": "Payment terms",
+        "days": "days",
     },
     "sv": {
         "invoice": "Faktura",
@@ -48,6 +56,14 @@ LABELS: dict[str, dict[str, str]] = {
         "discount": "Rabatt",
         "credits": "Krediterar faktura",
         "reason": "Orsak",
+        "mark_paid": "BETALD",
+        "mark_overdue": "FÖRFALLEN",
+        "mark_credited": "KREDITERAD",
+        "credited_total": "Krediterat belopp",
+        "started": "Start",
+        "page": "Sida",
+        "terms": "Betalningsvillkor",
+        "days": "dagar",
     },
     "nb": {
         "invoice": "Faktura",
@@ -71,6 +87,14 @@ LABELS: dict[str, dict[str, str]] = {
         "discount": "Rabatt",
         "credits": "Krediterer faktura",
         "reason": "Årsak",
+        "mark_paid": "BETALT",
+        "mark_overdue": "FORFALT",
+        "mark_credited": "KREDITERT",
+        "credited_total": "Kreditert beløp",
+        "started": "Start",
+        "page": "Side",
+        "terms": "Betalingsbetingelser",
+        "days": "dager",
     },
     "da": {
         "invoice": "Faktura",
@@ -94,6 +118,14 @@ LABELS: dict[str, dict[str, str]] = {
         "discount": "Rabat",
         "credits": "Krediterer faktura",
         "reason": "Årsag",
+        "mark_paid": "BETALT",
+        "mark_overdue": "FORFALDEN",
+        "mark_credited": "KREDITERET",
+        "credited_total": "Krediteret beløb",
+        "started": "Start",
+        "page": "Side",
+        "terms": "Betalingsbetingelser",
+        "days": "dage",
     },
     "fr": {
         "invoice": "Facture",
@@ -117,6 +149,14 @@ LABELS: dict[str, dict[str, str]] = {
         "discount": "Remise",
         "credits": "Avoir sur la facture",
         "reason": "Motif",
+        "mark_paid": "PAYÉE",
+        "mark_overdue": "EN RETARD",
+        "mark_credited": "AVOIR ÉMIS",
+        "credited_total": "Montant crédité",
+        "started": "Début",
+        "page": "Page",
+        "terms": "Conditions de paiement",
+        "days": "jours",
     },
 }
 

@@ -1,0 +1,96 @@
+"""The PDFs as a reader sees them: rendered to PNG (pdfium) and their text read back.
+
+The text checks fail on the old documents: core fonts printed "Łukasz" as "?ukasz", amounts
+were "1234567.89" in every language, a credit note's total read "Å betale".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from billing import local_forms as lf
+from billing.documents import credit_note_pdf, invoice_pdf
+from billing.labels import LABELS, labels
+from tests.unit.billing.test_dunning_documents import INVOICE, LINES
+
+SITE = {
+    "id": "OSLO",
+    "name": "Borettslaget Sjøsiden",
+    "tz": "Europe/Oslo",
+    "payment_terms_days": 30,
+}
+SUBSCRIBER = {"name": "Łukasz Żółć", "email": "lukasz@example.no"}
+BIG = {**INVOICE, "net": 98765432, "vat": 24691358, "total": 123456790}
+NOTE = {
+    "number_text": "CN-OSL-000001",
+    "net": 16433,
+    "vat": 4108,
+    "total": 20541,
+    "vat_breakdown": INVOICE["vat_breakdown"],
+    "issued_at": INVOICE["issued_at"],
+    "reason": "Dobbel belastning",
+}
+
+
+def _pages(pdf: bytes, name: str, out: Path) -> list[str]:
+    """Each page's text; each page also written as PNG (and checked to be not blank)."""
+    doc = pdfium.PdfDocument(pdf)
+    texts = []
+    for i, page in enumerate(doc):
+        image = page.render(scale=1.5).to_pil()
+        low, high = image.convert("L").getextrema()
+        assert high - low > 100, f"{name} page {i + 1} looks blank"
+        image.save(out / f"{name}-{i + 1}.png")
+        texts.append(page.get_textpage().get_text_range())
+    return texts
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """Where the PNGs go: EVGATE_TEST_PNG_DIR to keep them for a look, else a temp dir."""
+    target = Path(os.environ.get("EVGATE_TEST_PNG_DIR") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+@pytest.mark.parametrize("language", sorted(LABELS))
+def test_invoice_page_prints_every_letter_and_local_forms(language: str, out: Path) -> None:
+    inv = {**BIG, "language": language, "state": "issued"}
+    text = "\n".join(_pages(invoice_pdf(inv, LINES, SUBSCRIBER, SITE), f"invoice-{language}", out))
+    assert "Łukasz Żółć" in text and "Borettslaget Sjøsiden" in text
+    grouped = {"en": "1,234,567.90", "da": "1.234.567,90"}.get(language, "1\u00a0234\u00a0567,90")
+    assert grouped.replace("\u00a0", " ") in text.replace("\u00a0", " ").replace("\u202f", " ")
+    assert "1234567.90" not in text
+    assert labels(language)["mark_paid"] not in text  # an issued invoice has no mark
+
+
+@pytest.mark.parametrize("state", ["paid", "overdue", "credited"])
+def test_paid_overdue_and_credited_invoices_carry_their_mark(state: str, out: Path) -> None:
+    inv = {**INVOICE, "language": "nb", "state": state}
+    text = _pages(invoice_pdf(inv, LINES, SUBSCRIBER, SITE), f"invoice-nb-{state}", out)[0]
+    assert labels("nb")[f"mark_{state}"] in text
+
+
+@pytest.mark.parametrize("language", sorted(LABELS))
+def test_credit_note_never_asks_for_payment(language: str, out: Path) -> None:
+    inv = {**INVOICE, "language": language, "state": "credited"}
+    pdf = credit_note_pdf(NOTE, inv, SUBSCRIBER, SITE)
+    text = _pages(pdf, f"credit-note-{language}", out)[0]
+    t = labels(language)
+    assert t["credited_total"] in text and INVOICE["number_text"] in text
+    total = lf.money(NOTE["total"], "NOK", language)
+    last = [ln for ln in text.splitlines() if ln.endswith(total)][-1]
+    assert last.removesuffix(total).strip() == t["credited_total"]
+    assert t["total"] != t["credited_total"]  # not "Å betale", "Att betala", "Total TTC"
+
+
+def test_a_long_invoice_runs_over_pages_with_page_numbers(out: Path) -> None:
+    lines = [{**LINES[0], "session_id": 100 + i, "late": False} for i in range(80)]
+    texts = _pages(invoice_pdf({**INVOICE, "language": "en"}, lines, SUBSCRIBER, SITE), "long", out)
+    assert len(texts) >= 2
+    assert f"Page 1 / {len(texts)}" in texts[0] and f"Page {len(texts)} / {len(texts)}" in texts[-1]
+    assert all(f"#{100 + i}" in "\n".join(texts) for i in range(80))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from importlib.resources import files
 from typing import Any
 
 from fpdf import FPDF
@@ -19,14 +18,9 @@ from fpdf import FPDF
 from billing import local_forms as lf
 from billing.labels import labels
 from billing.money import format_amount
+from billing.pdf_layout import FONT, MARKS, customer, document, facts, header
 
 Row = Mapping[str, Any]
-
-FONT = "SourceSans"
-_FONT_DIR = files("font_source_sans_pro") / "files"  # the package font-source-sans-pro
-# The state marks a reader must not miss, with their colour (RGB).
-MARKS = {"paid": ("mark_paid", (0, 128, 64)), "overdue": ("mark_overdue", (200, 30, 30))}
-MARKS["credited"] = ("mark_credited", (90, 90, 90))
 
 
 def _hm(seconds: int | None) -> str:
@@ -34,83 +28,23 @@ def _hm(seconds: int | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}"
 
 
-class _Pages(FPDF):
-    """A4 with "Page n / N" at the foot of every page (N filled in when the PDF is written)."""
-
-    page_label = "Page"
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT, size=8)
-        self.cell(0, 5, f"{self.page_label} {self.page_no()} / {{nb}}", align="C")
-
-
-def _document(t: Mapping[str, str]) -> FPDF:
-    pdf = _Pages(orientation="P", unit="mm", format="A4")
-    pdf.page_label = t["page"]
-    pdf.add_font(FONT, "", str(_FONT_DIR / "SourceSansPro-Regular.ttf"))
-    pdf.add_font(FONT, "B", str(_FONT_DIR / "SourceSansPro-Bold.ttf"))
-    pdf.set_auto_page_break(True, margin=18)
-    pdf.set_margins(15, 15, 15)
-    pdf.add_page()
-    return pdf
-
-
-def _header(
-    pdf: FPDF, title: str, site: Row, mark: tuple[str, tuple[int, int, int]] | None
-) -> None:
-    """Seller on the left, the document's title on the right, its state mark under it."""
-    pdf.set_font(FONT, "B", 12)
-    pdf.cell(95, 7, str(site.get("name") or site.get("id") or ""))
-    pdf.set_font(FONT, "B", 18)
-    pdf.cell(0, 7, title, align="R", new_x="LMARGIN", new_y="NEXT")
-    if mark is not None:
-        text, colour = mark
-        pdf.set_font(FONT, "B", 14)
-        pdf.set_text_color(*colour)
-        pdf.set_draw_color(*colour)
-        pdf.set_line_width(0.6)
-        width = pdf.get_string_width(text) + 8
-        pdf.set_x(pdf.w - pdf.r_margin - width)
-        pdf.cell(width, 9, text, border=1, align="C", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(0, 0, 0)
-        pdf.set_draw_color(0, 0, 0)
-        pdf.set_line_width(0.2)
-    pdf.ln(6)
-
-
-def _facts(pdf: FPDF, rows: Sequence[tuple[str, str]]) -> None:
-    pdf.set_font(FONT, size=10)
-    for key, value in rows:
-        pdf.set_font(FONT, "B", 10)
-        pdf.cell(50, 5.5, key)
-        pdf.set_font(FONT, size=10)
-        pdf.cell(0, 5.5, value, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-
-
-def _customer(subscriber: Row) -> str:
-    name, email = subscriber.get("name") or "", subscriber.get("email") or ""
-    return f"{name} <{email}>" if email else name
-
-
 def invoice_pdf(invoice: Row, lines: Sequence[Row], subscriber: Row, site: Row) -> bytes:
     lang = invoice.get("language") or subscriber.get("language") or "en"
     t = labels(lang)
     tz, cur = site["tz"], invoice["currency"]
-    pdf = _document(t)
+    pdf = document(t)
     state = str(invoice.get("state") or "")
     mark = (t[MARKS[state][0]], MARKS[state][1]) if state in MARKS else None
-    _header(pdf, f"{t['invoice']} {invoice.get('number_text') or ''}", site, mark)
-    facts = [
-        (t["customer"], _customer(subscriber)),
+    header(pdf, f"{t['invoice']} {invoice.get('number_text') or ''}", site, mark)
+    known = [
+        (t["customer"], customer(subscriber)),
         (t["period"], str(invoice["period"])),
         (t["date"], lf.date(invoice.get("issued_at"), tz, lang)),
         (t["due"], lf.date(invoice.get("due_at"), tz, lang)),
     ]
     if site.get("payment_terms_days") is not None:
-        facts.append((t["terms"], f"{site['payment_terms_days']} {t['days']}"))
-    _facts(pdf, facts)
+        known.append((t["terms"], f"{site['payment_terms_days']} {t['days']}"))
+    facts(pdf, known)
     widths = (20, 32, 38, 20, 20, 20, 30)
     cols = (
         t["session"],
@@ -153,12 +87,12 @@ def credit_note_pdf(note: Row, invoice: Row, subscriber: Row, site: Row) -> byte
     lang = invoice.get("language") or subscriber.get("language") or "en"
     t = labels(lang)
     cur = invoice["currency"]
-    pdf = _document(t)
-    _header(pdf, f"{t['credit_note']} {note['number_text']}", site, None)
-    _facts(
+    pdf = document(t)
+    header(pdf, f"{t['credit_note']} {note['number_text']}", site, None)
+    facts(
         pdf,
         (
-            (t["customer"], _customer(subscriber)),
+            (t["customer"], customer(subscriber)),
             (t["credits"], str(invoice.get("number_text") or "")),
             (t["period"], str(invoice.get("period") or "")),
             (t["date"], lf.date(note.get("issued_at"), site["tz"], lang)),

@@ -60,10 +60,11 @@ async def list_public(conn: AsyncConnection, **filters: Any) -> list[dict[str, A
     return [invoice_public(r, lines[r["id"]]) for r in rows]
 
 
-async def pdf_of(conn: AsyncConnection, number: str) -> bytes:
-    """The PDF of an invoice (by number) or of a credit note (CN-...)."""
+async def pdf_of(conn: AsyncConnection, number: str, reminder: int | None = None) -> bytes:
+    """The PDF of an invoice (by number), of a credit note (CN-...), or of an invoice's reminder."""
     from billing.documents import credit_note_pdf, invoice_pdf
     from billing.errors import NotFoundError
+    from billing.reminder_pdf import reminder_pdf
 
     note = await bs.get_credit_note(conn, number) if number.startswith("CN-") else None
     inv = await bs.get_invoice(conn, int(note["invoice_id"]) if note else number)
@@ -72,6 +73,16 @@ async def pdf_of(conn: AsyncConnection, number: str) -> bytes:
     sub = await bs.get_subscriber(conn, inv["subscriber_id"]) or {}
     site = await bs.get_site(conn, inv["site_id"]) or {"tz": "UTC"}
     if note is not None:
+        if reminder is not None:
+            raise NotFoundError(f"{number} is a credit note: reminders belong to invoices")
         return credit_note_pdf(note, inv, sub, site)
+    if reminder is not None:
+        sent = await bs.reminders_of(conn, inv["id"])
+        this = next((r for r in sent if int(r["n"]) == reminder), None)
+        if this is None:
+            raise NotFoundError(
+                f"invoice {number} has {len(sent)} reminder(s), not reminder {reminder}"
+            )
+        return reminder_pdf(inv, this, sent, sub, site)
     lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
     return invoice_pdf(inv, lines, sub, site)

@@ -194,8 +194,16 @@ async def get_invoice(request: Request, number: Number, who: Reader) -> dict[str
     return out
 
 
-@router.get("/invoices/{number}/pdf", summary="the invoice (or CN-... credit note) as PDF")
-async def get_pdf(request: Request, number: Number, who: Reader) -> Response:
+@router.get(
+    "/invoices/{number}/pdf",
+    summary="the invoice (or CN-... credit note) as PDF; ?reminder=N: its Nth payment reminder",
+)
+async def get_pdf(
+    request: Request,
+    number: Number,
+    who: Reader,
+    reminder: Annotated[int | None, Query(ge=1, le=100)] = None,
+) -> Response:
     async with reading(request) as conn:
         if not number.startswith("CN-"):
             await _invoice(conn, number, who)
@@ -205,7 +213,7 @@ async def get_pdf(request: Request, number: Number, who: Reader) -> Response:
                 raise HTTPException(404, f"no credit note {number!r}")
             inv = await bs.get_invoice(conn, int(note["invoice_id"]))
             who.check_read(inv["site_id"] if inv else None)
-        data = await pdf_of(conn, number)
+        data = await pdf_of(conn, number, reminder)
     return Response(data, media_type="application/pdf")
 
 

@@ -56,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     pdf = actions.add_parser("pdf", help="write an invoice's (or credit note's) PDF")
     pdf.add_argument("number", help="e.g. OSL-000001 or CN-OSL-000001")
     pdf.add_argument("--out", required=True, help="the PDF file to write")
+    pdf.add_argument("--reminder", type=int, metavar="N", help="the invoice's Nth payment reminder")
     add_database_flag(pdf)
     pdf.set_defaults(func=_pdf)
     credit = actions.add_parser("credit", help="issue a credit note (full, or --amount)")
@@ -217,7 +218,7 @@ def _list(args: argparse.Namespace) -> int:
 def _pdf(args: argparse.Namespace) -> int:
     from billing.views import pdf_of
 
-    data = in_transaction(args, _guard(lambda conn: pdf_of(conn, args.number)))
+    data = in_transaction(args, _guard(lambda conn: pdf_of(conn, args.number, args.reminder)))
     Path(args.out).write_bytes(data)
     print(f"wrote {args.out} ({len(data)} bytes)")
     return 0

@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing import local_forms as lf
 from billing.dunning import daily
-from billing.errors import BillingError
+from billing.errors import BillingError, NotFoundError
 from billing.run import RunOptions, run_billing
 from billing.scheduler import BillingScheduler
+from billing.views import pdf_of
 from services.billing import credit_invoice, record_offline_payment
 from store import billing_store as bs
 from store.billing_schema import billing_runs, credit_notes, invoices, reminders, subscriber_plans
@@ -20,6 +22,7 @@ from store.schema import chargers, subscribers, tokens
 from tests.integration.conftest import Env
 from tests.support.ocpp_client import Charger, at
 from tests.unit.billing.billing_testkit import NOW, World, local, rows
+from tests.unit.billing.test_document_pages import pdf_text
 
 OCT = RunOptions("2026-10", now=NOW)
 
@@ -90,6 +93,13 @@ async def test_overdue_and_reminders_with_the_sites_fee(engine: AsyncEngine) -> 
         (1, 3500),
         (2, 3500),
     ]
+    # the second reminder's document: both fees, the total owed, in the subscriber's language
+    async with engine.connect() as conn:
+        text = pdf_text(await pdf_of(conn, "OSL-000001", reminder=2))
+        with pytest.raises(NotFoundError, match="2 reminder"):
+            await pdf_of(conn, "OSL-000001", reminder=3)
+    lang = str(inv["language"])
+    assert lf.money(7000, "NOK", lang) in text and lf.money(18250, "NOK", lang) in text
     # the fees are due with the invoice: paying only the total leaves it overdue
     async with engine.begin() as conn:
         paid = await record_offline_payment(

@@ -7,6 +7,7 @@ were "1234567.89" in every language, a credit note's total read "Å betale".
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -15,6 +16,7 @@ import pytest
 from billing import local_forms as lf
 from billing.documents import credit_note_pdf, invoice_pdf
 from billing.labels import LABELS, labels
+from billing.reminder_pdf import NEW_DUE_DAYS, reminder_pdf
 from tests.unit.billing.test_dunning_documents import INVOICE, LINES
 
 SITE = {
@@ -47,6 +49,11 @@ def _pages(pdf: bytes, name: str, out: Path) -> list[str]:
         image.save(out / f"{name}-{i + 1}.png")
         texts.append(page.get_textpage().get_text_range())
     return texts
+
+
+def pdf_text(pdf: bytes) -> str:
+    """Every page's text (what a reader's PDF viewer would let them copy)."""
+    return "\n".join(page.get_textpage().get_text_range() for page in pdfium.PdfDocument(pdf))
 
 
 @pytest.fixture
@@ -94,3 +101,23 @@ def test_a_long_invoice_runs_over_pages_with_page_numbers(out: Path) -> None:
     assert len(texts) >= 2
     assert f"Page 1 / {len(texts)}" in texts[0] and f"Page {len(texts)} / {len(texts)}" in texts[-1]
     assert all(f"#{100 + i}" in "\n".join(texts) for i in range(80))
+
+
+@pytest.mark.parametrize("language", sorted(LABELS))
+def test_reminder_names_its_invoice_fee_and_new_due_date(language: str, out: Path) -> None:
+    sent = INVOICE["due_at"] + timedelta(days=14)
+    reminders = [
+        {"n": 1, "fee": 3500, "sent_at": sent},
+        {"n": 2, "fee": 3500, "sent_at": sent + timedelta(days=14)},
+    ]
+    inv = {**INVOICE, "language": language, "state": "overdue", "paid_amount": 541}
+    inv["credited_amount"] = 0
+    pdf = reminder_pdf(inv, reminders[0], reminders, SUBSCRIBER, SITE)
+    text = _pages(pdf, f"reminder-{language}", out)[0]
+    t = labels(language)
+    assert t["reminder"] in text and INVOICE["number_text"] in text
+    assert lf.money(20000, "NOK", language) in text  # 205.41 owed less 5.41 paid
+    assert lf.money(23500, "NOK", language) in text  # plus reminder 1's fee, not reminder 2's
+    assert lf.date(sent + timedelta(days=NEW_DUE_DAYS), "Europe/Oslo", language) in text
+    second = reminder_pdf(inv, reminders[1], reminders, SUBSCRIBER, SITE)
+    assert lf.money(27000, "NOK", language) in _pages(second, f"reminder2-{language}", out)[0]

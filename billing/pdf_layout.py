@@ -1,0 +1,77 @@
+"""The page every evgate document shares (pure): A4 portrait, the embedded font, the header
+with the seller and the document's title and state mark, the key-value facts, page numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from typing import Any
+
+from fpdf import FPDF
+
+Row = Mapping[str, Any]
+
+FONT = "SourceSans"
+_FONT_DIR = files("font_source_sans_pro") / "files"  # the package font-source-sans-pro
+# The state marks a reader must not miss, with their colour (RGB).
+MARKS = {"paid": ("mark_paid", (0, 128, 64)), "overdue": ("mark_overdue", (200, 30, 30))}
+MARKS["credited"] = ("mark_credited", (90, 90, 90))
+
+
+class _Pages(FPDF):
+    """A4 with "Page n / N" at the foot of every page (N filled in when the PDF is written)."""
+
+    page_label = "Page"
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, size=8)
+        self.cell(0, 5, f"{self.page_label} {self.page_no()} / {{nb}}", align="C")
+
+
+def document(t: Mapping[str, str]) -> FPDF:
+    pdf = _Pages(orientation="P", unit="mm", format="A4")
+    pdf.page_label = t["page"]
+    pdf.add_font(FONT, "", str(_FONT_DIR / "SourceSansPro-Regular.ttf"))
+    pdf.add_font(FONT, "B", str(_FONT_DIR / "SourceSansPro-Bold.ttf"))
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(15, 15, 15)
+    pdf.add_page()
+    return pdf
+
+
+def header(pdf: FPDF, title: str, site: Row, mark: tuple[str, tuple[int, int, int]] | None) -> None:
+    """Seller on the left, the document's title on the right, its state mark under it."""
+    pdf.set_font(FONT, "B", 12)
+    pdf.cell(95, 7, str(site.get("name") or site.get("id") or ""))
+    pdf.set_font(FONT, "B", 18)
+    pdf.cell(0, 7, title, align="R", new_x="LMARGIN", new_y="NEXT")
+    if mark is not None:
+        text, colour = mark
+        pdf.set_font(FONT, "B", 14)
+        pdf.set_text_color(*colour)
+        pdf.set_draw_color(*colour)
+        pdf.set_line_width(0.6)
+        width = pdf.get_string_width(text) + 8
+        pdf.set_x(pdf.w - pdf.r_margin - width)
+        pdf.cell(width, 9, text, border=1, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_line_width(0.2)
+    pdf.ln(6)
+
+
+def facts(pdf: FPDF, rows: Sequence[tuple[str, str]]) -> None:
+    pdf.set_font(FONT, size=10)
+    for key, value in rows:
+        pdf.set_font(FONT, "B", 10)
+        pdf.cell(50, 5.5, key)
+        pdf.set_font(FONT, size=10)
+        pdf.cell(0, 5.5, value, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
+
+def customer(subscriber: Row) -> str:
+    name, email = subscriber.get("name") or "", subscriber.get("email") or ""
+    return f"{name} <{email}>" if email else name

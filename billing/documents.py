@@ -56,6 +56,8 @@ def invoice_pdf(invoice: Row, lines: Sequence[Row], subscriber: Row, site: Row) 
         (t["date"], _local(invoice.get("issued_at"), tz)[:10]),
         (t["due"], _local(invoice.get("due_at"), tz)[:10]),
     ]
+    if invoice.get("kid"):
+        head.append((t["kid"], invoice["kid"]))
     for k, v in head:
         pdf.cell(0, 6, _text(f"{k}: {v}"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import zlib
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -125,3 +127,26 @@ def test_the_progress_bar_counts_sessions(capsys: pytest.CaptureFixture[str]) ->
     bar.close()
     err = capsys.readouterr().err
     assert " 25% 50/200 sessions" in err and "100% 200/200 sessions" in err
+
+
+def _page_text(pdf: bytes) -> bytes:
+    """The PDF's page content streams, inflated (fpdf2 deflates them)."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    out = []
+    for s in streams:
+        try:
+            out.append(zlib.decompress(s))
+        except zlib.error:
+            continue  # not a deflated stream (e.g. a font)
+    return b"\n".join(out)
+
+
+@pytest.mark.parametrize("language", sorted(LABELS))
+def test_the_invoice_pdf_prints_the_kid_in_each_language(language: str) -> None:
+    sub = {"name": "A", "email": "a@example.no", "language": language}
+    kid = "0000042000000707"
+    text = _page_text(invoice_pdf({**INVOICE, "language": language, "kid": kid}, LINES, sub, SITE))
+    # a PDF string escapes its parentheses
+    label = LABELS[language]["kid"].replace("(", r"\(").replace(")", r"\)").encode("latin-1")
+    assert f": {kid}".encode() in text and label in text
+    assert kid.encode() not in _page_text(invoice_pdf({**INVOICE, "kid": None}, LINES, sub, SITE))

@@ -57,9 +57,7 @@ def _field(name: str, value: int) -> str:
 def build_kid(subscriber_number: int, invoice_number: int, mode: str) -> str:
     """The KID of an invoice (see the module docstring for the layout and the "-" rule)."""
     _check_mode(mode)
-    head = _field("subscriber number", subscriber_number) + _field(
-        "invoice number", invoice_number
-    )
+    head = _field("subscriber number", subscriber_number) + _field("invoice number", invoice_number)
     if mode == "mod10":
         body = head + "0"
         return body + mod10_check_digit(body)

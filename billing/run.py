@@ -32,9 +32,9 @@ from billing.assembly import InvoiceDraft, PricedUsage, assemble
 from billing.errors import BillingError
 from billing.fees import fees_for
 from billing.holdback import hold_reason
+from billing.kid import build_kid
 from billing.lifecycle import Figures, InvoiceEvent, InvoiceState, next_state
 from billing.months import month_bounds, parse_period, period_of
-from billing.kid import build_kid
 from billing.numbering import invoice_number, invoice_series
 from billing.pricing import SessionTotals, VersionPricer
 from store import audit, presence

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 import zlib
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest

@@ -70,9 +70,7 @@ def test_built_kid_has_the_layout_and_validates(sub: int, number: int, mode: str
 def test_mod11_takes_the_next_variant_when_the_digit_would_be_dash() -> None:
     # find a subscriber/invoice pair whose variant-0 body gives "-": its KID uses variant 1
     pairs = ((s, n) for s in range(1, 50) for n in range(1, 50))
-    sub, number = next(
-        (s, n) for s, n in pairs if mod11_check_digit(f"{s:07d}{n:07d}0") is None
-    )
+    sub, number = next((s, n) for s, n in pairs if mod11_check_digit(f"{s:07d}{n:07d}0") is None)
     kid = build_kid(sub, number, "mod11")
     assert kid[14] == "1"
     assert kid[15] == mod11_check_digit(kid[:15])

@@ -56,7 +56,7 @@ def _field(name: str, value: int) -> str:
 
 def build_kid(subscriber_number: int, invoice_number: int, mode: str) -> str:
     """The KID of an invoice (see the module docstring for the layout and the "-" rule)."""
-    _check_mode(mode)
+    check_kid_mode(mode)
     head = _field("subscriber number", subscriber_number) + _field("invoice number", invoice_number)
     if mode == "mod10":
         body = head + "0"
@@ -75,7 +75,7 @@ def validate_kid(text: str, mode: str) -> bool:
     Any length a bank accepts is checked, not only the 16 digits ``build_kid`` writes, so a
     KID typed by a payer (or from another biller) is judged by its check digit alone.
     """
-    _check_mode(mode)
+    check_kid_mode(mode)
     if not (2 <= len(text) <= 25) or not text.isascii() or not text.isdigit():
         return False
     body, check = text[:-1], text[-1]
@@ -84,6 +84,7 @@ def validate_kid(text: str, mode: str) -> bool:
     return mod11_check_digit(body) == check
 
 
-def _check_mode(mode: str) -> None:
+def check_kid_mode(mode: str) -> None:
+    """Refuse a mode that is not one of KID_MODES (before anything is written)."""
     if mode not in KID_MODES:
         raise KidError(f"unknown KID mode {mode!r} (use {' or '.join(KID_MODES)})")

@@ -15,6 +15,7 @@ from config.api import create_app
 from store import api_tokens
 from store import billing_store as bs
 from store.billing_schema import invoices
+from store.schema import audit_log
 from tests.unit.billing.billing_testkit import NOW, World, local, rows
 
 OCT = RunOptions("2026-10", now=NOW)
@@ -71,3 +72,35 @@ async def test_the_api_shows_the_kid(engine: AsyncEngine) -> None:
         one = (await http.get("/api/v1/invoices/OSL-000001", headers=headers)).json()
     assert listed["kid"] == one["kid"] == stored["kid"]
     assert validate_kid(listed["kid"], "mod11")
+
+
+async def test_the_api_sets_the_kid_mode_for_the_next_invoices(engine: AsyncEngine) -> None:
+    w = await World(engine).setup()
+    await w.subscriber("A")
+    await w.session("A", local("2026-10-05 08:00"), 60, 10_000)
+    async with engine.begin() as conn:
+        admin_token = (await api_tokens.create_token(conn, "admin", w.site, "oslo"))[1]
+        viewer = (await api_tokens.create_token(conn, "viewer", w.site, "ro"))[1]
+    app = create_app(engine)
+    url = f"/api/v1/sites/{w.site}/billing-settings"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://evgate") as http:
+        as_admin = {"Authorization": f"Bearer {admin_token}"}
+        r = await http.patch(url, json={"kid_mode": "mod12"}, headers=as_admin)
+        assert r.status_code == 422
+        r = await http.patch(
+            url, json={"kid_mode": "mod11"}, headers={"Authorization": f"Bearer {viewer}"}
+        )
+        assert r.status_code == 403
+        r = await http.patch(url, json={"kid_mode": "mod11"}, headers=as_admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["kid_mode"] == "mod11" and r.json()["reminder_count"] == 2
+    async with engine.connect() as conn:
+        assert (await bs.site_billing_settings(conn, w.site))["kid_mode"] == "mod11"
+        (entry,) = [
+            e for e in await rows(engine, audit_log) if e["action"] == "billing_settings.update"
+        ]
+    assert entry["site_id"] == w.site
+    await run_billing(engine, OCT)
+    (inv,) = await rows(engine, invoices)
+    assert inv["kid"] == build_kid(inv["subscriber_id"], inv["number"], "mod11")

@@ -44,6 +44,8 @@ def invoice_pdf(invoice: Row, lines: Sequence[Row], subscriber: Row, site: Row) 
     ]
     if site.get("payment_terms_days") is not None:
         known.append((t["terms"], f"{site['payment_terms_days']} {t['days']}"))
+    if invoice.get("kid"):
+        known.append((t["kid"], str(invoice["kid"])))
     facts(pdf, known)
     widths = (20, 32, 38, 20, 20, 20, 30)
     cols = (

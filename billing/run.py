@@ -32,6 +32,7 @@ from billing.assembly import InvoiceDraft, PricedUsage, assemble
 from billing.errors import BillingError
 from billing.fees import fees_for
 from billing.holdback import hold_reason
+from billing.kid import build_kid
 from billing.lifecycle import Figures, InvoiceEvent, InvoiceState, next_state
 from billing.months import month_bounds, parse_period, period_of
 from billing.numbering import invoice_number, invoice_series
@@ -551,6 +552,7 @@ async def _write(
     await bs.insert_lines(conn, lines, billed)
     if written:
         first = await bs.take_numbers(conn, series, len(written))
+        kid_mode = (await bs.site_billing_settings(conn, site.id))["kid_mode"]
         numbered = []
         for offset, (invoice_id, draft, _) in enumerate(written):
             sub = site.subscribers[draft.subscriber_id]
@@ -564,6 +566,7 @@ async def _write(
                     "b_id": invoice_id,
                     "number": first + offset,
                     "number_text": invoice_number(series, first + offset),
+                    "kid": build_kid(draft.subscriber_id, first + offset, kid_mode),
                     "state": state.value,
                     "issued_at": now,
                     "due_at": due_at,

@@ -19,6 +19,7 @@ def invoice_public(inv: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -
     return {
         "id": inv["id"],
         "number": inv["number_text"],
+        "kid": inv["kid"],
         "subscriber_id": inv["subscriber_id"],
         "site_id": inv["site_id"],
         "period": inv["period"],

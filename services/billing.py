@@ -1,11 +1,12 @@
 """Billing use cases, one function each, shared by `evgate ...` and the HTTP API.
 
-Recording an offline payment, issuing a credit note, a billing run (or its dry run) and
-applying a Stripe webhook: each checks its input, writes, and leaves its audit entries and
-outbox events in the same transaction as the change, whoever called it. The caller names the
-actor for the audit log ("cli", "scheduler", an API token's ``token:<id> (<name>)``) and may
-pass ``authorize``, called with the invoice's site before anything is written (the API's
-"may this token change that site?"). The CLI and the routes only parse and format.
+Recording an offline payment, issuing a credit note, a billing run (or its dry run),
+applying a Stripe webhook and setting a site's KID mode: each checks its input, writes, and
+leaves its audit entries and outbox events in the same transaction as the change, whoever
+called it. The caller names the actor for the audit log ("cli", "scheduler", an API token's
+``token:<id> (<name>)``) and may pass ``authorize``, called with the invoice's site before
+anything is written (the API's "may this token change that site?"). The CLI and the routes
+only parse and format.
 
 Payments and credits are checked against the invoice row locked for the transaction
 (billing.payments), never against one read before the lock; the states are
@@ -22,12 +23,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billing import payments
-from billing.errors import BillingError, WebhookRefused
+from billing.errors import BillingError, NotFoundError, WebhookRefused
+from billing.kid import check_kid_mode
 from billing.months import parse_period
 from billing.run import Payer, Progress, RunOptions, RunReport, run_billing
 from billing.stripe_payments import StripeSettings, apply_event
 from billing.webhook_signature import SignatureError, verify
 from store import audit
+from store import billing_store as bs
 
 Authorize = Callable[[str], None]  # raises when the caller may not change the site
 
@@ -149,3 +152,34 @@ async def apply_stripe_webhook(
     if not isinstance(event, dict):
         raise WebhookRefused("webhook body is not a JSON object")
     return await apply_event(engine, event)
+
+
+async def set_kid_mode(
+    conn: AsyncConnection,
+    site_id: str,
+    mode: str,
+    *,
+    actor: str,
+    authorize: Authorize | None = None,
+) -> dict[str, Any]:
+    """Set how the site's next invoices get their KID check digit (billing/kid.py); issued
+    invoices keep theirs. Audited; returns the site's billing settings after."""
+    check_kid_mode(mode)
+    if authorize is not None:
+        authorize(site_id)
+    if await bs.get_site(conn, site_id) is None:
+        raise NotFoundError(f"no site {site_id!r}")
+    before = await bs.site_billing_settings(conn, site_id)
+    await bs.set_billing_settings(conn, site_id, kid_mode=mode)
+    after = await bs.site_billing_settings(conn, site_id)
+    await audit.record(
+        conn,
+        actor,
+        "billing_settings.update",
+        "site",
+        site_id,
+        site_id=site_id,
+        before={"kid_mode": before["kid_mode"]},
+        after={"kid_mode": after["kid_mode"]},
+    )
+    return after

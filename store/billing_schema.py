@@ -56,6 +56,8 @@ invoices = Table(
     Column("series", String(48), nullable=False),
     Column("number", BigInteger, nullable=True),  # given at issue, gap-free per series
     Column("number_text", String(64), nullable=True, unique=True),
+    # bank giro reference, given at issue with the number (billing/kid.py), never recomputed
+    Column("kid", String(25), nullable=True),
     Column("currency", String(3), nullable=False),
     Column("language", String(8), nullable=False, server_default="en"),
     Column("net", BigInteger, nullable=False),
@@ -75,6 +77,7 @@ invoices = Table(
     Column("last_reminder_at", UtcDateTime, nullable=True),
     UniqueConstraint("subscriber_id", "period"),
     UniqueConstraint("series", "number"),
+    UniqueConstraint("site_id", "kid"),
     Index(None, "state", "due_at"),
     Index(None, "site_id", "period"),
 )
@@ -176,7 +179,8 @@ subscriber_plans = Table(
     Index(None, "subscriber_id"),
 )
 
-# Per-site billing settings: dunning (Norway caps reminder fees: make them configurable).
+# Per-site billing settings: dunning (Norway caps reminder fees: make them configurable)
+# and the KID mode of its invoices.
 billing_settings = Table(
     "billing_settings",
     metadata,
@@ -184,6 +188,8 @@ billing_settings = Table(
     Column("reminder_count", Integer, nullable=False, server_default=text("2")),
     Column("reminder_interval_days", Integer, nullable=False, server_default=text("14")),
     Column("reminder_fee", BigInteger, nullable=False, server_default=text("0")),
+    # how invoice KIDs get their check digit: mod10 | mod11 (billing/kid.py)
+    Column("kid_mode", String(8), nullable=False, server_default="mod10"),
 )
 
 # A subscriber's Stripe customer and default payment method.

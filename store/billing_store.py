@@ -562,7 +562,7 @@ async def insert_lines(
 async def set_numbers(
     conn: Conn, numbered: list[dict[str, Any]], previous: str, actor: str
 ) -> None:
-    """Issue: [{b_id, number, number_text, state, issued_at, due_at}, ...] in one executemany.
+    """Issue: [{b_id, number, number_text, kid, state, issued_at, due_at}, ...] in one executemany.
 
     The drafts' new state is billing.lifecycle's decision; each change is audited and evented.
     """
@@ -574,6 +574,7 @@ async def set_numbers(
         .values(
             number=bindparam("number"),
             number_text=bindparam("number_text"),
+            kid=bindparam("kid"),
             state=bindparam("state"),
             issued_at=bindparam("issued_at"),
             due_at=bindparam("due_at"),
@@ -892,7 +893,7 @@ async def invoices_in(conn: Conn, states: Collection[str]) -> list[dict[str, Any
 
 
 async def site_billing_settings(conn: Conn, site_id: str) -> dict[str, Any]:
-    """The site's dunning settings (defaults when none were set)."""
+    """The site's dunning settings and KID mode (defaults when none were set)."""
     query = select(billing_settings).where(billing_settings.c.site_id == site_id)
     row = (await conn.execute(query)).mappings().first()
     if row is not None:
@@ -902,6 +903,7 @@ async def site_billing_settings(conn: Conn, site_id: str) -> dict[str, Any]:
         "reminder_count": 2,
         "reminder_interval_days": 14,
         "reminder_fee": 0,
+        "kid_mode": "mod10",
     }
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from billing.errors import BillingError, NotFoundError, WebhookRefused
 from billing.months import PeriodError
@@ -20,7 +20,7 @@ from billing.views import invoice_public, list_public, pdf_of
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.errors import http_exception
-from config.api.types import MAX_BIGINT, IdPath, SiteIdQuery, SiteIdText, Text
+from config.api.types import MAX_BIGINT, IdPath, SiteIdPath, SiteIdQuery, SiteIdText, Text
 from config.billing_jobs import BillingJobs
 from services import billing as service
 from store import billing_store as bs
@@ -40,6 +40,12 @@ class PaymentIn(BaseModel):
     amount: Text = Field(max_length=24, examples=["1250.00"])
     date: date
     reference: Text = Field("", max_length=200)
+
+
+class BillingSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kid_mode: Literal["mod10", "mod11"] = Field(description="the KID check digit of new invoices")
 
 
 class CreditIn(BaseModel):
@@ -215,6 +221,22 @@ async def get_pdf(
             who.check_read(inv["site_id"] if inv else None)
         data = await pdf_of(conn, number, reminder)
     return Response(data, media_type="application/pdf")
+
+
+@router.patch(
+    "/sites/{site_id}/billing-settings",
+    summary="set the site's KID mode (mod10 | mod11) for the invoices it issues from now on",
+)
+async def set_billing_settings(
+    request: Request, site_id: SiteIdPath, body: BillingSettingsIn, who: Writer
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        try:
+            return await service.set_kid_mode(
+                conn, site_id, body.kid_mode, actor=who.actor, authorize=_writable(who)
+            )
+        except (BillingError, NotFoundError) as exc:
+            raise _fail(exc) from None
 
 
 @router.post("/invoices/{number}/payments", summary="record an offline payment")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from billing.kid import validate_kid
 from store import migrate
 from store.billing_schema import invoice_lines, invoice_sessions, invoices
 from store.db import create_engine
@@ -90,6 +91,9 @@ def test_bill_prints_a_summary_and_json(tmp_path: Path) -> None:
     assert [i["number"] for i in listed] == [f"OSL-{n:06d}" for n in range(1, 5)]
     assert sum(len([ln for ln in i["lines"] if ln["session_id"]]) for i in listed) == 8
     assert all(i["total"] == i["net"] + i["vat"] for i in listed)
+    # KIDs of the default mode (mod10), one per invoice
+    assert len({i["kid"] for i in listed}) == 4
+    assert all(validate_kid(i["kid"], "mod10") for i in listed)
     pdf = tmp_path / "inv.pdf"
     run_cli("invoices", "pdf", "OSL-000001", "--out", str(pdf), db_url=url)
     assert pdf.read_bytes().startswith(b"%PDF")

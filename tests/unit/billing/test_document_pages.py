@@ -121,3 +121,18 @@ def test_reminder_names_its_invoice_fee_and_new_due_date(language: str, out: Pat
     assert lf.date(sent + timedelta(days=NEW_DUE_DAYS), "Europe/Oslo", language) in text
     second = reminder_pdf(inv, reminders[1], reminders, SUBSCRIBER, SITE)
     assert lf.money(27000, "NOK", language) in _pages(second, f"reminder2-{language}", out)[0]
+
+
+@pytest.mark.parametrize("language", sorted(LABELS))
+def test_the_invoice_pdf_prints_the_kid_in_each_language(language: str) -> None:
+    sub = {"name": "A", "email": "a@example.no", "language": language}
+    kid = "0000042000000707"
+    text = pdf_text(
+        invoice_pdf(
+            {**INVOICE, "language": language, "kid": kid}, LINES, sub, {"tz": "Europe/Oslo"}
+        )
+    )
+    assert f"{LABELS[language]['kid']} {kid}" in text
+    assert kid not in pdf_text(
+        invoice_pdf({**INVOICE, "kid": None}, LINES, sub, {"tz": "Europe/Oslo"})
+    )

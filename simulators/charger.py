@@ -108,6 +108,7 @@ class SimCharger:
         stop_reason: str = "Local",
         refuse: dict[str, str] | None = None,
         drop_on: frozenset[str] = frozenset(),
+        call_error: dict[str, str] | None = None,
     ) -> None:
         self.url = url
         self.id = charger_id
@@ -119,8 +120,10 @@ class SimCharger:
         self.unplug_delay_s = unplug_delay_s
         self.backoff = backoff
         self.stop_reason = stop_reason
-        # test switches: answer an action with this status instead; close the socket on it
+        # test switches: answer an action with this status instead, or with a CallError of
+        # this code; close the socket when it arrives
         self.refuse = dict(refuse or {})
+        self.call_error = dict(call_error or {})
         self.drop_on = drop_on
         self.received: list[tuple[str, dict[str, Any]]] = []  # the central system's calls
         self.config = Configuration(
@@ -667,6 +670,8 @@ class SimCharger:
         if call.action in self.drop_on:  # the socket drops before the charger can answer
             await self.disconnect()
             raise CallErrorReply("InternalError", "connection dropped")
+        if call.action in self.call_error:
+            raise CallErrorReply(self.call_error[call.action], f"{call.action} refused")
         if call.action in self.refuse:
             return {"status": self.refuse[call.action]}, None
         handler = getattr(self, f"_cs_{call.action}", None)

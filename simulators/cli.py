@@ -47,6 +47,13 @@ def register(subparsers: Any) -> None:
         help="answer ACTION (e.g. TriggerMessage) with STATUS (e.g. Rejected, NotSupported)",
     )
     p.add_argument(
+        "--call-error",
+        action="append",
+        default=[],
+        metavar="ACTION=CODE",
+        help="answer ACTION with a CallError of CODE (e.g. NotSupported)",
+    )
+    p.add_argument(
         "--drop-on",
         action="append",
         default=[],
@@ -152,6 +159,7 @@ def _single(args: argparse.Namespace, quirks: Quirks) -> int:
             sample_interval_s=args.sample_interval,
             refuse=dict(item.split("=", 1) for item in args.refuse if "=" in item),
             drop_on=frozenset(args.drop_on),
+            call_error=dict(item.split("=", 1) for item in args.call_error if "=" in item),
         )
         try:
             await sim.start(timeout=30)

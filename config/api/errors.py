@@ -63,9 +63,7 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
-def _error(
-    status: int, detail: str, field: str | None = None, **extra: str | None
-) -> JSONResponse:
+def _error(status: int, detail: str, field: str | None = None, **extra: str | None) -> JSONResponse:
     body: dict[str, str] = {"detail": detail}
     if field:
         body["field"] = field

@@ -156,8 +156,7 @@ async def trigger(
 CommandName = Annotated[
     str,
     Path(
-        description="kebab-case OCPP 1.6 action: "
-        + ", ".join(sorted(command_catalog.CATALOG)),
+        description="kebab-case OCPP 1.6 action: " + ", ".join(sorted(command_catalog.CATALOG)),
         examples=["get-configuration"],
     ),
 ]

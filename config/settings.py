@@ -42,6 +42,14 @@ class Settings:
     stripe_api_base: str | None = None  # e.g. localstripe's http://127.0.0.1:PORT
     # the most a config API request body may hold (larger: 413 before it is read)
     api_max_body: int = 1024 * 1024
+    # where CLI commands that need a charger's live socket reach a running `evgate serve`
+    # (default http://HOST:API_PORT), and the config API token they send
+    api_url: str | None = None
+    api_token: str | None = field(default=None, repr=False)
+
+    @property
+    def api_base(self) -> str:
+        return (self.api_url or f"http://{self.host}:{self.api_port}").rstrip("/")
 
     @classmethod
     def load(
@@ -86,5 +94,7 @@ class Settings:
             raise SettingsError("max connections must be 0 (automatic) or more")
         if self.api_max_body < 1024:
             raise SettingsError("the API's body limit must be at least 1024 bytes")
+        if self.api_url and not self.api_url.startswith(("http://", "https://")):
+            raise SettingsError(f"API URL {self.api_url!r} must look like http://HOST:8080")
         if self.heartbeat_interval < 1:
             raise SettingsError("heartbeat interval must be at least 1 second")

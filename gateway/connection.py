@@ -77,7 +77,9 @@ class CommandError(Exception):
 
     def __init__(self, kind: str, message: str, code: str | None = None) -> None:
         super().__init__(message)
-        self.kind = kind  # offline | timeout | rejected | invalid
+        # offline (never sent) | lost (sent, socket gone before an answer) | timeout
+        # | rejected (a CallError, `code` is its code) | invalid (refused by the schema)
+        self.kind = kind
         self.code = code
 
 
@@ -284,7 +286,13 @@ class ChargerConnection:
         self._queue = None  # read but not acked: the charger sends them again
         for fut in self._pending.values():
             if not fut.done():
-                fut.set_exception(CommandError("offline", f"charger {self.ctx.id} disconnected"))
+                fut.set_exception(
+                    CommandError(
+                        "lost",
+                        f"charger {self.ctx.id} disconnected after the command was sent and "
+                        "before it answered; it may or may not have acted on it",
+                    )
+                )
         for task in self._tasks or ():
             task.cancel()
         worker = self._worker

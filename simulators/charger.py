@@ -37,6 +37,7 @@ from simulators.session import SessionRecord
 log = logging.getLogger("simulators.charger")
 
 EPOCH_MS = to_ms(datetime(1970, 1, 1, tzinfo=UTC))
+WALLBOX_VENDOR = "com.wallbox"
 TRIGGERABLE = {
     "BootNotification",
     "Heartbeat",
@@ -105,6 +106,9 @@ class SimCharger:
         initial_register_wh: int = 532_363,
         backoff: tuple[float, float] = (0.2, 30.0),
         stop_reason: str = "Local",
+        refuse: dict[str, str] | None = None,
+        drop_on: frozenset[str] = frozenset(),
+        call_error: dict[str, str] | None = None,
     ) -> None:
         self.url = url
         self.id = charger_id
@@ -116,6 +120,12 @@ class SimCharger:
         self.unplug_delay_s = unplug_delay_s
         self.backoff = backoff
         self.stop_reason = stop_reason
+        # test switches: answer an action with this status instead, or with a CallError of
+        # this code; close the socket when it arrives
+        self.refuse = dict(refuse or {})
+        self.call_error = dict(call_error or {})
+        self.drop_on = drop_on
+        self.received: list[tuple[str, dict[str, Any]]] = []  # the central system's calls
         self.config = Configuration(
             self.spec.connectors, heartbeat_s, sample_interval_s, self.quirks.fw5_profiles
         )
@@ -656,6 +666,14 @@ class SimCharger:
     # ---------------------------------------------------------------- the central system's calls
 
     async def _on_call(self, call: Call) -> tuple[dict[str, Any], AfterReply]:
+        self.received.append((call.action, call.payload))
+        if call.action in self.drop_on:  # the socket drops before the charger can answer
+            await self.disconnect()
+            raise CallErrorReply("InternalError", "connection dropped")
+        if call.action in self.call_error:
+            raise CallErrorReply(self.call_error[call.action], f"{call.action} refused")
+        if call.action in self.refuse:
+            return {"status": self.refuse[call.action]}, None
         handler = getattr(self, f"_cs_{call.action}", None)
         if handler is None:
             raise CallErrorReply("NotImplemented", f"{call.action} is not supported")
@@ -848,5 +866,14 @@ class SimCharger:
             conn.bump()
         return {"status": "Accepted" if removed else "Unknown"}, None
 
+    async def _cs_ClearCache(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return {"status": "Accepted"}, None  # no authorization cache entries to keep
+
     async def _cs_DataTransfer(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
-        return {"status": "UnknownVendorId"}, None
+        """Wallbox's own vendor id is understood (its data echoed back); others are not."""
+        if p.get("vendorId") != WALLBOX_VENDOR:
+            return {"status": "UnknownVendorId"}, None
+        answer: dict[str, Any] = {"status": "Accepted"}
+        if "data" in p:
+            answer["data"] = p["data"]
+        return answer, None

@@ -39,6 +39,27 @@ def register(subparsers: Any) -> None:
         help="a Wallbox quirk switch (repeat or comma-separate); see --list-quirks",
     )
     p.add_argument("--list-quirks", action="store_true", help="print the quirk switches")
+    p.add_argument(
+        "--refuse",
+        action="append",
+        default=[],
+        metavar="ACTION=STATUS",
+        help="answer ACTION (e.g. TriggerMessage) with STATUS (e.g. Rejected, NotSupported)",
+    )
+    p.add_argument(
+        "--call-error",
+        action="append",
+        default=[],
+        metavar="ACTION=CODE",
+        help="answer ACTION with a CallError of CODE (e.g. NotSupported)",
+    )
+    p.add_argument(
+        "--drop-on",
+        action="append",
+        default=[],
+        metavar="ACTION",
+        help="close the socket instead of answering ACTION",
+    )
     p.add_argument("--id-tag", default="RFID-0001", help="single charger: the RFID to charge with")
     p.add_argument("--soc", type=int, default=30, help="single charger: EV start SoC %%")
     p.add_argument("--target", type=int, default=80, help="single charger: EV target SoC %%")
@@ -136,6 +157,9 @@ def _single(args: argparse.Namespace, quirks: Quirks) -> int:
             quirks=quirks,
             clock=VirtualClock(args.speed or 1.0),
             sample_interval_s=args.sample_interval,
+            refuse=dict(item.split("=", 1) for item in args.refuse if "=" in item),
+            drop_on=frozenset(args.drop_on),
+            call_error=dict(item.split("=", 1) for item in args.call_error if "=" in item),
         )
         try:
             await sim.start(timeout=30)

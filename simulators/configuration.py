@@ -16,11 +16,12 @@ class Key:
     value: str
     readonly: bool = False
     kind: str = "str"  # "int", "bool", "str"
+    reboot: bool = False  # a change takes effect only after a reboot
 
 
 class Configuration:
     """Key store with the 1.6 answers: Accepted, Rejected (read-only or bad value),
-    NotSupported (unknown key)."""
+    RebootRequired (stored, effective after a reboot), NotSupported (unknown key)."""
 
     def __init__(self, connectors: int, heartbeat_s: int, sample_s: int, fw5: bool) -> None:
         self._keys: dict[str, Key] = {
@@ -37,7 +38,7 @@ class Configuration:
             "StopTransactionOnInvalidId": Key("true", kind="bool"),
             "TransactionMessageAttempts": Key("3", kind="int"),
             "TransactionMessageRetryInterval": Key("10", kind="int"),
-            "WebSocketPingInterval": Key("0", kind="int"),
+            "WebSocketPingInterval": Key("0", kind="int", reboot=True),
             "ChargeProfileMaxStackLevel": Key("0" if fw5 else "10", readonly=True, kind="int"),
             "ChargingScheduleAllowedChargingRateUnit": Key("Current,Power", readonly=True),
             "ChargingScheduleMaxPeriods": Key("24", readonly=True, kind="int"),
@@ -72,7 +73,7 @@ class Configuration:
         if entry.kind == "bool" and value.lower() not in ("true", "false"):
             return "Rejected"
         entry.value = value.lower() if entry.kind == "bool" else value
-        return "Accepted"
+        return "RebootRequired" if entry.reboot else "Accepted"
 
     def int(self, key: str) -> int:
         return int(self._keys[key].value)

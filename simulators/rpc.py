@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -47,6 +48,8 @@ class LinkStats:
     call_errors: int = 0
     timeouts: int = 0
     calls_received: int = 0
+    # answered calls by action (bounded: one count per action), what a test waits for
+    answered: Counter[str] = field(default_factory=Counter)
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -116,7 +119,9 @@ class Link:
             try:
                 await self.ws.send(encode_call(uid, action, payload), text=True)
                 self.stats.calls_sent += 1
-                return await asyncio.wait_for(future, timeout)
+                result = await asyncio.wait_for(future, timeout)
+                self.stats.answered[action] += 1
+                return result
             except ConnectionClosed:
                 raise ConnectionLost(action) from None
             except TimeoutError:

@@ -28,7 +28,15 @@ STATUS: tuple[tuple[type[EvgateError], int], ...] = (
     (Forbidden, 403),
 )
 # a remote command that got no positive answer, by CommandError.kind
-COMMAND_STATUS = {"offline": 409, "timeout": 504, "rejected": 502, "invalid": 422}
+COMMAND_STATUS = {"offline": 409, "lost": 502, "timeout": 504, "rejected": 502, "invalid": 422}
+# ... and the machine-readable ``error`` of its body
+COMMAND_ERROR = {
+    "offline": "not_connected",
+    "lost": "connection_lost",
+    "timeout": "timeout",
+    "rejected": "call_error",
+    "invalid": "invalid",
+}
 
 
 def status_of(exc: Exception) -> int:
@@ -55,10 +63,11 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
-def _error(status: int, detail: str, field: str | None = None) -> JSONResponse:
+def _error(status: int, detail: str, field: str | None = None, **extra: str | None) -> JSONResponse:
     body: dict[str, str] = {"detail": detail}
     if field:
         body["field"] = field
+    body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(body, status_code=status)
 
 
@@ -75,6 +84,9 @@ async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _user_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, CommandError):
+        error = COMMAND_ERROR.get(exc.kind, exc.kind)
+        return _error(status_of(exc), str(exc), error=error, code=exc.code)
     field = exc.path or None if isinstance(exc, TariffError) else None
     return _error(status_of(exc), str(exc), field)
 

@@ -1,14 +1,22 @@
-"""`evgate chargers add|import|list`."""
+"""`evgate chargers add|import|list|command`.
+
+`command` needs the charger's live socket, which only a running `evgate serve` holds: it
+posts to that server's config API (EVGATE_API_URL, default http://HOST:API_PORT, with the
+token EVGATE_API_TOKEN), so the server checks the role and audits as for any API caller.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from config.commands.common import add_database_flag, in_transaction
+import httpx
+
+from config.cli import CliError
+from config.commands.common import USER_ERRORS, add_database_flag, in_transaction, settings_from
 from config.commands.imports import checked, hash_all, read_rows
 from gateway.auth import hash_password
-from services import chargers
+from services import chargers, command_catalog
 from services.context import CLI
 from store import charger_views
 
@@ -35,6 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ls.add_argument("--json", action="store_true")
     add_database_flag(ls)
     ls.set_defaults(func=_list)
+
+    cmd = group.add_parser(
+        "command",
+        help="send a remote command to a connected charger through a running `evgate serve`",
+    )
+    cmd.add_argument("id", help="the charger")
+    cmd.add_argument("name", help="one of: " + ", ".join(sorted(command_catalog.CATALOG)))
+    cmd.add_argument("--json", default="{}", metavar="BODY", help="the OCPP 1.6 request payload")
+    cmd.add_argument("--api-url", help="default: $EVGATE_API_URL or http://HOST:API_PORT")
+    cmd.add_argument("--api-token", help="default: $EVGATE_API_TOKEN (an admin token)")
+    cmd.set_defaults(func=_command, user_errors=USER_ERRORS)
 
 
 def _check_row(row: dict[str, str]) -> None:
@@ -74,4 +93,35 @@ def _list(args: argparse.Namespace) -> int:
                 f"{r['id']}\t{r['site_id'] or '-'}\t{r['state']}\t"
                 f"{'monthly' if r['monthly_payment'] else 'direct'}"
             )
+    return 0
+
+
+def _command(args: argparse.Namespace) -> int:
+    try:
+        body = json.loads(args.json)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"--json is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise CliError("--json must be a JSON object (the OCPP request payload)")
+    command_catalog.find(args.name)  # unknown: the known names, before any network
+    settings = settings_from(args, api_url=args.api_url, api_token=args.api_token)
+    if not settings.api_token:
+        raise CliError("no API token: set EVGATE_API_TOKEN or --api-token")
+    url = f"{settings.api_base}/api/v1/chargers/{args.id}/commands/{args.name}"
+    try:
+        answer = httpx.post(
+            url,
+            json=body,
+            headers={"Authorization": f"Bearer {settings.api_token}"},
+            timeout=60,
+        )
+    except httpx.HTTPError as exc:
+        raise CliError(f"cannot reach evgate serve at {settings.api_base}: {exc}") from None
+    if answer.status_code != 200:
+        try:
+            detail = answer.json().get("detail", answer.text)
+        except ValueError:
+            detail = answer.text
+        raise CliError(f"{answer.status_code}: {detail}")
+    print(json.dumps(answer.json()["answer"], indent=2))
     return 0

@@ -1,20 +1,23 @@
 """Remote commands: sent over the charger's socket, answered with the charger's own answer.
 
-409 when no instance holds a socket for the charger (offline), 504 when it does not answer
-in time, 502 when it answers with a CallError (config/api/errors.py maps CommandError).
+409 when no instance holds a socket for the charger (offline, never sent), 502
+``connection_lost`` when the socket dropped after sending, 504 when it does not answer in
+time, 502 ``call_error`` when it answers with a CallError (config/api/errors.py maps
+CommandError). Short routes with snake_case bodies for the everyday commands; every command
+of services.command_catalog by its kebab-case name with the OCPP payload itself.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.api.auth import Writer
 from config.api.context import api_context
 from config.api.types import ChargerIdPath, IdTag
-from services import commands
+from services import command_catalog, commands
 
 router = APIRouter(prefix="/api/v1/chargers/{charger_id}/commands", tags=["remote commands"])
 
@@ -148,3 +151,34 @@ async def trigger(
     if body.connector_id is not None:
         payload["connectorId"] = body.connector_id
     return await send(request, who, charger_id, "trigger", "TriggerMessage", payload)
+
+
+CommandName = Annotated[
+    str,
+    Path(
+        description="kebab-case OCPP 1.6 action: " + ", ".join(sorted(command_catalog.CATALOG)),
+        examples=["get-configuration"],
+    ),
+]
+
+
+@router.post("/{name}", summary="Any OCPP 1.6 command of the catalog, by name")
+async def by_name(
+    request: Request,
+    charger_id: ChargerIdPath,
+    name: CommandName,
+    who: Writer,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description="the OCPP 1.6 request payload (camelCase), checked against the "
+            "official schema",
+            examples=[{"key": ["HeartbeatInterval"]}],
+        ),
+    ],
+) -> dict[str, Any]:
+    command = command_catalog.find(name)
+    command.check(body)
+    if command.before_send is not None:
+        await command.before_send(charger_id, body)
+    return await send(request, who, charger_id, command.name, command.action, body)

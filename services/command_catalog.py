@@ -1,0 +1,73 @@
+"""The remote commands a charger can be sent by name: one row per OCPP 1.6 action.
+
+A name is the kebab-case of the action (``get-configuration`` is GetConfiguration); the
+request is the OCPP payload as the 1.6 specification writes it (camelCase), checked against
+the ``ocpp`` library's bundled schema before anything is sent. A later command (send-local-list,
+reserve-now, set-charging-profile, update-firmware, get-diagnostics) is one more row; a row may
+carry a ``before_send`` hook for a check the schema cannot express (it raises store.errors).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway import schemas
+from gateway.ocpp16 import VERSION
+from gateway.ocpp_j import OcppError
+from store.errors import Invalid, NotFound
+
+BeforeSend = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    action: str
+    before_send: BeforeSend | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """The official request schema (the library ships one per action)."""
+        found = schemas.schema(VERSION, self.action)
+        assert found is not None, f"the ocpp library has no schema for {self.action}"
+        return found
+
+    def check(self, payload: dict[str, Any]) -> None:
+        """Invalid naming the field when the payload breaks the action's schema."""
+        try:
+            schemas.check(VERSION, self.action, payload)
+        except OcppError as exc:
+            raise Invalid(f"{self.name}: {exc.description}") from None
+
+
+def kebab(action: str) -> str:
+    """GetConfiguration -> get-configuration."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", action).lower()
+
+
+_ACTIONS = (
+    # Core
+    "ChangeAvailability",
+    "ChangeConfiguration",
+    "ClearCache",
+    "DataTransfer",
+    "GetConfiguration",
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "Reset",
+    "UnlockConnector",
+    # Remote Trigger
+    "TriggerMessage",
+)
+
+CATALOG: dict[str, Command] = {kebab(a): Command(kebab(a), a) for a in _ACTIONS}
+
+
+def find(name: str) -> Command:
+    """The catalog row for ``name``; NotFound listing the known names."""
+    command = CATALOG.get(name)
+    if command is None:
+        raise NotFound(f"unknown command {name!r}; known: {', '.join(sorted(CATALOG))}")
+    return command

@@ -6,17 +6,14 @@ import asyncio
 
 import pytest
 
+from services import command_catalog
 from tests.conformance.conftest import SimFactory, command, last_audit
 from tests.integration.api.conftest import Api
 
-MESSAGES = (
-    "BootNotification",
-    "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "StatusNotification",
-)
+# every requestedMessage the official TriggerMessage schema allows
+MESSAGES = command_catalog.find("trigger-message").schema()["properties"]["requestedMessage"][
+    "enum"
+]
 
 
 async def _sent(cp: object, action: str, more_than: int) -> None:

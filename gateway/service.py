@@ -223,9 +223,9 @@ class ChargingService:
             self._lookup_round, LOOKUP_ROUND, "evgate-lookups"
         )
         # Authorize: (charger id, site id, idTag) -> what decide() needs, many per query
-        self.authorizations: Coalescer[
-            tuple[str, str | None, str], tuple[bool, str | None, str | None]
-        ] = Coalescer(self._authorize_round, LOOKUP_ROUND, "evgate-authorize")
+        self.authorizations: Coalescer[tuple[str, str | None, str], db.AuthorizeFacts] = Coalescer(
+            self._authorize_round, LOOKUP_ROUND, "evgate-authorize"
+        )
 
     # -- connection lifecycle -------------------------------------------------------------
     async def lookup(self, charger_id: str) -> tuple[dict[str, Any] | None, ChargerContext | None]:

@@ -89,6 +89,7 @@ async def send(
 async def remote_start(
     request: Request, charger_id: ChargerIdPath, body: RemoteStart, who: Writer
 ) -> dict[str, Any]:
+    await commands.check_remote_start(api_context(request).engine, who, charger_id, body.id_tag)
     payload: dict[str, Any] = {"idTag": body.id_tag}
     if body.connector_id is not None:
         payload["connectorId"] = body.connector_id

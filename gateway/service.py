@@ -40,7 +40,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def verdict(
+def decide(
     monthly_payment: bool,
     token_state: str | None,
     subscriber_state: str | None = None,
@@ -74,18 +74,6 @@ def verdict(
     if subscriber_state == "suspended":
         return "Blocked", "subscriber suspended"
     return "Invalid", "tag of no active subscriber at a charger in monthly payment"
-
-
-def decide(
-    monthly_payment: bool,
-    token_state: str | None,
-    subscriber_state: str | None = None,
-    expires_at: datetime | None = None,
-    policy: str = "open",
-    at: datetime | None = None,
-) -> str:
-    """`verdict`'s idTagInfo status alone."""
-    return verdict(monthly_payment, token_state, subscriber_state, expires_at, policy, at)[0]
 
 
 def id_tag_info(status: str, expires_at: datetime | None) -> dict[str, Any]:
@@ -381,7 +369,7 @@ class ChargingService:
         """The idTagInfo of an Authorize."""
         facts = await self.authorizations.get((ctx.id, ctx.site_id, id_tag))
         assert facts is not None  # every key of a round is answered
-        return id_tag_info(decide(*facts), facts[3])
+        return id_tag_info(decide(*facts)[0], facts[3])
 
     async def _authorize_round(
         self, keys: list[tuple[str, str | None, str]]
@@ -424,7 +412,7 @@ class ChargingService:
                 expires,
                 snap["auth_policy"],
                 received,
-            )
+            )[0]
             # who pays for it: the token's subscriber on this site now (billing snapshot)
             owner = snap["subscriber_id"]
             flags = []
@@ -639,7 +627,7 @@ class ChargingService:
             session = await db.get_session(batch, transaction_id)
             status = None
             if id_tag is not None:
-                status = decide(False, await db.token_on_charger_site(batch, ctx.id, id_tag))
+                status = decide(False, await db.token_on_charger_site(batch, ctx.id, id_tag))[0]
             if session is None or session["charger_id"] != ctx.id:
                 # a stop for a transaction we never saw: keep it as a session for review
                 session = await self._orphan_session(

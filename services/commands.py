@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.service import verdict
+from gateway.service import decide
 from services.context import Actor
 from store import admin, audit, charger_admin, charging
 from store.errors import Conflict, Invalid
@@ -80,6 +80,6 @@ async def check_remote_start(
         actor.check_write(charger["site_id"])
         key = (charger_id, charger["site_id"], id_tag)
         facts = (await charging.authorize_facts_of(conn, [key]))[key]
-    status, reason = verdict(*facts)
+    status, reason = decide(*facts)
     if status != "Accepted":
         raise Invalid(f"token {id_tag!r} may not charge at {charger_id!r} ({status}): {reason}")

@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway import schemas
 from gateway.ocpp_j import OcppError
-from gateway.service import ChargerContext, ChargingService
+from gateway.service import ChargerContext, ChargingService, id_tag_info
 from metering import MAX_REGISTER_WH, Reading, parse_reading, parse_timestamp
 
 log = logging.getLogger("evgate.ocpp")
@@ -173,7 +173,7 @@ class Ocpp16Adapter:
         return {}
 
     async def authorize(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
-        return {"idTagInfo": {"status": await self.service.authorize(ctx, p["idTag"])}}
+        return {"idTagInfo": await self.service.authorize(ctx, p["idTag"])}
 
     async def start_transaction(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
         result = await self.service.start(
@@ -184,7 +184,8 @@ class Ocpp16Adapter:
             _time(p["timestamp"], "timestamp"),
             p.get("reservationId"),
         )
-        return {"transactionId": result.transaction_id, "idTagInfo": {"status": result.status}}
+        info = id_tag_info(result.status, result.expires_at)
+        return {"transactionId": result.transaction_id, "idTagInfo": info}
 
     async def meter_values(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
         readings = self._readings(p["meterValue"], "meterValue.timestamp")

@@ -41,27 +41,47 @@ def now() -> datetime:
 
 
 def decide(
-    monthly_payment: bool, token_state: str | None, subscriber_state: str | None = None
-) -> str:
-    """Who may charge where (docs/domain.md): the idTagInfo status for a token on a charger.
+    monthly_payment: bool,
+    token_state: str | None,
+    subscriber_state: str | None = None,
+    expires_at: datetime | None = None,
+    policy: str = "open",
+    at: datetime | None = None,
+) -> tuple[str, str]:
+    """Who may charge where (docs/domain.md): the idTagInfo status for a token on a charger,
+    with the reason in words (what a refused remote start tells the API user).
 
-    A blocked token is Blocked everywhere. A charger not in monthly-payment mode accepts any
-    other token (its sessions are recorded, not billed monthly). In monthly-payment mode only
-    a token of an *active subscriber* of the site is Accepted; a suspended subscriber's token
-    is Blocked; unknown tokens and tokens of no subscriber (or of an invited or cancelled
-    one) are Invalid.
+    A blocked token is Blocked everywhere; a token past its expiry (at `at`, default now) is
+    Expired everywhere. A charger not in monthly-payment mode accepts any other token at a
+    site whose policy is ``open`` (its sessions are recorded, not billed monthly), and only
+    the site's own tokens at a site whose policy is ``registered`` (others: Invalid). In
+    monthly-payment mode only a token of an *active subscriber* of the site is Accepted; a
+    suspended subscriber's token is Blocked; unknown tokens and tokens of no subscriber (or
+    of an invited or cancelled one) are Invalid.
     """
     if token_state == "blocked":
-        return "Blocked"
+        return "Blocked", "token blocked"
+    if token_state is not None and expires_at is not None and expires_at <= (at or now()):
+        return "Expired", f"token expired at {expires_at.isoformat()}"
     if not monthly_payment:
-        return "Accepted"
+        if token_state is None and policy == "registered":
+            return "Invalid", "unknown tag at a site that accepts only registered tags"
+        return "Accepted", "accepted"
     if token_state != "active":
-        return "Invalid"
+        return "Invalid", "unknown tag at a charger in monthly payment"
     if subscriber_state == "active":
-        return "Accepted"
+        return "Accepted", "accepted"
     if subscriber_state == "suspended":
-        return "Blocked"
-    return "Invalid"
+        return "Blocked", "subscriber suspended"
+    return "Invalid", "tag of no active subscriber at a charger in monthly payment"
+
+
+def id_tag_info(status: str, expires_at: datetime | None) -> dict[str, Any]:
+    """OCPP idTagInfo: the status, and the token's expiry as an ISO string when it has one."""
+    info: dict[str, Any] = {"status": status}
+    if expires_at is not None:
+        info["expiryDate"] = expires_at.isoformat()
+    return info
 
 
 @dataclass
@@ -96,6 +116,7 @@ class MeterWrite:
 class StartResult:
     transaction_id: int
     status: str
+    expires_at: datetime | None = None  # the token's expiry (idTagInfo.expiryDate)
 
 
 def _context(charger: dict[str, Any], recent: list[dict[str, Any]]) -> ChargerContext:
@@ -190,9 +211,9 @@ class ChargingService:
             self._lookup_round, LOOKUP_ROUND, "evgate-lookups"
         )
         # Authorize: (charger id, site id, idTag) -> what decide() needs, many per query
-        self.authorizations: Coalescer[
-            tuple[str, str | None, str], tuple[bool, str | None, str | None]
-        ] = Coalescer(self._authorize_round, LOOKUP_ROUND, "evgate-authorize")
+        self.authorizations: Coalescer[tuple[str, str | None, str], db.AuthorizeFacts] = Coalescer(
+            self._authorize_round, LOOKUP_ROUND, "evgate-authorize"
+        )
 
     # -- connection lifecycle -------------------------------------------------------------
     async def lookup(self, charger_id: str) -> tuple[dict[str, Any] | None, ChargerContext | None]:
@@ -344,14 +365,15 @@ class ChargingService:
         if forgotten is not None and closed_at is not None:
             self._mark_stopped(ctx, connector_id, forgotten, closed_at)
 
-    async def authorize(self, ctx: ChargerContext, id_tag: str) -> str:
+    async def authorize(self, ctx: ChargerContext, id_tag: str) -> dict[str, Any]:
+        """The idTagInfo of an Authorize."""
         facts = await self.authorizations.get((ctx.id, ctx.site_id, id_tag))
         assert facts is not None  # every key of a round is answered
-        return decide(*facts)
+        return id_tag_info(decide(*facts)[0], facts[3])
 
     async def _authorize_round(
         self, keys: list[tuple[str, str | None, str]]
-    ) -> dict[tuple[str, str | None, str], tuple[bool, str | None, str | None]]:
+    ) -> dict[tuple[str, str | None, str], db.AuthorizeFacts]:
         async with self.engine.connect() as conn:
             return await db.authorize_facts_of(conn, keys)
 
@@ -378,13 +400,19 @@ class ChargingService:
         # the replay check, the charger's snapshot and the token on its site
         ahead = (db.start_facts_of, tuple(key[k] for k in db.START_KEY))
 
-        async def op(batch: Batch) -> tuple[int, str, datetime | None, bool]:
+        async def op(batch: Batch) -> tuple[int, str, datetime | None, bool, datetime | None]:
             snap = batch.read_ahead(*ahead) or await db.start_facts(batch, key)
+            expires = snap["token_expires_at"]
             if snap["session_id"] is not None:  # a replay: same answer, nothing new
-                return snap["session_id"], snap["auth_status"], None, False
+                return snap["session_id"], snap["auth_status"], None, False, expires
             status = decide(
-                bool(snap["monthly_payment"]), snap["token_state"], snap["subscriber_state"]
-            )
+                bool(snap["monthly_payment"]),
+                snap["token_state"],
+                snap["subscriber_state"],
+                expires,
+                snap["auth_policy"],
+                received,
+            )[0]
             # who pays for it: the token's subscriber on this site now (billing snapshot)
             owner = snap["subscriber_id"]
             flags = []
@@ -425,9 +453,9 @@ class ChargingService:
                 },
                 received,
             )
-            return session_id, status, closed_at, True
+            return session_id, status, closed_at, True, expires
 
-        session_id, status, closed_at, created = await self.committer.run(op, ahead)
+        session_id, status, closed_at, created, expires = await self.committer.run(op, ahead)
         if previous is not None and closed_at is not None:
             self._mark_stopped(ctx, connector_id, previous[0], closed_at)
         if created or session_id not in ctx.known_sessions:
@@ -436,7 +464,7 @@ class ChargingService:
             if created or not any(s == session_id for s, _ in ctx.recent_stops.values()):
                 ctx.open_sessions[connector_id] = (session_id, started_at)
                 ctx.progress[session_id] = (meter_start, None)
-        return StartResult(session_id, status)
+        return StartResult(session_id, status, expires)
 
     async def meter_values(
         self,
@@ -599,7 +627,7 @@ class ChargingService:
             session = await db.get_session(batch, transaction_id)
             status = None
             if id_tag is not None:
-                status = decide(False, await db.token_on_charger_site(batch, ctx.id, id_tag))
+                status = decide(False, await db.token_on_charger_site(batch, ctx.id, id_tag))[0]
             if session is None or session["charger_id"] != ctx.id:
                 # a stop for a transaction we never saw: keep it as a session for review
                 session = await self._orphan_session(

@@ -14,12 +14,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
+from services.commands import check_remote_start
+from services.context import Actor
 from store.errors import Invalid, NotFound
 
-BeforeSend = Callable[[str, dict[str, Any]], Awaitable[None]]
+# (engine, actor, charger_id, payload): raises store.errors to refuse before anything is sent
+BeforeSend = Callable[[AsyncEngine, Actor, str, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,17 @@ _ACTIONS = (
     "TriggerMessage",
 )
 
-CATALOG: dict[str, Command] = {kebab(a): Command(kebab(a), a) for a in _ACTIONS}
+
+async def _may_charge(
+    engine: AsyncEngine, actor: Actor, charger_id: str, p: dict[str, Any]
+) -> None:
+    """A remote start's tag gets the verdict Authorize would give it, before it is sent."""
+    await check_remote_start(engine, actor, charger_id, str(p["idTag"]))
+
+
+_CHECKS: dict[str, BeforeSend] = {"RemoteStartTransaction": _may_charge}
+
+CATALOG: dict[str, Command] = {kebab(a): Command(kebab(a), a, _CHECKS.get(a)) for a in _ACTIONS}
 
 
 def find(name: str) -> Command:

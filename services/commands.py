@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.service import decide
 from services.context import Actor
-from store import admin, audit, charger_admin
+from store import admin, audit, charger_admin, charging
 from store.errors import Conflict, Invalid
 
 
@@ -66,3 +67,19 @@ async def only_running_session(engine: AsyncEngine, charger_id: str) -> int:
     if len(running) > 1:
         raise Invalid(f"charger {charger_id!r} runs {len(running)} sessions: give transaction_id")
     return int(running[0]["id"])
+
+
+async def check_remote_start(
+    engine: AsyncEngine, actor: Actor, charger_id: str, id_tag: str
+) -> None:
+    """Refuse (Invalid, with the reason) a remote start whose tag the charger's own Authorize
+    would refuse, before anything is sent: the same verdict as Authorize and StartTransaction.
+    """
+    async with engine.connect() as conn:
+        charger = await admin.get_charger(conn, charger_id)
+        actor.check_write(charger["site_id"])
+        key = (charger_id, charger["site_id"], id_tag)
+        facts = (await charging.authorize_facts_of(conn, [key]))[key]
+    status, reason = decide(*facts)
+    if status != "Accepted":
+        raise Invalid(f"token {id_tag!r} may not charge at {charger_id!r} ({status}): {reason}")

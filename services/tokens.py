@@ -1,8 +1,10 @@
-"""RFID tokens (OCPP idTags) of a site: add one or a CSV's worth, block and unblock."""
+"""RFID tokens (OCPP idTags) of a site: add one or a CSV's worth, block and unblock, expire."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -65,3 +67,23 @@ async def set_state(
         site_id=site_id,
         after={"id_tag": id_tag, "state": state},
     )
+
+
+async def set_expiry(
+    conn: AsyncConnection, actor: Actor, site_id: str, id_tag: str, expires_at: datetime | None
+) -> dict[str, Any]:
+    """Set when a token expires (from then on it is Expired everywhere), or clear it (None)."""
+    actor.check_write(site_id)
+    before = await admin.set_token_expiry(conn, site_id, id_tag, expires_at)
+    after = {"id_tag": id_tag, "expires_at": expires_at.isoformat() if expires_at else None}
+    await audit.record(
+        conn,
+        actor.label,
+        "token.expiry",
+        "token",
+        id_tag,
+        site_id=site_id,
+        before={"id_tag": id_tag, "expires_at": before.isoformat() if before else None},
+        after=after,
+    )
+    return {"site_id": site_id, **after}

@@ -16,6 +16,8 @@ from store.errors import Conflict, Invalid, NotFound
 from store.schema import chargers, sites, tokens
 
 PLANS = ("basic", "business")
+# who may charge at a charger not in monthly payment: any unblocked tag, or the site's only
+AUTH_POLICIES = ("open", "registered")
 
 __all__ = ["Conflict", "NotFound", "ValidationError"]  # the kinds, re-exported for callers
 
@@ -35,6 +37,7 @@ class SiteInput:
     name: str = ""
     invoice_series: str = ""
     payment_terms_days: int = 30
+    auth_policy: str = "open"
 
     def check(self) -> None:
         check_identifier(self.id, "site id")
@@ -54,6 +57,10 @@ class SiteInput:
             raise ValidationError(f"plan must be one of {', '.join(PLANS)}, not {self.plan!r}")
         if not 0 <= self.payment_terms_days <= 365:
             raise ValidationError("payment terms must be between 0 and 365 days")
+        if self.auth_policy not in AUTH_POLICIES:
+            raise ValidationError(
+                f"auth policy must be one of {', '.join(AUTH_POLICIES)}, not {self.auth_policy!r}"
+            )
 
 
 def check_identifier(value: str, what: str, max_len: int = 64) -> None:
@@ -171,3 +178,17 @@ async def set_token_state(conn: AsyncConnection, site_id: str, id_tag: str, stat
     )
     if result.rowcount == 0:
         raise NotFound(f"no token {id_tag!r} on site {site_id!r}")
+
+
+async def set_token_expiry(
+    conn: AsyncConnection, site_id: str, id_tag: str, expires_at: datetime | None
+) -> datetime | None:
+    """Set (or clear, None) when a token expires; returns the expiry it had before."""
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise ValidationError("a token's expiry needs a time zone (e.g. 2027-01-31T23:59:59Z)")
+    where = (tokens.c.site_id == site_id, tokens.c.id_tag == id_tag)
+    before = (await conn.execute(select(tokens.c.expires_at).where(*where))).first()
+    if before is None:
+        raise NotFound(f"no token {id_tag!r} on site {site_id!r}")
+    await conn.execute(update(tokens).where(*where).values(expires_at=expires_at))
+    return before[0]  # type: ignore[no-any-return]

@@ -103,11 +103,15 @@ async def recent_sessions_of(
 
 # a site's tokens with the subscriber each belongs to
 _TOKEN_FROM = tokens.outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id)
-_MONTHLY = select(chargers.c.id, chargers.c.monthly_payment).where(
-    chargers.c.id.in_(bindparam("ids", expanding=True))
+_MONTHLY = (
+    select(chargers.c.id, chargers.c.monthly_payment, sites.c.auth_policy)
+    .select_from(chargers.outerjoin(sites, sites.c.id == chargers.c.site_id))
+    .where(chargers.c.id.in_(bindparam("ids", expanding=True)))
 )
 _TOKENS = (
-    select(tokens.c.site_id, tokens.c.id_tag, tokens.c.state, subscribers.c.state)
+    select(
+        tokens.c.site_id, tokens.c.id_tag, tokens.c.state, subscribers.c.state, tokens.c.expires_at
+    )
     .select_from(_TOKEN_FROM)
     .where(
         tokens.c.site_id.in_(bindparam("sites", expanding=True)),
@@ -116,33 +120,37 @@ _TOKENS = (
 )
 
 AuthorizeKey = tuple[str, str | None, str]  # (charger id, site id, idTag)
+# (monthly payment, token state, subscriber state, token expiry, site auth policy)
+AuthorizeFacts = tuple[bool, str | None, str | None, datetime | None, str]
 
 
 async def authorize_facts_of(
     conn: AsyncConnection, keys: Collection[AuthorizeKey]
-) -> dict[AuthorizeKey, tuple[bool, str | None, str | None]]:
+) -> dict[AuthorizeKey, AuthorizeFacts]:
     """What Authorizes decide on, for many at once in two queries: per (charger, site, idTag),
     (the charger's monthly payment (False when the charger is gone), the token's state on
     that site ('active', 'blocked', None when unknown), the state of the subscriber it belongs
-    to (None when none))."""
+    to (None when none), the token's expiry (None: none), the site's auth policy)."""
     charger_ids = list({k[0] for k in keys})
-    monthly: dict[str, bool] = {}
+    monthly: dict[str, tuple[bool, str]] = {}
     for i in range(0, len(charger_ids), IN_CHUNK):
         result = await conn.execute(_MONTHLY, {"ids": charger_ids[i : i + IN_CHUNK]})
-        monthly.update((row[0], bool(row[1])) for row in result)
+        monthly.update((row[0], (bool(row[1]), row[2] or "open")) for row in result)
     site_ids = list({k[1] for k in keys if k[1] is not None})
     tags = list({k[2] for k in keys if k[1] is not None})
-    found: dict[tuple[str, str], tuple[str, str | None]] = {}
+    found: dict[tuple[str, str], tuple[str, str | None, datetime | None]] = {}
     for i in range(0, len(site_ids), IN_CHUNK):
         for j in range(0, len(tags), IN_CHUNK):
             params = {"sites": site_ids[i : i + IN_CHUNK], "tags": tags[j : j + IN_CHUNK]}
             for row in await conn.execute(_TOKENS, params):
-                found[(row[0], row[1])] = (row[2], row[3])
-    answers = {}
+                found[(row[0], row[1])] = (row[2], row[3], row[4])
+    answers: dict[AuthorizeKey, AuthorizeFacts] = {}
     for key in keys:
         charger_id, site_id, id_tag = key
         token = found.get((site_id, id_tag)) if site_id is not None else None
-        answers[key] = (monthly.get(charger_id, False), *(token or (None, None)))
+        paid, policy = monthly.get(charger_id, (False, "open"))
+        state, sub_state, expires = token or (None, None, None)
+        answers[key] = (paid, state, sub_state, expires, policy)
     return answers
 
 
@@ -183,6 +191,8 @@ _START_FACTS_COLUMNS = (
     tokens.c.state.label("token_state"),
     subscribers.c.state.label("subscriber_state"),
     tokens.c.subscriber_id,
+    tokens.c.expires_at.label("token_expires_at"),
+    sites.c.auth_policy,
     sessions.c.id.label("session_id"),
     sessions.c.auth_status,
 )
@@ -193,6 +203,7 @@ def _start_facts_from(chargers_from: Any, id_tag: Any, same_key: Any) -> Any:
     """The charger (from `chargers_from`) with its tariff, token, subscriber and replay."""
     return (
         chargers_from.outerjoin(tariffs, tariffs.c.id == chargers.c.tariff_id)
+        .outerjoin(sites, sites.c.id == chargers.c.site_id)
         .outerjoin(tokens, and_(tokens.c.site_id == chargers.c.site_id, tokens.c.id_tag == id_tag))
         .outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id)
         .outerjoin(sessions, same_key)

@@ -36,6 +36,8 @@ sites = Table(
     Column("invoice_series", String(32), nullable=False, server_default=""),
     Column("payment_terms_days", Integer, nullable=False, server_default=text("30")),
     Column("created_at", UtcDateTime, nullable=False),
+    # who may charge off monthly payment: open (any unblocked tag) | registered (the site's)
+    Column("auth_policy", String(16), nullable=False, server_default="open"),
 )
 
 chargers = Table(
@@ -98,6 +100,7 @@ tokens = Table(
     Column("state", String(16), nullable=False, server_default="active"),  # active | blocked
     Column("subscriber_id", BigInteger, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),  # from then on: Expired
     UniqueConstraint("site_id", "id_tag"),
 )
 

@@ -39,6 +39,7 @@ _ID_PATTERN = r"^[^\x00-\x1f/?#% ]+$"
 SiteIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 ChargerIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+IdTagPath = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[^\x00]+$")]
 SiteIdText = Annotated[Text, Field(min_length=1, max_length=64, pattern=_ID_PATTERN)]
 
 # query parameters (None: not given)

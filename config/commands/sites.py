@@ -1,4 +1,4 @@
-"""`evgate sites add|list`."""
+"""`evgate sites add|policy|list`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def vat_basis_points(text: str) -> int:
     return int(value)
 
 
+POLICY = "open: any unblocked tag may charge; registered: only the site's tokens"
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("sites", help="create and list sites")
     group = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -42,8 +45,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="let chargers without a password connect (the Wallbox default)",
     )
     add.add_argument("--payment-terms", type=int, default=30, help="days to pay an invoice")
+    add.add_argument("--auth-policy", choices=admin.AUTH_POLICIES, default="open", help=POLICY)
     add_database_flag(add)
     add.set_defaults(func=_add)
+
+    policy = group.add_parser("policy", help="set who may charge off monthly payment")
+    policy.add_argument("id")
+    policy.add_argument("auth_policy", choices=admin.AUTH_POLICIES, help=POLICY)
+    add_database_flag(policy)
+    policy.set_defaults(func=_policy)
 
     ls = group.add_parser("list", help="list sites")
     ls.add_argument("--json", action="store_true")
@@ -61,9 +71,17 @@ def _add(args: argparse.Namespace) -> int:
         allow_passwordless=args.allow_passwordless,
         name=args.name,
         payment_terms_days=args.payment_terms,
+        auth_policy=args.auth_policy,
     )
     in_transaction(args, lambda conn: sites.create(conn, CLI, site))
     print(f"site {site.id} created ({site.plan}, {site.tz}, {site.currency})")
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    values = {"auth_policy": args.auth_policy}
+    in_transaction(args, lambda conn: sites.update(conn, CLI, args.id, values))
+    print(f"site {args.id} auth policy is now {args.auth_policy}")
     return 0
 
 

@@ -1,9 +1,11 @@
-"""`evgate tokens add|import|block|unblock`: RFID cards (OCPP idTags) of a site."""
+"""`evgate tokens add|import|block|unblock|expire`: RFID cards (OCPP idTags) of a site."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
+from config.cli import CliError
 from config.commands.common import add_database_flag, in_transaction
 from config.commands.imports import checked, read_rows
 from services import tokens
@@ -34,6 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         add_database_flag(cmd)
         cmd.set_defaults(func=_set_state, state=state)
 
+    exp = group.add_parser("expire", help="set or clear when a token expires (then: Expired)")
+    exp.add_argument("id_tag")
+    exp.add_argument("--site", required=True)
+    when = exp.add_mutually_exclusive_group(required=True)
+    when.add_argument("--at", help="ISO 8601 date-time with offset, e.g. 2027-01-31T23:59:59Z")
+    when.add_argument("--never", action="store_true", help="clear the expiry")
+    add_database_flag(exp)
+    exp.set_defaults(func=_expire)
+
 
 def _add(args: argparse.Namespace) -> int:
     tokens.check(args.id_tag)  # before the database is opened
@@ -57,4 +68,24 @@ def _set_state(args: argparse.Namespace) -> int:
         args, lambda conn: tokens.set_state(conn, CLI, args.site, args.id_tag, args.state)
     )
     print(f"token {args.id_tag} on site {args.site} is now {args.state}")
+    return 0
+
+
+def expiry(text: str) -> datetime:
+    """`--at`: an ISO 8601 date-time with its offset, as UTC (a naive time is refused)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"--at {text!r} must be an ISO 8601 date-time such as 2027-01-31T23:59:59Z"
+        ) from None
+    if at.tzinfo is None:
+        raise CliError(f"--at {text!r} needs an offset (Z or +01:00)")
+    return at.astimezone(UTC)
+
+
+def _expire(args: argparse.Namespace) -> int:
+    at = None if args.never else expiry(args.at)
+    in_transaction(args, lambda conn: tokens.set_expiry(conn, CLI, args.site, args.id_tag, at))
+    print(f"token {args.id_tag} on site {args.site} expires {at.isoformat() if at else 'never'}")
     return 0

@@ -92,6 +92,7 @@ async def send(
 async def remote_start(
     request: Request, charger_id: ChargerIdPath, body: RemoteStart, who: Writer
 ) -> dict[str, Any]:
+    await commands.check_remote_start(api_context(request).engine, who, charger_id, body.id_tag)
     payload: dict[str, Any] = {"idTag": body.id_tag}
     if body.connector_id is not None:
         payload["connectorId"] = body.connector_id
@@ -180,5 +181,5 @@ async def by_name(
     command = command_catalog.find(name)
     command.check(body)
     if command.before_send is not None:
-        await command.before_send(charger_id, body)
+        await command.before_send(api_context(request).engine, who, charger_id, body)
     return await send(request, who, charger_id, command.name, command.action, body)

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from config.api.auth import Reader, SuperAdmin, Writer
 from config.api.context import reading, transaction
 from config.api.output import percent
-from config.api.types import SiteIdPath, SiteIdText, Text
-from services import sites
+from config.api.types import IdTagPath, SiteIdPath, SiteIdText, Text, UtcTime
+from services import sites, tokens
 from store import admin
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
@@ -31,6 +31,11 @@ class SiteSettings(BaseModel):
     invoice_series: Annotated[Text, Field(min_length=1, max_length=32)] | None = None
     allow_passwordless: bool | None = None
     payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    auth_policy: Literal["open", "registered"] | None = Field(
+        None,
+        description="who may charge at chargers not in monthly payment: any unblocked tag "
+        "(open, the default) or only the site's registered tokens (registered)",
+    )
 
     def values(self) -> dict[str, Any]:
         out = self.model_dump(exclude_unset=True, exclude_none=True)
@@ -78,3 +83,19 @@ async def update_site(
 ) -> dict[str, Any]:
     async with transaction(request) as conn:
         return site_out(await sites.update(conn, who, site_id, body.values()))
+
+
+class TokenChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expires_at: UtcTime | None = Field(
+        description="from then on the token is Expired (null: it never expires)",
+        examples=["2027-01-31T23:59:59Z"],
+    )
+
+
+@router.patch("/{site_id}/tokens/{id_tag}", summary="set or clear when a token expires")
+async def update_token(
+    request: Request, site_id: SiteIdPath, id_tag: IdTagPath, body: TokenChange, who: Writer
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return await tokens.set_expiry(conn, who, site_id, id_tag, body.expires_at)

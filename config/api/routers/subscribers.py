@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.output import percent
-from config.api.types import IdPath, IdTag, SiteIdPath, SiteIdQuery, Text
+from config.api.types import IdPath, IdTag, IdTagPath, SiteIdPath, SiteIdQuery, Text
 from services import subscribers
 from store import subscribers as subscriber_store
 
@@ -147,7 +147,7 @@ async def add_token(
 async def remove_token(
     request: Request,
     subscriber_id: IdPath,
-    id_tag: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[^\x00]+$")],
+    id_tag: IdTagPath,
     who: Writer,
 ) -> Response:
     async with transaction(request) as conn:

@@ -39,7 +39,35 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 def test_who_may_charge(
     monthly: bool, token: str | None, subscriber: str | None, expected: str
 ) -> None:
-    assert decide(monthly, token, subscriber) == expected
+    assert decide(monthly, token, subscriber)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("monthly", "token", "subscriber", "expires", "policy", "expected"),
+    [
+        (False, "active", None, T0, "open", "Expired"),  # at its expiry: expired
+        (False, "active", None, T0 + timedelta(seconds=1), "open", "Accepted"),
+        (True, "active", "active", T0 - timedelta(days=1), "open", "Expired"),
+        (True, "active", "suspended", T0 - timedelta(days=1), "open", "Expired"),
+        (False, "blocked", None, T0, "open", "Blocked"),  # blocked before expired
+        (False, None, None, None, "registered", "Invalid"),
+        (False, "active", None, None, "registered", "Accepted"),
+        (True, None, None, None, "open", "Invalid"),  # monthly rules do not read the policy
+        (True, "active", "active", None, "registered", "Accepted"),
+    ],
+)
+def test_expiry_and_site_policy(
+    monthly: bool,
+    token: str | None,
+    subscriber: str | None,
+    expires: datetime | None,
+    policy: str,
+    expected: str,
+) -> None:
+    status, reason = decide(monthly, token, subscriber, expires, policy, at=T0)
+    assert status == expected and reason
+    if status == "Expired":
+        assert reason == f"token expired at {expires.isoformat() if expires else ''}"
 
 
 def test_roles() -> None:

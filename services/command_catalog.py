@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
-from services.commands import check_remote_start
+from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store.errors import Invalid, NotFound
 
@@ -86,3 +86,24 @@ def find(name: str) -> Command:
     if command is None:
         raise NotFound(f"unknown command {name!r}; known: {', '.join(sorted(CATALOG))}")
     return command
+
+
+async def send_by_name(
+    engine: AsyncEngine,
+    sender: CommandSender,
+    actor: Actor,
+    charger_id: str,
+    name: str,
+    payload: dict[str, Any],
+    timeout: float = 30.0,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """The one way a command of the catalog is sent: schema, before-send check, then
+    services.commands.send (role check, audit under ``label``, default the name)."""
+    command = find(name)
+    command.check(payload)
+    if command.before_send is not None:
+        await command.before_send(engine, actor, charger_id, payload)
+    return await send(
+        engine, sender, actor, charger_id, label or command.name, command.action, payload, timeout
+    )

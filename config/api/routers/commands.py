@@ -80,6 +80,11 @@ async def send(
     answer = await commands.send(
         ctx.engine, ctx.sender, who, charger_id, command, action, payload, ctx.command_timeout
     )
+    return _reply(charger_id, command, answer)
+
+
+def _reply(charger_id: str, command: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """What every command route answers: the charger's payload, and its status on top."""
     return {
         "charger_id": charger_id,
         "command": command,
@@ -92,11 +97,12 @@ async def send(
 async def remote_start(
     request: Request, charger_id: ChargerIdPath, body: RemoteStart, who: Writer
 ) -> dict[str, Any]:
-    await commands.check_remote_start(api_context(request).engine, who, charger_id, body.id_tag)
     payload: dict[str, Any] = {"idTag": body.id_tag}
     if body.connector_id is not None:
         payload["connectorId"] = body.connector_id
-    return await send(request, who, charger_id, "remote-start", "RemoteStartTransaction", payload)
+    return await _by_name(
+        request, who, charger_id, "remote-start-transaction", payload, "remote-start"
+    )
 
 
 @router.post("/remote-stop", summary="RemoteStopTransaction")
@@ -178,8 +184,19 @@ async def by_name(
         ),
     ],
 ) -> dict[str, Any]:
-    command = command_catalog.find(name)
-    command.check(body)
-    if command.before_send is not None:
-        await command.before_send(api_context(request).engine, who, charger_id, body)
-    return await send(request, who, charger_id, command.name, command.action, body)
+    return await _by_name(request, who, charger_id, name, body)
+
+
+async def _by_name(
+    request: Request,
+    who: Writer,
+    charger_id: str,
+    name: str,
+    payload: dict[str, Any],
+    label: str | None = None,
+) -> dict[str, Any]:
+    ctx = api_context(request)
+    answer = await command_catalog.send_by_name(
+        ctx.engine, ctx.sender, who, charger_id, name, payload, ctx.command_timeout, label
+    )
+    return _reply(charger_id, label or name, answer)

@@ -4,7 +4,9 @@ A name is the kebab-case of the action (``get-configuration`` is GetConfiguratio
 request is the OCPP payload as the 1.6 specification writes it (camelCase), checked against
 the ``ocpp`` library's bundled schema before anything is sent. A later command (send-local-list,
 reserve-now, set-charging-profile, update-firmware, get-diagnostics) is one more row; a row may
-carry a ``before_send`` hook for a check the schema cannot express (it raises store.errors).
+carry a ``before_send`` hook for a check the schema cannot express (it raises store.errors),
+and an ``after_reply`` hook that stores what the charger's answer means (a list version, a
+reservation's outcome, a profile in force) once the answer has come back.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from store.errors import Invalid, NotFound
 
 # (engine, actor, charger_id, payload): raises store.errors to refuse before anything is sent
 BeforeSend = Callable[[AsyncEngine, Actor, str, dict[str, Any]], Awaitable[None]]
+# (engine, charger_id, payload, answer): stores what the answer means; runs after the audit
+AfterReply = Callable[[AsyncEngine, str, dict[str, Any], dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,7 @@ class Command:
     name: str
     action: str
     before_send: BeforeSend | None = None
+    after_reply: AfterReply | None = None
 
     def schema(self) -> dict[str, Any]:
         """The official request schema (the library ships one per action)."""
@@ -76,8 +81,11 @@ async def _may_charge(
 
 
 _CHECKS: dict[str, BeforeSend] = {"RemoteStartTransaction": _may_charge}
+_AFTER: dict[str, AfterReply] = {}
 
-CATALOG: dict[str, Command] = {kebab(a): Command(kebab(a), a, _CHECKS.get(a)) for a in _ACTIONS}
+CATALOG: dict[str, Command] = {
+    kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a)) for a in _ACTIONS
+}
 
 
 def find(name: str) -> Command:
@@ -104,6 +112,9 @@ async def send_by_name(
     command.check(payload)
     if command.before_send is not None:
         await command.before_send(engine, actor, charger_id, payload)
-    return await send(
+    answer = await send(
         engine, sender, actor, charger_id, label or command.name, command.action, payload, timeout
     )
+    if command.after_reply is not None:
+        await command.after_reply(engine, charger_id, payload, answer)
+    return answer

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from billing.dunning_rules import next_reminder
+from billing.dunning_rules import effective, fee_for, next_reminder
 from billing.lifecycle import Figures, InvoiceEvent, applies_to, next_state
 from store import audit
 from store import billing_store as bs
@@ -48,9 +48,8 @@ async def daily(
                 continue
             site = settings.get(inv["site_id"])
             if site is None:
-                site = settings[inv["site_id"]] = await bs.site_billing_settings(
-                    conn, inv["site_id"]
-                )
+                stored = await bs.site_billing_settings(conn, inv["site_id"])
+                site = settings[inv["site_id"]] = effective(stored, inv["currency"])
             n = next_reminder(
                 inv["reminders_sent"],
                 inv["due_at"],
@@ -63,10 +62,9 @@ async def daily(
                 continue
             # a reminder fee never moves the state (the table): checked before it is added
             next_state(inv["state"], E.REMINDER_FEE, figures, now)
-            if await bs.add_reminder(conn, inv["id"], n, site["reminder_fee"], now):
-                sent.append(
-                    {"invoice": inv["number_text"], "reminder": n, "fee": site["reminder_fee"]}
-                )
+            fee = fee_for(n, site)
+            if await bs.add_reminder(conn, inv["id"], n, fee, now):
+                sent.append({"invoice": inv["number_text"], "reminder": n, "fee": fee})
                 await audit.record(
                     conn,
                     actor,
@@ -74,6 +72,6 @@ async def daily(
                     "invoice",
                     inv["number_text"],
                     site_id=inv["site_id"],
-                    after={"reminder": n, "fee": site["reminder_fee"]},
+                    after={"reminder": n, "fee": fee},
                 )
     return {"marked_overdue": overdue, "reminders": sent}

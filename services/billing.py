@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billing import payments
+from billing.dunning_rules import effective, settings_problem
 from billing.errors import BillingError, NotFoundError, WebhookRefused
 from billing.kid import check_kid_mode
 from billing.months import parse_period
@@ -31,6 +32,7 @@ from billing.stripe_payments import StripeSettings, apply_event
 from billing.webhook_signature import SignatureError, verify
 from store import audit
 from store import billing_store as bs
+from store.errors import Forbidden
 
 Authorize = Callable[[str], None]  # raises when the caller may not change the site
 
@@ -154,24 +156,64 @@ async def apply_stripe_webhook(
     return await apply_event(engine, event)
 
 
-async def set_kid_mode(
+SETTINGS = (
+    "kid_mode",
+    "reminder_count",
+    "reminder_interval_days",
+    "reminder_fee",
+    "reminder_fee_cap",
+    "fee_reminders",
+)
+CAPS = ("reminder_fee_cap", "fee_reminders")  # what the law allows: a super-admin's to change
+
+
+async def billing_settings(conn: AsyncConnection, site_id: str) -> dict[str, Any]:
+    """The site's billing settings in force: its KID mode and dunning (the currency's legal
+    defaults where none were set), with ``currency`` and the site's ``payment_terms_days``."""
+    site = await bs.get_site(conn, site_id)
+    if site is None:
+        raise NotFoundError(f"no site {site_id!r}")
+    stored = await bs.site_billing_settings(conn, site_id)
+    settings = effective(stored, site["currency"])
+    settings.update(currency=site["currency"], payment_terms_days=site["payment_terms_days"])
+    return settings
+
+
+async def update_billing_settings(
     conn: AsyncConnection,
     site_id: str,
-    mode: str,
+    changes: dict[str, Any],
     *,
     actor: str,
     authorize: Authorize | None = None,
+    may_change_caps: bool = True,
 ) -> dict[str, Any]:
-    """Set how the site's next invoices get their KID check digit (billing/kid.py); issued
-    invoices keep theirs. Audited; returns the site's billing settings after."""
-    check_kid_mode(mode)
+    """Change some of the site's billing settings (``SETTINGS``); fees in minor units or in
+    major-unit text ('70.00'). Refused, naming the setting, when the result breaks the legal
+    cap; the cap itself only a super-admin changes. A KID mode applies to the invoices issued
+    from now on. Audited; returns the settings after."""
+    unknown = sorted(set(changes) - set(SETTINGS))
+    if unknown:
+        raise BillingError(f"unknown billing setting(s): {', '.join(unknown)}")
     if authorize is not None:
         authorize(site_id)
-    if await bs.get_site(conn, site_id) is None:
-        raise NotFoundError(f"no site {site_id!r}")
-    before = await bs.site_billing_settings(conn, site_id)
-    await bs.set_billing_settings(conn, site_id, kid_mode=mode)
-    after = await bs.site_billing_settings(conn, site_id)
+    if not may_change_caps and any(k in changes for k in CAPS):
+        raise Forbidden("only a super-admin may change the reminder fee cap or fee count")
+    before = await billing_settings(conn, site_id)
+    values = dict(changes)
+    if "kid_mode" in values:
+        check_kid_mode(values["kid_mode"])
+    for key in ("reminder_fee", "reminder_fee_cap"):
+        if key in values and values[key] is not None:
+            values[key] = _amount(values[key], before["currency"])
+    problem = settings_problem(
+        effective({**before, **values}, before["currency"]), before["currency"]
+    )
+    if problem is not None:
+        raise BillingError(f"billing settings of {site_id!r} refused: {problem}")
+    await bs.set_billing_settings(conn, site_id, **values)
+    after = await billing_settings(conn, site_id)
+    changed = sorted(k for k in SETTINGS if before[k] != after[k])
     await audit.record(
         conn,
         actor,
@@ -179,7 +221,7 @@ async def set_kid_mode(
         "site",
         site_id,
         site_id=site_id,
-        before={"kid_mode": before["kid_mode"]},
-        after={"kid_mode": after["kid_mode"]},
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
     )
     return after

@@ -190,6 +190,10 @@ billing_settings = Table(
     Column("reminder_fee", BigInteger, nullable=False, server_default=text("0")),
     # how invoice KIDs get their check digit: mod10 | mod11 (billing/kid.py)
     Column("kid_mode", String(8), nullable=False, server_default="mod10"),
+    # the legal cap per reminder (minor units) and how many reminders may carry a fee;
+    # NULL: the default for the site's currency (billing.dunning_rules.LAWS)
+    Column("reminder_fee_cap", BigInteger, nullable=True),
+    Column("fee_reminders", Integer, nullable=True),
 )
 
 # A subscriber's Stripe customer and default payment method.

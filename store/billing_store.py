@@ -893,7 +893,8 @@ async def invoices_in(conn: Conn, states: Collection[str]) -> list[dict[str, Any
 
 
 async def site_billing_settings(conn: Conn, site_id: str) -> dict[str, Any]:
-    """The site's dunning settings and KID mode (defaults when none were set)."""
+    """The site's dunning settings and KID mode as stored (defaults when none were set);
+    a None cap or fee count means the default of the site's currency."""
     query = select(billing_settings).where(billing_settings.c.site_id == site_id)
     row = (await conn.execute(query)).mappings().first()
     if row is not None:
@@ -904,6 +905,8 @@ async def site_billing_settings(conn: Conn, site_id: str) -> dict[str, Any]:
         "reminder_interval_days": 14,
         "reminder_fee": 0,
         "kid_mode": "mod10",
+        "reminder_fee_cap": None,
+        "fee_reminders": None,
     }
 
 

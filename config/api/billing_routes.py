@@ -43,9 +43,26 @@ class PaymentIn(BaseModel):
 
 
 class BillingSettingsIn(BaseModel):
+    """Only the settings given change; fees are major-unit text ('70.00') or minor units."""
+
     model_config = ConfigDict(extra="forbid")
 
-    kid_mode: Literal["mod10", "mod11"] = Field(description="the KID check digit of new invoices")
+    kid_mode: Literal["mod10", "mod11"] | None = Field(
+        None, description="the KID check digit of new invoices"
+    )
+    reminder_count: int | None = Field(None, ge=0, le=10, description="reminders per invoice")
+    reminder_interval_days: int | None = Field(
+        None, ge=1, le=365, description="days after the due date, and between reminders"
+    )
+    reminder_fee: Text | int | None = Field(
+        None, description="fee per reminder, at most reminder_fee_cap"
+    )
+    reminder_fee_cap: Text | int | None = Field(
+        None, description="the legal cap per reminder (super-admin); null: the currency's"
+    )
+    fee_reminders: int | None = Field(
+        None, ge=0, le=10, description="reminders that may carry a fee (super-admin); null: default"
+    )
 
 
 class CreditIn(BaseModel):
@@ -223,17 +240,40 @@ async def get_pdf(
     return Response(data, media_type="application/pdf")
 
 
+@router.get(
+    "/sites/{site_id}/billing-settings",
+    summary="the site's KID mode and dunning settings in force (legal defaults filled in)",
+)
+async def get_billing_settings(
+    request: Request, site_id: SiteIdPath, who: Reader
+) -> dict[str, Any]:
+    who.check_read(site_id)
+    async with reading(request) as conn:
+        try:
+            return await service.billing_settings(conn, site_id)
+        except NotFoundError as exc:
+            raise _fail(exc) from None
+
+
 @router.patch(
     "/sites/{site_id}/billing-settings",
-    summary="set the site's KID mode (mod10 | mod11) for the invoices it issues from now on",
+    summary="change the site's KID mode, reminders and reminder fee (within the legal cap)",
 )
 async def set_billing_settings(
     request: Request, site_id: SiteIdPath, body: BillingSettingsIn, who: Writer
 ) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    nullable = {"reminder_fee_cap", "fee_reminders"}  # null: back to the legal default
+    changes = {k: v for k, v in changes.items() if v is not None or k in nullable}
     async with transaction(request) as conn:
         try:
-            return await service.set_kid_mode(
-                conn, site_id, body.kid_mode, actor=who.actor, authorize=_writable(who)
+            return await service.update_billing_settings(
+                conn,
+                site_id,
+                changes,
+                actor=who.actor,
+                authorize=_writable(who),
+                may_change_caps=who.is_super,
             )
         except (BillingError, NotFoundError) as exc:
             raise _fail(exc) from None

@@ -1,4 +1,4 @@
-"""`evgate sites add|policy|list`."""
+"""`evgate sites add|policy|billing|list`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from decimal import Decimal, InvalidOperation
 
 from config.cli import CliError
+from config.commands import billing_settings
 from config.commands.common import add_database_flag, in_transaction
 from services import sites
 from services.context import CLI
@@ -54,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     policy.add_argument("auth_policy", choices=admin.AUTH_POLICIES, help=POLICY)
     add_database_flag(policy)
     policy.set_defaults(func=_policy)
+
+    billing_settings.register(group)
 
     ls = group.add_parser("list", help="list sites")
     ls.add_argument("--json", action="store_true")

@@ -1,0 +1,28 @@
+"""reminder fee cap: the legal cap and how many reminders may carry a fee, per site
+
+NULL in either column means the default for the site's currency (billing.dunning_rules).
+
+Revision ID: 0014
+Revises: 0006
+Create Date: 2026-12-03
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("billing_settings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reminder_fee_cap", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("fee_reminders", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("billing_settings", schema=None) as batch_op:
+        batch_op.drop_column("fee_reminders")
+        batch_op.drop_column("reminder_fee_cap")

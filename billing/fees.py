@@ -28,3 +28,16 @@ def fees_for(plans: Iterable[Mapping[str, Any]], period: str) -> list[Fee]:
         label = covered if months == 1 else f"{covered}..{shift(covered, months - 1)}"
         out.append(Fee(f"{plan['description']} ({label})", int(plan["amount"]), plan.get("vat_bp")))
     return out
+
+
+PERIOD_MONTHS = (1, 3, 12)
+
+
+def billed_on(first_period: str, period_months: int) -> str:
+    """The usage month whose invoice carries a plan's first fee (in advance: the month before)."""
+    return first_period if period_months == 1 else shift(first_period, -1)
+
+
+def last_period_of(first_period: str, period_months: int, times: int) -> str:
+    """The last month a plan of ``times`` fee periods covers (a recurring fee of N times)."""
+    return shift(first_period, period_months * times - 1)

@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "bill": "config.commands.billing",
     "invoices": "config.commands.billing",
     "payments": "config.commands.billing",
+    "plans": "config.commands.plans",
     "admin": "config.commands.admin",
 }
 

@@ -167,6 +167,13 @@ SETTINGS = (
 CAPS = ("reminder_fee_cap", "fee_reminders")  # what the law allows: a super-admin's to change
 
 
+def _fee(amount: str | int, currency: str) -> int:
+    """A fee may be zero ('0', '0.00'): no fee; anything else as a payment amount."""
+    if isinstance(amount, str) and amount.strip().strip("0.") == "":
+        return 0
+    return _amount(amount, currency)
+
+
 async def billing_settings(conn: AsyncConnection, site_id: str) -> dict[str, Any]:
     """The site's billing settings in force: its KID mode and dunning (the currency's legal
     defaults where none were set), with ``currency`` and the site's ``payment_terms_days``."""
@@ -205,7 +212,7 @@ async def update_billing_settings(
         check_kid_mode(values["kid_mode"])
     for key in ("reminder_fee", "reminder_fee_cap"):
         if key in values and values[key] is not None:
-            values[key] = _amount(values[key], before["currency"])
+            values[key] = _fee(values[key], before["currency"])
     problem = settings_problem(
         effective({**before, **values}, before["currency"]), before["currency"]
     )

@@ -176,6 +176,10 @@ subscriber_plans = Table(
     Column("vat_bp", Integer, nullable=True),  # None: the site's rate
     Column("first_period", String(7), nullable=False),  # YYYY-MM the plan starts
     Column("last_period", String(7), nullable=True),  # YYYY-MM it ends (inclusive)
+    # several lines sold together share a bundle name; a one-off charge is one month's plan
+    Column("bundle", String(100), nullable=True),
+    Column("one_off", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UtcDateTime, nullable=True),
     Index(None, "subscriber_id"),
 )
 

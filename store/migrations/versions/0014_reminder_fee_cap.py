@@ -1,6 +1,7 @@
-"""reminder fee cap: the legal cap and how many reminders may carry a fee, per site
+"""billing settings and plans: the legal reminder-fee cap and fee count per site; bundles,
+one-off charges and creation times on subscriber plans
 
-NULL in either column means the default for the site's currency (billing.dunning_rules).
+NULL cap or count means the default for the site's currency (billing.dunning_rules).
 
 Revision ID: 0014
 Revises: 0006
@@ -20,9 +21,19 @@ def upgrade() -> None:
     with op.batch_alter_table("billing_settings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reminder_fee_cap", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("fee_reminders", sa.Integer(), nullable=True))
+    with op.batch_alter_table("subscriber_plans", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("bundle", sa.String(length=100), nullable=True))
+        batch_op.add_column(
+            sa.Column("one_off", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+        )
+        batch_op.add_column(sa.Column("created_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("subscriber_plans", schema=None) as batch_op:
+        batch_op.drop_column("created_at")
+        batch_op.drop_column("one_off")
+        batch_op.drop_column("bundle")
     with op.batch_alter_table("billing_settings", schema=None) as batch_op:
         batch_op.drop_column("fee_reminders")
         batch_op.drop_column("reminder_fee_cap")

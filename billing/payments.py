@@ -131,9 +131,10 @@ async def credit(
     reason: str,
     actor: str,
     now: datetime,
+    vat_bp: int | None = None,
 ) -> dict[str, Any]:
     """Credit the locked ``invoice`` in full (``net`` None) or in part (a net amount at its
-    main rate), never beyond what is left to credit on that row."""
+    main rate, or at ``vat_bp``, one of its rates), never beyond what is left to credit."""
     check_allows(invoice, InvoiceEvent.CREDIT, "can be credited")
     remaining = invoice["total"] - invoice["credited_amount"]
     groups = list(invoice["vat_breakdown"])
@@ -146,6 +147,9 @@ async def credit(
         if net <= 0:
             raise BillingError("a credit amount must be positive")
         main = max(groups, key=lambda g: g["net"])["vat_bp"] if groups else 0
+        if vat_bp is not None and vat_bp not in {g["vat_bp"] for g in groups}:
+            raise BillingError(f"the invoice has no VAT rate of {vat_bp / 100}%")
+        main = main if vat_bp is None else vat_bp
         c_net, c_vat = net, vat_of(net, main)
         breakdown = [{"vat_bp": main, "net": c_net, "vat": c_vat}]
     if c_net + c_vat > remaining:

@@ -81,15 +81,16 @@ async def credit_invoice(
     actor: str,
     authorize: Authorize | None = None,
     now: datetime | None = None,
+    vat_bp: int | None = None,
 ) -> dict[str, Any]:
-    """A credit note for all that is left (``net`` None) or a net amount; the note with the
-    invoice after it."""
+    """A credit note for all that is left (``net`` None) or a net amount (at the invoice's
+    main VAT rate, or ``vat_bp``); the note with the invoice after it."""
     now = now or datetime.now(UTC)
     invoice = await payments.locked_invoice(conn, invoice_key)
     if authorize is not None:
         authorize(invoice["site_id"])
     cents = None if net is None else _amount(net, invoice["currency"])
-    note = await payments.credit(conn, invoice, cents, reason, actor, now)
+    note = await payments.credit(conn, invoice, cents, reason, actor, now, vat_bp)
     await audit.record(
         conn,
         actor,

@@ -8,10 +8,12 @@ the caller's transaction; accepting an invitation is done by whoever holds its l
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services import leaving
 from services.context import INVITEE, Actor
 from store import admin, audit, subscribers
 
@@ -76,9 +78,12 @@ async def update(
 async def transition(
     conn: AsyncConnection, actor: Actor, subscriber_id: int, action: str
 ) -> dict[str, Any]:
-    """suspend / reactivate / cancel; returns the subscriber after."""
+    """suspend / reactivate / cancel; returns the subscriber after. A cancellation also ends
+    the subscriber's fees and credits what was paid ahead (services.leaving)."""
     row = await _writable(conn, actor, subscriber_id)
     before, after = await subscribers.transition(conn, subscriber_id, action)
+    if action == "cancel":
+        await leaving.leave(conn, actor.label, after, datetime.now(UTC))
     await audit.record(
         conn,
         actor.label,

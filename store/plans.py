@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.billing_schema import invoices, subscriber_plans
+from store.billing_schema import invoice_lines, invoices, subscriber_plans
 from store.errors import NotFound
 from store.ids import new_id
 
@@ -53,3 +53,22 @@ async def invoiced_periods(conn: AsyncConnection, subscriber_id: int) -> set[str
     """The usage months the subscriber already has an invoice for (the run never reissues)."""
     query = select(invoices.c.period).where(invoices.c.subscriber_id == subscriber_id)
     return set((await conn.execute(query)).scalars())
+
+
+async def invoiced_lines(
+    conn: AsyncConnection, subscriber_id: int, states: list[str]
+) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Usage month -> (invoice, its lines) of the subscriber's invoices in ``states``."""
+    query = select(invoices).where(
+        invoices.c.subscriber_id == subscriber_id, invoices.c.state.in_(states)
+    )
+    found = {r["id"]: dict(r) for r in (await conn.execute(query)).mappings()}
+    if not found:
+        return {}
+    lines = select(invoice_lines).where(invoice_lines.c.invoice_id.in_(list(found)))
+    out: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
+        inv["period"]: (inv, []) for inv in found.values()
+    }
+    for line in (await conn.execute(lines.order_by(invoice_lines.c.position))).mappings():
+        out[found[line["invoice_id"]]["period"]][1].append(dict(line))
+    return out

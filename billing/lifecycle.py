@@ -44,6 +44,7 @@ class InvoiceEvent(StrEnum):
     REMINDER_FEE = "reminder_fee"  # a payment reminder with its fee
     DUE_DATE_PASSED = "due_date_passed"  # the daily job's look at the calendar
     PAYMENT_FAILED = "payment_failed"  # a Stripe attempt declined or failed
+    BALANCE = "balance"  # a credit balance moved from one invoice to the subscriber's next
 
 
 S = InvoiceState
@@ -59,6 +60,7 @@ TRANSITIONS: dict[InvoiceEvent, tuple[tuple[InvoiceState, ...], tuple[InvoiceSta
     E.REMINDER_FEE: ((S.OVERDUE,), (S.OVERDUE,)),
     E.DUE_DATE_PASSED: ((S.ISSUED,), _OPEN),
     E.PAYMENT_FAILED: ((*_OPEN, S.PAID), (*_OPEN, S.PAID)),
+    E.BALANCE: (_SETTLED, _SETTLED),
 }
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billing.assembly import InvoiceDraft, PricedUsage, assemble
+from billing.balances import carry_period
 from billing.errors import BillingError
 from billing.fees import fees_for
 from billing.holdback import hold_reason
@@ -83,6 +84,7 @@ class RunReport:
     conflicts: list[int] = field(default_factory=list)
     # sites that could not be billed, with the one-line reason; every other site is billed
     failed_sites: dict[str, str] = field(default_factory=dict)
+    balance_carried: int = 0  # credit balances moved into this run's invoices (minor units)
 
     def add(self, draft: InvoiceDraft) -> None:
         self.invoices += 1
@@ -181,7 +183,9 @@ async def run_billing(
             log.exception("billing a site failed", extra={"site": row["id"]})
             report.failed_sites[row["id"]] = _reason(exc)
     if not options.dry_run:
-        if payer is not None:
+        moves = await carry_period(engine, options.site_id, options.actor, now)
+        report.balance_carried = sum(m["amount"] for m in moves)
+        if payer is not None:  # after the carry: a card pays only what is left
             await payer(engine, options.period)
         async with engine.begin() as conn:
             await bs.finish_run(

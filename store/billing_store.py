@@ -970,3 +970,27 @@ async def pending_stripe_payments(conn: Conn, period: str | None = None) -> list
 async def count_billable(conn: Conn, site_id: str, end: datetime) -> int:
     query = select(func.count()).select_from(_billable(site_id, end).order_by(None).subquery())
     return int((await conn.execute(query)).scalar_one())
+
+
+async def credit_candidates(
+    conn: Conn, site_id: str | None = None, subscriber_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Invoices that may hold a credit balance: more paid and credited than their total (the
+    reminder fees, which only add to what is owed, are checked by the caller)."""
+    query = select(invoices).where(
+        invoices.c.paid_amount + invoices.c.credited_amount > invoices.c.total
+    )
+    if site_id is not None:
+        query = query.where(invoices.c.site_id == site_id)
+    if subscriber_id is not None:
+        query = query.where(invoices.c.subscriber_id == subscriber_id)
+    return [dict(r) for r in (await conn.execute(query.order_by(invoices.c.id))).mappings()]
+
+
+async def open_invoices_of(conn: Conn, subscriber_id: int) -> list[dict[str, Any]]:
+    """The subscriber's issued and overdue invoices, oldest first."""
+    query = select(invoices).where(
+        invoices.c.subscriber_id == subscriber_id,
+        invoices.c.state.in_(("issued", "overdue")),
+    )
+    return [dict(r) for r in (await conn.execute(query.order_by(invoices.c.id))).mappings()]

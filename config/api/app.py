@@ -12,6 +12,7 @@ from config.api.guard import DEFAULT_MAX_BODY, RequestGuard
 from config.api.routers import (
     api_tokens,
     audit_log,
+    balances,
     chargers,
     commands,
     invitations,
@@ -76,6 +77,7 @@ def create_app(
         subscribers,
         invitations,
         plans,
+        balances,
         sessions,
         audit_log,
         api_tokens,

@@ -106,7 +106,17 @@ def test_a_stripe_failure_never_unpays() -> None:
 
 def test_the_table_covers_every_event_and_leads_only_to_known_states() -> None:
     assert set(TRANSITIONS) == set(InvoiceEvent)
-    for sources, targets in TRANSITIONS.values():
+    for event, (sources, targets) in TRANSITIONS.items():
         assert sources and targets
-        assert S.CREDITED not in sources  # the end of the road
+        if event is not E.BALANCE:  # a credit balance may leave a credited invoice
+            assert S.CREDITED not in sources  # the end of the road
         assert S.DRAFT not in targets  # nothing goes back to a draft (it has no number)
+
+
+def test_moving_a_balance_out_of_a_credited_invoice_leaves_it_credited() -> None:
+    # paid 100.00, then credited in full: the 100.00 paid moves to the next invoice
+    moved_out = Figures(total=10000, paid=0, credited=10000)
+    assert next_state("credited", E.BALANCE, moved_out, DUE) is S.CREDITED
+    # and the invoice it moves to is paid by it
+    assert next_state("issued", E.BALANCE, Figures(total=8000, paid=8000), DUE) is S.PAID
+    assert next_state("issued", E.BALANCE, Figures(total=8000, paid=5000), DUE) is S.ISSUED

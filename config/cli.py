@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "bill": "config.commands.billing",
     "invoices": "config.commands.billing",
     "payments": "config.commands.billing",
+    "reports": "config.commands.reports",
     "admin": "config.commands.admin",
 }
 

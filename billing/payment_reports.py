@@ -86,7 +86,12 @@ def aging(rows: Iterable[Mapping[str, Any]], today: date) -> dict[str, Any]:
     items = []
     sums: dict[str, dict[str, list[int]]] = {}
     for row in rows:
-        due = amount_due(row["total"], row["paid_amount"], row["credited_amount"], row["fees"])
+        due = amount_due(
+            int(row["total"]),
+            int(row["paid_amount"]),
+            int(row["credited_amount"]),
+            int(row["fees"]),
+        )
         if due <= 0:
             continue
         due_date = local_date(row["due_at"], row["tz"]) if row["due_at"] else today

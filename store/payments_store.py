@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import BigInteger, cast, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.billing_schema import invoices, payments, reminders
@@ -173,7 +173,8 @@ async def open_invoices(
             invoices.c.total,
             invoices.c.paid_amount,
             invoices.c.credited_amount,
-            func.coalesce(fees.c.fees, 0).label("fees"),
+            # a SUM is NUMERIC on PostgreSQL (a Decimal): back to the integer it is
+            cast(func.coalesce(fees.c.fees, 0), BigInteger).label("fees"),
             invoices.c.due_at,
             invoices.c.kid,
             sites.c.tz.label("tz"),

@@ -5,8 +5,10 @@ caller's one transaction, records each transaction: matched by its KID to an iss
 overdue invoice, it is a payment through the existing path (billing.payments.pay on the
 locked invoice: partial payments leave it open, billing.lifecycle decides its state);
 anything else is an **unmatched payment** with its reason, never dropped. A file already
-imported (same sha256) records nothing and says so; a transaction already stored (same
-transmission, assignment and transaction numbers) is skipped. A bad file records nothing.
+imported (same sha256, or the same transmission with the same transactions in other bytes,
+e.g. other line ends) records nothing and says so; a transaction already stored (same
+transmission, assignment and transaction numbers) is skipped, and the database's unique
+constraints hold both. A bad file records nothing.
 
 Which site: a KID is unique per site, not across sites. Without ``site_id`` a KID is looked
 for on every site; one found on two sites goes to unmatched (``ambiguous_kid``) rather than
@@ -75,11 +77,18 @@ async def import_ocr(
         return _already(seen)
     giro = read_ocr(data)
     other = await ps.file_by_transmission(conn, giro.data_transmitter, giro.transmission_number)
-    if other is not None:
+    if other is not None:  # the same transmission in other bytes (line ends, a re-save)?
+        stored = {
+            (t["assignment_number"], t["transaction_number"]): (t["kid"], t["amount"])
+            for t in await ps.file_transactions(conn, int(other["id"]))
+        }
+        read = {(t.assignment_number, t.number): (t.kid, t.amount) for t in giro.transactions}
+        if stored == read:
+            return _already(other)
         raise OcrFileError(
             f"transmission {giro.transmission_number} from {giro.data_transmitter} was "
-            f"imported already (file {other['id']}) with other contents: Nets never sends "
-            "one transmission twice, so check where this file came from"
+            f"imported already (file {other['id']}) with other transactions: Nets never "
+            "sends one transmission twice, so check where this file came from"
         )
     file_id = await ps.insert_file(
         conn,

@@ -5,12 +5,14 @@ reports add up to the stored payments. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.errors import BillingError
@@ -190,6 +192,9 @@ async def test_a_bad_file_records_nothing(engine: AsyncEngine) -> None:
     # another file with a transmission number already imported: refused whole
     with pytest.raises(OcrFileError, match="imported already"):
         await import_file(engine, ocr_file([(b["kid"], b["total"])]))
+    # ... unless it is the same transmission in other bytes (Windows line ends): a duplicate
+    same = await import_file(engine, ocr_file([(a["kid"], 100)]).replace(b"\n", b"\r\n"))
+    assert same["already_imported"] is True and same["duplicates_skipped"] == 1
     assert await count(engine, ocr_files) == 1 and await count(engine, payments) == 1
     assert await count(engine, unmatched_payments) == 0
 
@@ -311,3 +316,25 @@ async def test_the_api_imports_an_upload_and_reports(engine: AsyncEngine) -> Non
         r = await http.post("/api/v1/payments/unmatched/999/refund", headers=auth(root))
         assert r.status_code == 404
     assert await count(engine, payments) == 2
+
+
+async def test_two_imports_of_one_file_at_once_record_it_once(engine: AsyncEngine) -> None:
+    a, b, *_ = await four_invoices(engine)
+    data = ocr_file([(a["kid"], a["total"]), (b["kid"], 500), ("31337", 200)])
+
+    async def attempt() -> dict[str, Any] | Exception:
+        try:
+            return await import_file(engine, data)
+        except DBAPIError as exc:  # the loser of the unique sha256 (PostgreSQL) or the lock
+            return exc
+
+    results = await asyncio.gather(attempt(), attempt())
+    done = [r for r in results if isinstance(r, dict) and not r["already_imported"]]
+    assert len(done) == 1 and done[0]["matched"]["count"] == 2
+    for other in results:
+        if other is not done[0]:
+            assert isinstance(other, DBAPIError) or other["already_imported"] is True
+    assert await count(engine, ocr_files) == 1
+    assert await count(engine, payments) == 2 and await count(engine, unmatched_payments) == 1
+    # the loser, sent again, gets the duplicate summary
+    assert (await import_file(engine, data))["duplicates_skipped"] == 3

@@ -136,10 +136,13 @@ def aging(rows: Iterable[Mapping[str, Any]], today: date) -> dict[str, Any]:
 
 
 def unmatched(
-    rows: Iterable[Mapping[str, Any]], refund_rows: Iterable[Mapping[str, Any]]
+    rows: Iterable[Mapping[str, Any]],
+    refund_rows: Iterable[Mapping[str, Any]],
+    balance_rows: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Unmatched payments with their state, totals per state and currency, and the refunds
-    still to be paid out to payers."""
+    """Unmatched payments with their state, totals per state and currency, the refunds
+    still to be paid out to payers, and the credit balances of overpaid invoices (owed to
+    their subscribers: paid beyond total - credited + reminder fees)."""
     items = [
         {
             "id": r["id"],
@@ -183,6 +186,26 @@ def unmatched(
         if refund["state"] == "due":
             due[str(refund["currency"])][0] += 1
             due[str(refund["currency"])][1] += int(refund["amount"])
+    balances = []
+    owed: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in balance_rows:
+        left = amount_due(
+            int(r["total"]), int(r["paid_amount"]), int(r["credited_amount"]), int(r["fees"])
+        )
+        if left >= 0:
+            continue
+        balances.append(
+            {
+                "number": r["number_text"],
+                "site_id": r["site_id"],
+                "subscriber_id": r["subscriber_id"],
+                "state": r["state"],
+                "currency": r["currency"],
+                "amount": -left,
+            }
+        )
+        owed[str(r["currency"])][0] += 1
+        owed[str(r["currency"])][1] += -left
     return {
         "items": items,
         "totals": [
@@ -192,5 +215,9 @@ def unmatched(
         "refunds": refunds,
         "refunds_due": [
             {"currency": c, "count": n, "amount": a} for c, (n, a) in sorted(due.items())
+        ],
+        "credit_balances": balances,
+        "credit_balances_total": [
+            {"currency": c, "count": n, "amount": a} for c, (n, a) in sorted(owed.items())
         ],
     }

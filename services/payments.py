@@ -459,4 +459,5 @@ async def unmatched_report(
     states = ("open",) if open_only else None
     rows = await ps.unmatched_rows(conn, site_id, states)
     refund_rows = await ps.refund_rows(conn, site_id, ("due",) if open_only else None)
-    return {"site_id": site_id, **payment_reports.unmatched(rows, refund_rows)}
+    balances = await ps.credit_balances(conn, site_id)
+    return {"site_id": site_id, **payment_reports.unmatched(rows, refund_rows, balances)}

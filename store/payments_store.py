@@ -192,6 +192,39 @@ async def open_invoices(
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
+async def credit_balances(conn: Conn, site_id: str | None) -> list[dict[str, Any]]:
+    """Invoices paid beyond what they owe (amount due below 0: money owed to the subscriber)."""
+    fees = (
+        select(reminders.c.invoice_id, func.sum(reminders.c.fee).label("fees"))
+        .group_by(reminders.c.invoice_id)
+        .subquery()
+    )
+    fee = cast(func.coalesce(fees.c.fees, 0), BigInteger)
+    query = (
+        select(
+            invoices.c.id,
+            invoices.c.number_text,
+            invoices.c.site_id,
+            invoices.c.subscriber_id,
+            invoices.c.state,
+            invoices.c.currency,
+            invoices.c.total,
+            invoices.c.paid_amount,
+            invoices.c.credited_amount,
+            fee.label("fees"),
+        )
+        .select_from(invoices.outerjoin(fees, fees.c.invoice_id == invoices.c.id))
+        .where(
+            invoices.c.state.in_(("paid", "credited")),
+            invoices.c.paid_amount + invoices.c.credited_amount > invoices.c.total + fee,
+        )
+        .order_by(invoices.c.id)
+    )
+    if site_id is not None:
+        query = query.where(invoices.c.site_id == site_id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
 async def unmatched_rows(
     conn: Conn, site_id: str | None, states: Collection[str] | None = None
 ) -> list[dict[str, Any]]:

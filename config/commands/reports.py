@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     aging.set_defaults(func=_aging)
     un = actions.add_parser("unmatched", help="unmatched payments and refunds to be paid out")
     un.add_argument("--open", action="store_true", help="only what is still open")
+    un.add_argument(
+        "--refunds", action="store_true", help="list the refunds and credit balances instead"
+    )
     un.set_defaults(func=_unmatched)
     for parser in (pay, aging, un):
         parser.add_argument("--site", help="one site only (default: every site)")
@@ -119,6 +122,17 @@ def _unmatched(args: argparse.Namespace) -> int:
     report = in_transaction(
         args, lambda conn: unmatched_report(conn, args.site, open_only=args.open)
     )
+    if args.refunds:
+        refunds = [{"kind": "refund", **r} for r in report["refunds"]]
+        balances = [
+            {"kind": "credit_balance", "state": "owed", "invoice_number": b["number"], **b}
+            for b in report["credit_balances"]
+        ]
+        columns: tuple[str, ...] = ("kind", "id", "unmatched_id", "invoice_number",
+                                    "site_id", "kid", "payer_account", "state", "currency",
+                                    "amount")  # fmt: skip
+        _print(args, report, columns, refunds + balances)
+        return 0
     columns = ("id", "site_id", "kid", "paid_on", "reason", "state", "invoice_number",
                "assigned_invoice_number", "payer_account", "currency", "amount")  # fmt: skip
     _print(args, report, columns, report["items"])
@@ -128,5 +142,8 @@ def _unmatched(args: argparse.Namespace) -> int:
                   f"{format_amount(t['amount'], t['currency'])} {t['currency']}")  # fmt: skip
         for r in report["refunds_due"]:
             print(f"refunds to pay out: {r['count']}, "
+                  f"{format_amount(r['amount'], r['currency'])} {r['currency']}")  # fmt: skip
+        for r in report["credit_balances_total"]:
+            print(f"credit balances of overpaid invoices: {r['count']}, "
                   f"{format_amount(r['amount'], r['currency'])} {r['currency']}")  # fmt: skip
     return 0

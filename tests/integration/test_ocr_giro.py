@@ -227,6 +227,10 @@ async def test_the_reports_add_up_to_the_stored_payments(engine: AsyncEngine) ->
         await record_offline_payment(
             conn, c["number_text"], 1500, date(2026, 12, 3), "cash", actor="cli"
         )
+        # A was paid in full by the file: this overpays it, a credit balance
+        await record_offline_payment(
+            conn, a["number_text"], 777, date(2026, 12, 4), "twice", actor="cli"
+        )
     stored = [p for p in await rows(engine, payments) if p["status"] == "succeeded"]
     async with engine.connect() as conn:
         report = await giro.payments_report(conn, None, None, None)
@@ -253,6 +257,10 @@ async def test_the_reports_add_up_to_the_stored_payments(engine: AsyncEngine) ->
     assert buckets["0-30"]["count"] == buckets["90+"]["count"] == 0
     assert {i["days_past_due"] for i in aging["invoices"]} == {45}
     assert unmatched["totals"] == [{"state": "open", "currency": "NOK", "count": 1, "amount": 4200}]
+    assert [(x["number"], x["amount"]) for x in unmatched["credit_balances"]] == [
+        (a["number_text"], 777)
+    ]
+    assert unmatched["credit_balances_total"] == [{"currency": "NOK", "count": 1, "amount": 777}]
 
 
 async def test_the_api_imports_an_upload_and_reports(engine: AsyncEngine) -> None:

@@ -105,6 +105,9 @@ def test_import_assign_refund_and_reports(
     assert cli(db_url, "reports", "unmatched") == 0
     text = capsys.readouterr().out
     assert "assigned: 1, 3.00 NOK" in text and "refunds to pay out: 1, 0.50 NOK" in text
+    assert cli(db_url, "reports", "unmatched", "--refunds", "--csv") == 0
+    (owed,) = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert (owed["kind"], owed["amount"], owed["payer_account"]) == ("refund", "50", "99990000004")
 
     stored = table(db_url, payments)
     assert cli(db_url, "reports", "payments", "--csv") == 0

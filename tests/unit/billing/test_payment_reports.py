@@ -147,7 +147,30 @@ def test_unmatched_totals_per_state_and_refunds_due() -> None:
         "state": "due",
         "created_at": datetime(2026, 11, 26, tzinfo=UTC),
     }
-    r = unmatched(rows, [refund])
+    paid = {
+        "number_text": "OSL-000003",
+        "site_id": "OSLO",
+        "subscriber_id": 4,
+        "state": "paid",
+        "currency": "NOK",
+        "total": 1000,
+        "paid_amount": 1250,
+        "credited_amount": 0,
+        "fees": 100,
+    }
+    settled = {**paid, "number_text": "OSL-000004", "paid_amount": 1100}
+    r = unmatched(rows, [refund], [paid, settled])
+    assert r["credit_balances"] == [
+        {
+            "number": "OSL-000003",
+            "site_id": "OSLO",
+            "subscriber_id": 4,
+            "state": "paid",
+            "currency": "NOK",
+            "amount": 150,
+        }
+    ]
+    assert r["credit_balances_total"] == [{"currency": "NOK", "count": 1, "amount": 150}]
     assert r["totals"] == [
         {"state": "open", "currency": "NOK", "count": 2, "amount": 350},
         {"state": "refund_due", "currency": "NOK", "count": 1, "amount": 900},

@@ -103,19 +103,25 @@ async def pay(
     reference: str,
     actor: str,
     now: datetime,
+    *,
+    method: str = "offline",
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Record an offline payment of the locked ``invoice``; the invoice after it."""
+    """Record a payment received outside Stripe (``method``: offline, or ocr_giro for a bank
+    giro payment read from a Nets file, with the transaction's identity as its
+    ``idempotency_key``) on the locked ``invoice``; the invoice after it."""
     check_allows(invoice, InvoiceEvent.PAYMENT, "take payments")
     if amount <= 0:
         raise BillingError("a payment amount must be positive")
     payment = {
         "invoice_id": invoice["id"],
-        "method": "offline",
+        "method": method,
         "status": "succeeded",
         "amount": amount,
         "currency": invoice["currency"],
         "paid_on": paid_on.isoformat(),
         "reference": reference[:200],
+        "idempotency_key": idempotency_key,
         "created_at": now,
         "updated_at": now,
     }

@@ -26,6 +26,7 @@ GROUPS: dict[str, str] = {
     "invoices": "config.commands.billing",
     "payments": "config.commands.billing",
     "plans": "config.commands.plans",
+    "reports": "config.commands.reports",
     "admin": "config.commands.admin",
 }
 

@@ -136,7 +136,7 @@ payments = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=False),
-    Column("method", String(16), nullable=False),  # stripe | offline
+    Column("method", String(16), nullable=False),  # stripe | offline | ocr_giro
     Column("status", String(16), nullable=False),  # pending | succeeded | failed
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),

@@ -16,6 +16,7 @@ from config.api.routers import (
     chargers,
     commands,
     invitations,
+    payments,
     plans,
     sessions,
     sites,
@@ -81,6 +82,7 @@ def create_app(
         sessions,
         audit_log,
         api_tokens,
+        payments,
     ):
         app.include_router(module.router)
     app.include_router(billing_routes.router)

@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_database_flag(daily)
     daily.set_defaults(func=_daily)
 
-    pay = sub.add_parser("payments", help="payments received outside Stripe")
+    pay = sub.add_parser("payments", help="payments received outside Stripe, bank giro files")
     pay_actions = pay.add_subparsers(dest="action", metavar="ACTION")
     pay_actions.required = True
     add = pay_actions.add_parser("add", help="record an offline payment of an invoice")
@@ -79,6 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument("--reference", default="", help="bank reference (KID, OCR, ...)")
     add_database_flag(add)
     add.set_defaults(func=_pay)
+    from config.commands import payments as giro  # import-ocr, assign, refund
+
+    giro.register_actions(pay_actions)
 
 
 def _with_engine(args: argparse.Namespace, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:

@@ -17,20 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billing.lifecycle import Figures, InvoiceEvent
 from billing.payments import fees_of, settle
+from billing.refunds import pending_refunds_of
 from store import billing_store as bs
 
 METHOD = "balance"
 
 
 async def credit_of(conn: AsyncConnection, invoice: dict[str, Any]) -> int:
-    """What the invoice owes the subscriber (0 when it owes nothing)."""
+    """What the invoice owes the subscriber (0 when it owes nothing), less what a card refund
+    already on its way pays back."""
     figures = Figures(
         invoice["total"],
         invoice["paid_amount"],
         invoice["credited_amount"],
         await fees_of(conn, int(invoice["id"])),
     )
-    return max(0, -figures.amount_due)
+    return max(0, -figures.amount_due - await pending_refunds_of(conn, int(invoice["id"])))
 
 
 async def balance_of(conn: AsyncConnection, subscriber_id: int) -> dict[str, Any]:

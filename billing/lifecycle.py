@@ -45,6 +45,7 @@ class InvoiceEvent(StrEnum):
     DUE_DATE_PASSED = "due_date_passed"  # the daily job's look at the calendar
     PAYMENT_FAILED = "payment_failed"  # a Stripe attempt declined or failed
     BALANCE = "balance"  # a credit balance moved from one invoice to the subscriber's next
+    REFUND = "refund"  # money paid back to the subscriber (a card refund that succeeded)
 
 
 S = InvoiceState
@@ -61,6 +62,7 @@ TRANSITIONS: dict[InvoiceEvent, tuple[tuple[InvoiceState, ...], tuple[InvoiceSta
     E.DUE_DATE_PASSED: ((S.ISSUED,), _OPEN),
     E.PAYMENT_FAILED: ((*_OPEN, S.PAID), (*_OPEN, S.PAID)),
     E.BALANCE: (_SETTLED, _SETTLED),
+    E.REFUND: ((S.PAID, S.CREDITED), (S.PAID, S.CREDITED)),
 }
 
 

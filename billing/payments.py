@@ -165,7 +165,7 @@ async def credit(
     series = credit_series(invoice["series"])
     number = await bs.take_numbers(conn, series, 1)
     text = credit_note_number(invoice["series"], number)
-    await bs.insert_credit_note(
+    note_id = await bs.insert_credit_note(
         conn,
         {
             "invoice_id": invoice["id"],
@@ -182,4 +182,11 @@ async def credit(
         },
     )
     after = await settle(conn, invoice, InvoiceEvent.CREDIT, actor, now)
-    return {"number": text, "net": c_net, "vat": c_vat, "total": c_net + c_vat, "invoice": after}
+    return {
+        "id": note_id,
+        "number": text,
+        "net": c_net,
+        "vat": c_vat,
+        "total": c_net + c_vat,
+        "invoice": after,
+    }

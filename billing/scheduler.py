@@ -30,6 +30,8 @@ log = logging.getLogger("evgate.billing")
 SCHEDULER = "scheduler"  # the audit log's actor for what the scheduler issues and marks
 # runs a month for a site and waits for its end: (period, site_id, actor) -> the run's row
 Runner = Callable[[str, str, str], Awaitable[dict[str, Any]]]
+# the daily card job (StripePayments.daily): (engine, now)
+CardJob = Callable[[AsyncEngine, datetime], Awaitable[Any]]
 
 
 class BillingScheduler:
@@ -41,12 +43,14 @@ class BillingScheduler:
         payer: Payer | None = None,
         clock: type[datetime] = datetime,
         runner: Runner | None = None,
+        cards: CardJob | None = None,
     ) -> None:
         self.engine = engine
         self.interval = interval
         self.payer = payer
         self.clock = clock
         self.runner = runner
+        self.cards = cards
         self._task: asyncio.Task[None] | None = None
         self._last_daily: date | None = None
 
@@ -97,6 +101,8 @@ class BillingScheduler:
             done.append(f"{site['id']}:{period}")
         if self._last_daily != now.date():
             await daily(self.engine, now, actor=SCHEDULER)
+            if self.cards is not None:  # due-date charges, retries of declined cards, refunds
+                await self.cards(self.engine, now)
             self._last_daily = now.date()
             done.append("daily")
         return done

@@ -110,7 +110,13 @@ class ApiThread:
         jobs: BillingJobs = app.state.billing_jobs
         # invoices on the 1st in each site's time zone, daily dunning (one instance at a time
         # works a tick: advisory lock); the runs themselves in processes of their own
-        scheduler = BillingScheduler(engine, payer=compose.payer(self.settings), runner=jobs.run)
+        cards = compose.stripe_payments(self.settings)
+        scheduler = BillingScheduler(
+            engine,
+            payer=cards.charge_period if cards is not None else None,
+            runner=jobs.run,
+            cards=cards.daily if cards is not None else None,
+        )
         self.server = uvicorn.Server(
             uvicorn.Config(
                 app,

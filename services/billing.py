@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from billing import payments
+from billing import payments, refunds
 from billing.dunning_rules import effective, settings_problem
 from billing.errors import BillingError, NotFoundError, WebhookRefused
 from billing.kid import check_kid_mode
@@ -84,13 +84,16 @@ async def credit_invoice(
     vat_bp: int | None = None,
 ) -> dict[str, Any]:
     """A credit note for all that is left (``net`` None) or a net amount (at the invoice's
-    main VAT rate, or ``vat_bp``); the note with the invoice after it."""
+    main VAT rate, or ``vat_bp``); the note with the invoice after it, and the card refund it
+    calls for (``refund``, pending: send it after the commit with
+    ``StripePayments.send_refunds``), if any."""
     now = now or datetime.now(UTC)
     invoice = await payments.locked_invoice(conn, invoice_key)
     if authorize is not None:
         authorize(invoice["site_id"])
     cents = None if net is None else _amount(net, invoice["currency"])
     note = await payments.credit(conn, invoice, cents, reason, actor, now, vat_bp)
+    note["refund"] = await refunds.after_credit(conn, invoice, note, actor, now)
     await audit.record(
         conn,
         actor,
@@ -164,8 +167,12 @@ SETTINGS = (
     "reminder_fee",
     "reminder_fee_cap",
     "fee_reminders",
+    "card_charge_at",
+    "card_retries",
+    "card_retry_days",
 )
 CAPS = ("reminder_fee_cap", "fee_reminders")  # what the law allows: a super-admin's to change
+CHARGE_AT = ("issue", "due")  # when a card pays: when the invoice is issued, or on its due date
 
 
 def _fee(amount: str | int, currency: str) -> int:
@@ -211,6 +218,12 @@ async def update_billing_settings(
     values = dict(changes)
     if "kid_mode" in values:
         check_kid_mode(values["kid_mode"])
+    if values.get("card_charge_at", "issue") not in CHARGE_AT:
+        raise BillingError(f"card_charge_at must be one of {', '.join(CHARGE_AT)}")
+    if not 0 <= int(values.get("card_retries", 0)) <= 10:
+        raise BillingError("card_retries must be between 0 and 10")
+    if not 1 <= int(values.get("card_retry_days", 1)) <= 30:
+        raise BillingError("card_retry_days must be between 1 and 30")
     for key in ("reminder_fee", "reminder_fee_cap"):
         if key in values and values[key] is not None:
             values[key] = _fee(values[key], before["currency"])

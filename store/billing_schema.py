@@ -198,6 +198,11 @@ billing_settings = Table(
     # NULL: the default for the site's currency (billing.dunning_rules.LAWS)
     Column("reminder_fee_cap", BigInteger, nullable=True),
     Column("fee_reminders", Integer, nullable=True),
+    # cards: charged at issue or on the due date; a declined charge retried this many times,
+    # this many days apart (migration 0016)
+    Column("card_charge_at", String(8), nullable=False, server_default="issue"),
+    Column("card_retries", Integer, nullable=False, server_default=text("3")),
+    Column("card_retry_days", Integer, nullable=False, server_default=text("3")),
 )
 
 # A subscriber's Stripe customer and default payment method.

@@ -790,19 +790,52 @@ async def update_payment(conn: Conn, payment_id: int, **values: Any) -> None:
 
 
 async def autopay_invoices(
-    conn: Conn, period: str | None = None, retry_failed: bool = False
+    conn: Conn,
+    period: str | None = None,
+    retry_failed: bool = False,
+    *,
+    charge_at: str | None = "issue",
+    due_by: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Issued or overdue Stripe invoices not charged yet (or whose attempts all failed, when
-    ``retry_failed``), with no payment in flight or done."""
+    ``retry_failed``), with no payment in flight or done; of the sites that charge cards at
+    ``charge_at`` (issue | due; None: any), and due by ``due_by`` when given. Each row has
+    the site's retry settings and its card attempts so far."""
     blocking = ("succeeded", "pending") if retry_failed else ("succeeded", "pending", "failed")
     done = select(payments.c.invoice_id).where(
         payments.c.status.in_(blocking), payments.c.method == "stripe"
     )
-    query = select(invoices).where(
-        invoices.c.payment_method == "stripe",
-        invoices.c.state.in_(("issued", "overdue")),
-        invoices.c.id.not_in(done),
+    attempts = (
+        select(func.count())
+        .where(payments.c.invoice_id == invoices.c.id, payments.c.method == "stripe")
+        .scalar_subquery()
     )
+    last_attempt = (
+        select(func.max(payments.c.updated_at))
+        .where(payments.c.invoice_id == invoices.c.id, payments.c.method == "stripe")
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            invoices,
+            func.coalesce(billing_settings.c.card_retries, 3).label("card_retries"),
+            func.coalesce(billing_settings.c.card_retry_days, 3).label("card_retry_days"),
+            attempts.label("card_attempts"),
+            last_attempt.label("last_card_attempt_at"),
+        )
+        .select_from(
+            invoices.outerjoin(billing_settings, billing_settings.c.site_id == invoices.c.site_id)
+        )
+        .where(
+            invoices.c.payment_method == "stripe",
+            invoices.c.state.in_(("issued", "overdue")),
+            invoices.c.id.not_in(done),
+        )
+    )
+    if charge_at is not None:
+        query = query.where(func.coalesce(billing_settings.c.card_charge_at, "issue") == charge_at)
+    if due_by is not None:
+        query = query.where(invoices.c.due_at <= due_by)
     if period is not None:
         query = query.where(invoices.c.period == period)
     return [dict(r) for r in (await conn.execute(query.order_by(invoices.c.id))).mappings()]
@@ -907,6 +940,9 @@ async def site_billing_settings(conn: Conn, site_id: str) -> dict[str, Any]:
         "kid_mode": "mod10",
         "reminder_fee_cap": None,
         "fee_reminders": None,
+        "card_charge_at": "issue",
+        "card_retries": 3,
+        "card_retry_days": 3,
     }
 
 
@@ -994,3 +1030,10 @@ async def open_invoices_of(conn: Conn, subscriber_id: int) -> list[dict[str, Any
         invoices.c.state.in_(("issued", "overdue")),
     )
     return [dict(r) for r in (await conn.execute(query.order_by(invoices.c.id))).mappings()]
+
+
+async def set_payment_method(conn: Conn, subscriber_id: int, method: str) -> None:
+    """How the subscriber pays from the next invoice on (manual | stripe)."""
+    await conn.execute(
+        update(subscribers).where(subscribers.c.id == subscriber_id).values(payment_method=method)
+    )

@@ -111,11 +111,31 @@ refunds = Table(
     Column("payer_account", String(11), nullable=True),
     Column("kid", String(25), nullable=True),
     Column("reason", String(200), nullable=False, server_default=""),
-    Column("state", String(16), nullable=False),  # due (paid out: not built yet)
+    # due (a bank refund to pay out; paid out: not built yet) | pending | succeeded | failed
+    Column("state", String(16), nullable=False),
     Column("created_by", String(120), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("paid_at", UtcDateTime, nullable=True),
+    # a refund of a credit note (migration 0016): by Stripe for a card-paid invoice (its
+    # refund id stored, the key sent so a retry never refunds twice), else by bank, to pay out
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=True),
+    Column("credit_note_id", BigInteger, ForeignKey("credit_notes.id"), nullable=True, unique=True),
+    Column("method", String(16), nullable=False, server_default="bank"),  # bank | stripe
+    Column("stripe_refund_id", String(100), nullable=True, unique=True),
+    Column("idempotency_key", String(100), nullable=True, unique=True),
+    Column("failure", String(300), nullable=True),
     Index(None, "state"),
 )
 
-__all__ = ["ocr_files", "ocr_transactions", "refunds", "unmatched_payments"]
+# Every Stripe webhook event applied, by its id (migration 0016): a delivery of an event seen
+# before changes nothing.
+stripe_events = Table(
+    "stripe_events",
+    metadata,
+    Column("event_id", String(100), primary_key=True),
+    Column("type", String(100), nullable=False),
+    Column("result", String(40), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+__all__ = ["ocr_files", "ocr_transactions", "refunds", "stripe_events", "unmatched_payments"]

@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.billing_schema import invoices, payments, reminders
 from store.ids import new_id
-from store.payments_schema import ocr_files, ocr_transactions, refunds, unmatched_payments
+from store.payments_schema import (
+    ocr_files,
+    ocr_transactions,
+    refunds,
+    stripe_events,
+    unmatched_payments,
+)
 from store.schema import sites, subscribers
 
 Conn = AsyncConnection
@@ -274,3 +280,45 @@ async def file_transactions(conn: Conn, file_id: int) -> list[dict[str, Any]]:
         .order_by(ocr_transactions.c.id)
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+# --- card refunds of credit notes and Stripe's events ------------------------------------------
+
+
+async def pending_card_refunds(conn: AsyncConnection) -> list[dict[str, Any]]:
+    query = select(refunds).where(refunds.c.method == "stripe", refunds.c.state == "pending")
+    return [dict(r) for r in (await conn.execute(query.order_by(refunds.c.id))).mappings()]
+
+
+async def refund_by_id(conn: AsyncConnection, refund_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(select(refunds).where(refunds.c.id == refund_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def refund_by_stripe_id(conn: AsyncConnection, stripe_id: str) -> dict[str, Any] | None:
+    query = select(refunds).where(refunds.c.stripe_refund_id == stripe_id)
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def update_refund(conn: AsyncConnection, refund_id: int, **values: Any) -> None:
+    await conn.execute(update(refunds).where(refunds.c.id == refund_id).values(**values))
+
+
+async def event_seen(conn: AsyncConnection, event_id: str) -> bool:
+    query = select(stripe_events.c.event_id).where(stripe_events.c.event_id == event_id)
+    return (await conn.execute(query)).first() is not None
+
+
+async def record_event(
+    conn: AsyncConnection, event_id: str, kind: str, result: str, at: Any
+) -> bool:
+    """Keep a webhook event's id (False when it was kept already: a redelivery)."""
+    if await event_seen(conn, event_id):
+        return False
+    await conn.execute(
+        insert(stripe_events).values(
+            event_id=event_id, type=kind[:100], result=result, received_at=at
+        )
+    )
+    return True

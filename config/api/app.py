@@ -13,6 +13,7 @@ from config.api.routers import (
     api_tokens,
     audit_log,
     balances,
+    cards,
     chargers,
     commands,
     invitations,
@@ -83,6 +84,7 @@ def create_app(
         audit_log,
         api_tokens,
         payments,
+        cards,
     ):
         app.include_router(module.router)
     app.include_router(billing_routes.router)

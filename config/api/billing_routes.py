@@ -23,6 +23,7 @@ from config.api.errors import http_exception
 from config.api.types import MAX_BIGINT, IdPath, SiteIdPath, SiteIdQuery, SiteIdText, Text
 from config.billing_jobs import BillingJobs
 from services import billing as service
+from services import cards
 from store import billing_store as bs
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
@@ -60,6 +61,11 @@ class BillingSettingsIn(BaseModel):
     reminder_fee_cap: Text | int | None = Field(
         None, description="the legal cap per reminder (super-admin); null: the currency's"
     )
+    card_charge_at: Literal["issue", "due"] | None = Field(
+        None, description="charge cards when the invoice is issued, or on its due date"
+    )
+    card_retries: int | None = Field(None, ge=0, le=10, description="retries of a declined card")
+    card_retry_days: int | None = Field(None, ge=1, le=30, description="days between retries")
     fee_reminders: int | None = Field(
         None, ge=0, le=10, description="reminders that may carry a fee (super-admin); null: default"
     )
@@ -318,8 +324,12 @@ async def credit(request: Request, number: Number, body: CreditIn, who: Writer) 
             )
         except (BillingError, NotFoundError) as exc:
             raise _fail(exc) from None
+    refund = note["refund"]
+    if refund is not None:  # committed: now Stripe may be asked (the key makes it once)
+        await cards.send_refunds(api_context(request).engine, _stripe(request))
     return {k: note[k] for k in ("number", "net", "vat", "total")} | {
-        "invoice_state": note["invoice"]["state"]
+        "invoice_state": note["invoice"]["state"],
+        "card_refund": None if refund is None else {"id": refund["id"], "amount": refund["amount"]},
     }
 
 

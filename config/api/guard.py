@@ -28,7 +28,7 @@ TOKEN_STATE = "evgate_token"  # scope["state"] key: the token row the guard foun
 API = "/api/v1/"
 # the routes anyone may call: an invitation's holder, and Stripe (which signs its events);
 # tests/integration/api/test_api_guard.py holds this list equal to the routes without a token
-PUBLIC = ("/api/v1/invitations/", "/api/v1/stripe/webhook")
+PUBLIC = ("/api/v1/invitations/", "/api/v1/stripe/webhook", "/api/v1/stripe/card-setup/return")
 
 
 class RequestGuard:

@@ -8,7 +8,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -65,6 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     credit.add_argument("--reason", default="")
     add_database_flag(credit)
     credit.set_defaults(func=_credit)
+    charge = actions.add_parser("charge", help="charge a declined invoice's card again now")
+    charge.add_argument("number")
+    add_database_flag(charge)
+    charge.set_defaults(func=_charge)
     daily = actions.add_parser("daily", help="mark overdue invoices, send due reminders")
     add_database_flag(daily)
     daily.set_defaults(func=_daily)
@@ -236,13 +240,41 @@ def _credit(args: argparse.Namespace) -> int:
     note = in_transaction(args, _guard(work))
     cur = note["invoice"]["currency"]
     print(f"credit note {note['number']}: {format_amount(note['total'], cur)} {cur}")
+    if note["refund"] is not None:
+        from services.cards import send_refunds
+
+        stripe = compose.stripe_settings(settings_from(args))
+        sent = _with_engine(args, lambda engine: send_refunds(engine, stripe))
+        state = sent[0]["state"] if sent else "pending (no Stripe key: the daily job sends it)"
+        amount = format_amount(note["refund"]["amount"], cur)
+        print(f"card refund of {amount} {cur}: {state}")
     return 0
+
+
+def _charge(args: argparse.Namespace) -> int:
+    from services.cards import retry_card
+    from services.context import CLI as CLI_ACTOR
+
+    stripe = compose.stripe_settings(settings_from(args))
+    done = _with_engine(args, lambda engine: retry_card(engine, stripe, CLI_ACTOR, args.number))
+    failure = f": {done['failure']}" if done.get("failure") else ""
+    print(f"invoice {args.number}: card payment {done['status']}{failure}")
+    return 0 if done["status"] != "failed" else 1
 
 
 def _daily(args: argparse.Namespace) -> int:
     from billing.dunning import daily
 
-    print(json.dumps(_with_engine(args, lambda engine: daily(engine, actor=CLI))))
+    stripe = compose.stripe_payments(settings_from(args))
+
+    async def both(engine: AsyncEngine) -> dict[str, Any]:
+        done = await daily(engine, actor=CLI)
+        if stripe is not None:  # due-date charges, retries of declined cards, card refunds
+            cards = await stripe.daily(engine, datetime.now(UTC))
+            done["cards"] = {k: len(v) for k, v in cards.items()}
+        return done
+
+    print(json.dumps(_with_engine(args, both)))
     return 0
 
 

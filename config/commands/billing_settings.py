@@ -28,6 +28,9 @@ def register(group: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--reminder-fee-cap", help=f"the legal cap per reminder, e.g. 70.00, or '{NULL}'"
     )
     p.add_argument("--fee-reminders", type=int, help="how many reminders may carry a fee")
+    p.add_argument("--card-charge-at", choices=("issue", "due"), help="when cards are charged")
+    p.add_argument("--card-retries", type=int, help="retries of a declined card (0-10)")
+    p.add_argument("--card-retry-days", type=int, help="days between card retries (1-30)")
     p.add_argument("--json", action="store_true", help="print the settings as JSON")
     add_database_flag(p)
     p.set_defaults(func=_billing)
@@ -41,6 +44,9 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
         "reminder_fee": args.reminder_fee,
         "reminder_fee_cap": args.reminder_fee_cap,
         "fee_reminders": args.fee_reminders,
+        "card_charge_at": args.card_charge_at,
+        "card_retries": args.card_retries,
+        "card_retry_days": args.card_retry_days,
     }
     changes = {k: v for k, v in given.items() if v is not None}
     if changes.get("reminder_fee_cap") == NULL:
@@ -67,5 +73,9 @@ def _billing(args: argparse.Namespace) -> int:
         f"reminders: {settings['reminder_count']}, every {settings['reminder_interval_days']} "
         f"days; fee {format_amount(settings['reminder_fee'], cur)} {cur} on the first "
         f"{settings['fee_reminders']} (cap {format_amount(settings['reminder_fee_cap'], cur)})"
+    )
+    print(
+        f"cards: charged at {settings['card_charge_at']}, a declined one retried "
+        f"{settings['card_retries']} times every {settings['card_retry_days']} days"
     )
     return 0

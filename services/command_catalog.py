@@ -33,6 +33,8 @@ AfterReply = Callable[[AsyncEngine, str, dict[str, Any], dict[str, Any]], Awaita
 # (payload, public_url): the payload with what the operator may leave out filled in, before
 # the schema check (a retrieveDate of now, evgate's own upload URL)
 Defaults = Callable[[dict[str, Any], str | None], dict[str, Any]]
+# payload -> the payload as the audit log keeps it (a secret in it masked)
+Redact = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class Command:
     before_send: BeforeSend | None = None
     after_reply: AfterReply | None = None
     defaults: Defaults | None = None
+    redact: Redact | None = None
 
     def schema(self) -> dict[str, Any]:
         """The official request schema (the library ships one per action)."""
@@ -102,8 +105,10 @@ _DEFAULTS: dict[str, Defaults] = {
     "UpdateFirmware": firmware.firmware_defaults,
 }
 
+_REDACT: dict[str, Redact] = {"GetDiagnostics": firmware.redacted_payload}
+
 CATALOG: dict[str, Command] = {
-    kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a), _DEFAULTS.get(a))
+    kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a), _DEFAULTS.get(a), _REDACT.get(a))
     for a in _ACTIONS
 }
 
@@ -136,8 +141,17 @@ async def send_by_name(
     command.check(payload)
     if command.before_send is not None:
         await command.before_send(engine, actor, charger_id, payload)
+    audited = command.redact(payload) if command.redact is not None else None
     answer = await send(
-        engine, sender, actor, charger_id, label or command.name, command.action, payload, timeout
+        engine,
+        sender,
+        actor,
+        charger_id,
+        label or command.name,
+        command.action,
+        payload,
+        timeout,
+        audited,
     )
     if command.after_reply is not None:
         await command.after_reply(engine, charger_id, payload, answer)

@@ -73,6 +73,13 @@ def _redacted(location: str) -> str:
     return location.replace(token, "***") if token else location
 
 
+def redacted_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """GetDiagnostics as the audit log keeps it: an upload token masked."""
+    if "location" not in payload:
+        return payload
+    return {**payload, "location": _redacted(str(payload["location"]))}
+
+
 def _time(payload: dict[str, Any], key: str, command: str) -> datetime | None:
     value = payload.get(key)
     if value is None:
@@ -167,7 +174,7 @@ async def before_get_diagnostics(
             "diagnostics",
             {
                 "charger_id": charger_id,
-                "location": location,
+                "location": _redacted(location),  # the token only as its digest
                 "token_digest": digest(token) if token is not None else None,
                 "start_time": start,
                 "stop_time": stop,
@@ -191,14 +198,16 @@ async def after_get_diagnostics(
 ) -> None:
     """GetDiagnostics.conf names the file the charger will upload (or none: nothing to)."""
     name = answer.get("fileName")
+    token = _own_token(str(p["location"]))
     async with engine.begin() as conn:
         await firmware.answered(
             conn,
             "diagnostics",
             charger_id,
-            str(p["location"]),
+            _redacted(str(p["location"])),
             now(),
             {"file_name": str(name)[:255] if name is not None else None},
+            digest(token) if token is not None else None,
         )
 
 
@@ -238,7 +247,6 @@ def _diagnostics_view(row: dict[str, Any]) -> dict[str, Any]:
         for k, v in row.items()
         if k != "token_digest" and not k.startswith("upload_") and k != "uploaded_at"
     }
-    view["location"] = _redacted(row["location"])
     view["uploads_to_evgate"] = row["token_digest"] is not None
     view["upload"] = upload
     return view

@@ -20,14 +20,31 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from simulators.clock import iso_seconds, to_ms
+from simulators.clock import VirtualClock, iso_seconds, to_ms
+from simulators.physics import ChargerSpec
 from simulators.rpc import AfterReply
 
-if TYPE_CHECKING:
-    from simulators.charger import SimCharger
+
+class Charger(Protocol):
+    """What of simulators.charger.SimCharger this module uses (it imports us, not we it)."""
+
+    id: str
+    clock: VirtualClock
+    spec: ChargerSpec
+    stats: Any
+    connectors: dict[int, Any]
+
+    def _enqueue(
+        self, action: str, payload: dict[str, Any], tx_ref: int | None = None, tx: bool = True
+    ) -> None: ...
+
+    def install_firmware(self, version: str) -> None: ...
+
+    async def reboot(self, hard: bool = False) -> None: ...
+
 
 Reply = tuple[dict[str, Any], AfterReply]
 
@@ -67,7 +84,7 @@ def version_from(location: str) -> str | None:
 
 @dataclass
 class FirmwareManager:
-    charger: SimCharger
+    charger: Charger
     switches: FirmwareSwitches = field(default_factory=FirmwareSwitches)
     firmware_status: str = "Idle"  # what a triggered FirmwareStatusNotification says
     diagnostics_status: str = "Idle"

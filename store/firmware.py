@@ -44,18 +44,21 @@ async def answered(
     location: str,
     at: datetime,
     values: dict[str, Any] | None = None,
+    token_digest: str | None = None,
 ) -> int | None:
     """The charger answered: the newest unanswered request of this charger to ``location``
-    gets ``answered_at`` (and ``values``: the fileName of GetDiagnostics). Its id, or None."""
+    (or with this upload token) gets ``answered_at`` (and ``values``: the fileName of
+    GetDiagnostics). Its id, or None."""
     table = _table(kind)
+    which = (
+        table.c.location == location
+        if token_digest is None
+        else diagnostics_requests.c.token_digest == token_digest
+    )
     found = (
         await conn.execute(
             select(table.c.id)
-            .where(
-                table.c.charger_id == charger_id,
-                table.c.location == location,
-                table.c.answered_at.is_(None),
-            )
+            .where(table.c.charger_id == charger_id, which, table.c.answered_at.is_(None))
             .order_by(table.c.id.desc())
             .limit(1)
         )

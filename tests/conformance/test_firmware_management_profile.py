@@ -138,11 +138,16 @@ async def test_tc_045_1_get_diagnostics_uploaded(
     action, sent = cp.received[-1]
     assert action == "GetDiagnostics"
     assert sent["location"].startswith(f"{served.client.base_url}/upload/diagnostics/")
+    token = sent["location"].rsplit("/", 1)[1]
+    audited = await last_audit(served)
+    assert audited["action"] == "command.get-diagnostics"
+    assert audited["before"]["payload"]["location"].endswith("/upload/diagnostics/***")
+    assert token not in str(audited)  # a viewer reads the audit log: it must not upload
 
     request = await finished(cp, served, "diagnostics", "Uploaded")
     assert statuses(request) == ["Uploading", "Uploaded"]
     assert request["file_name"] == file_name and request["uploads_to_evgate"] is True
-    assert sent["location"] not in str(request)  # the token is not shown back
+    assert token not in str(request)  # the token is not shown back
     upload = cp.firmware.uploads[-1]
     assert (upload.method, upload.outcome) == ("PUT", "HTTP 201")
     kept = request["upload"]

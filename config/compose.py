@@ -70,4 +70,7 @@ def api_app(
         command_sender=command_sender,
         stripe=stripe_settings(settings),
         max_body=settings.api_max_body,
+        public_url=settings.public_base,
+        diagnostics_dir=settings.diagnostics_path,
+        diagnostics_max_bytes=settings.diagnostics_max_bytes,
     )

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from store.db import DEFAULT_URL
 from store.errors import Invalid
 
@@ -46,10 +48,34 @@ class Settings:
     # (default http://HOST:API_PORT), and the config API token they send
     api_url: str | None = None
     api_token: str | None = field(default=None, repr=False)
+    # where chargers reach evgate's API port (their diagnostics upload URL); default
+    # http://HOST:API_PORT, which a charger cannot reach when HOST is 0.0.0.0 or a proxy fronts it
+    public_url: str | None = None
+    # where uploaded diagnostics files are kept (default: "diagnostics" beside the SQLite
+    # database file, else ./var/diagnostics), and the most one upload may hold
+    diagnostics_dir: str | None = None
+    diagnostics_max_bytes: int = 20 * 1024 * 1024
 
     @property
     def api_base(self) -> str:
         return (self.api_url or f"http://{self.host}:{self.api_port}").rstrip("/")
+
+    @property
+    def public_base(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.api_port}").rstrip("/")
+
+    @property
+    def diagnostics_path(self) -> str:
+        if self.diagnostics_dir:
+            return self.diagnostics_dir
+        try:
+            database = make_url(self.database_url).database or ""
+            sqlite = make_url(self.database_url).get_backend_name() == "sqlite"
+        except Exception:  # an unreadable URL is reported by the engine, not here
+            database, sqlite = "", False
+        if sqlite and database and database != ":memory:":
+            return os.path.join(os.path.dirname(database) or ".", "diagnostics")
+        return os.path.join("var", "diagnostics")
 
     @classmethod
     def load(
@@ -96,5 +122,11 @@ class Settings:
             raise SettingsError("the API's body limit must be at least 1024 bytes")
         if self.api_url and not self.api_url.startswith(("http://", "https://")):
             raise SettingsError(f"API URL {self.api_url!r} must look like http://HOST:8080")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"public URL {self.public_url!r} must look like https://evgate.example.com"
+            )
+        if self.diagnostics_max_bytes < 1024:
+            raise SettingsError("the diagnostics upload limit must be at least 1024 bytes")
         if self.heartbeat_interval < 1:
             raise SettingsError("heartbeat interval must be at least 1 second")

@@ -100,8 +100,8 @@ class Ocpp16Adapter:
             "MeterValues": self.meter_values,
             "StopTransaction": self.stop_transaction,
             "DataTransfer": self.data_transfer,
-            "DiagnosticsStatusNotification": self.notice,
-            "FirmwareStatusNotification": self.notice,
+            "DiagnosticsStatusNotification": self.diagnostics_status,
+            "FirmwareStatusNotification": self.firmware_status,
         }
 
     async def handle(
@@ -218,5 +218,10 @@ class Ocpp16Adapter:
         await self.service.data_transfer(ctx, p["vendorId"], p.get("messageId"), p.get("data"))
         return {"status": "Accepted" if p["vendorId"] in KNOWN_VENDORS else "UnknownVendorId"}
 
-    async def notice(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+    async def firmware_status(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        await self.service.firmware_status(ctx, "firmware", p["status"])
+        return {}
+
+    async def diagnostics_status(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        await self.service.firmware_status(ctx, "diagnostics", p["status"])
         return {}

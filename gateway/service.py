@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from metering import Reading, sane_timestamp, session_energy, session_timeline
 from store import charging as db
-from store import presence
+from store import firmware, presence
 from store.batcher import Batch, GroupCommitter
 from store.outbox_store import event_row
 from store.schema import meter_samples, outbox
@@ -678,6 +678,16 @@ class ChargingService:
 
         async def op(batch: Batch) -> None:
             db.add_data_transfer(batch, row)
+
+        await self.committer.run(op)
+
+    async def firmware_status(self, ctx: ChargerContext, kind: str, status: str) -> None:
+        """A Firmware- or DiagnosticsStatusNotification (``kind`` firmware | diagnostics),
+        kept with the request it is about; acknowledged after the commit."""
+        at = now()
+
+        async def op(batch: Batch) -> None:
+            await firmware.record_status(batch, ctx.id, kind, status, at)
 
         await self.committer.run(op)
 

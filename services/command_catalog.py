@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
+from services import firmware
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store.errors import Invalid, NotFound
@@ -29,6 +30,11 @@ from store.errors import Invalid, NotFound
 BeforeSend = Callable[[AsyncEngine, Actor, str, dict[str, Any]], Awaitable[None]]
 # (engine, charger_id, payload, answer): stores what the answer means; runs after the audit
 AfterReply = Callable[[AsyncEngine, str, dict[str, Any], dict[str, Any]], Awaitable[None]]
+# (payload, public_url): the payload with what the operator may leave out filled in, before
+# the schema check (a retrieveDate of now, evgate's own upload URL)
+Defaults = Callable[[dict[str, Any], str | None], dict[str, Any]]
+# payload -> the payload as the audit log keeps it (a secret in it masked)
+Redact = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,8 @@ class Command:
     action: str
     before_send: BeforeSend | None = None
     after_reply: AfterReply | None = None
+    defaults: Defaults | None = None
+    redact: Redact | None = None
 
     def schema(self) -> dict[str, Any]:
         """The official request schema (the library ships one per action)."""
@@ -68,6 +76,9 @@ _ACTIONS = (
     "RemoteStopTransaction",
     "Reset",
     "UnlockConnector",
+    # Firmware Management
+    "GetDiagnostics",
+    "UpdateFirmware",
     # Remote Trigger
     "TriggerMessage",
 )
@@ -80,11 +91,25 @@ async def _may_charge(
     await check_remote_start(engine, actor, charger_id, str(p["idTag"]))
 
 
-_CHECKS: dict[str, BeforeSend] = {"RemoteStartTransaction": _may_charge}
-_AFTER: dict[str, AfterReply] = {}
+_CHECKS: dict[str, BeforeSend] = {
+    "RemoteStartTransaction": _may_charge,
+    "GetDiagnostics": firmware.before_get_diagnostics,
+    "UpdateFirmware": firmware.before_update_firmware,
+}
+_AFTER: dict[str, AfterReply] = {
+    "GetDiagnostics": firmware.after_get_diagnostics,
+    "UpdateFirmware": firmware.after_update_firmware,
+}
+_DEFAULTS: dict[str, Defaults] = {
+    "GetDiagnostics": firmware.diagnostics_defaults,
+    "UpdateFirmware": firmware.firmware_defaults,
+}
+
+_REDACT: dict[str, Redact] = {"GetDiagnostics": firmware.redacted_payload}
 
 CATALOG: dict[str, Command] = {
-    kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a)) for a in _ACTIONS
+    kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a), _DEFAULTS.get(a), _REDACT.get(a))
+    for a in _ACTIONS
 }
 
 
@@ -105,15 +130,28 @@ async def send_by_name(
     payload: dict[str, Any],
     timeout: float = 30.0,
     label: str | None = None,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
-    """The one way a command of the catalog is sent: schema, before-send check, then
+    """The one way a command of the catalog is sent: defaults (``public_url``: where evgate
+    is reached, for its own upload URL), schema, before-send check, then
     services.commands.send (role check, audit under ``label``, default the name)."""
     command = find(name)
+    if command.defaults is not None:
+        payload = command.defaults(payload, public_url)
     command.check(payload)
     if command.before_send is not None:
         await command.before_send(engine, actor, charger_id, payload)
+    audited = command.redact(payload) if command.redact is not None else None
     answer = await send(
-        engine, sender, actor, charger_id, label or command.name, command.action, payload, timeout
+        engine,
+        sender,
+        actor,
+        charger_id,
+        label or command.name,
+        command.action,
+        payload,
+        timeout,
+        audited,
     )
     if command.after_reply is not None:
         await command.after_reply(engine, charger_id, payload, answer)

@@ -34,8 +34,10 @@ async def send(
     action: str,
     payload: dict[str, Any],
     timeout: float = 30.0,
+    audited: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Send ``action`` and return the charger's answer; audited only once it is answered.
+    """Send ``action`` and return the charger's answer; audited only once it is answered,
+    with ``audited`` for the payload when given (one without a secret in it).
 
     No transaction is held while the charger thinks (up to ``timeout``).
     """
@@ -51,7 +53,7 @@ async def send(
             "charger",
             charger_id,
             site_id=charger["site_id"],
-            before={"action": action, "payload": payload},
+            before={"action": action, "payload": payload if audited is None else audited},
             after=answer,
         )
     return answer

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 from simulators import payloads
 from simulators.clock import VirtualClock, iso_seconds, to_ms
 from simulators.configuration import Configuration
+from simulators.firmware import FirmwareManager, FirmwareSwitches
 from simulators.framing import Call, CallErrorReply, UidSource
 from simulators.offline_queue import OfflineQueue
 from simulators.physics import EV, ChargerSpec, Flow, register_wh
@@ -109,6 +111,7 @@ class SimCharger:
         refuse: dict[str, str] | None = None,
         drop_on: frozenset[str] = frozenset(),
         call_error: dict[str, str] | None = None,
+        firmware: FirmwareSwitches | None = None,
     ) -> None:
         self.url = url
         self.id = charger_id
@@ -126,6 +129,8 @@ class SimCharger:
         self.call_error = dict(call_error or {})
         self.drop_on = drop_on
         self.received: list[tuple[str, dict[str, Any]]] = []  # the central system's calls
+        # UpdateFirmware and GetDiagnostics (simulators/firmware.py), with their switches
+        self.firmware = FirmwareManager(self, firmware or FirmwareSwitches())
         self.config = Configuration(
             self.spec.connectors, heartbeat_s, sample_interval_s, self.quirks.fw5_profiles
         )
@@ -749,6 +754,16 @@ class SimCharger:
         await self.disconnect()
         self._rebooting = False
 
+    def install_firmware(self, version: str) -> None:
+        """The firmware version the next BootNotification reports."""
+        self.spec = dataclasses.replace(self.spec, firmware=version)
+
+    async def _cs_UpdateFirmware(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.firmware.update_firmware(p)
+
+    async def _cs_GetDiagnostics(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.firmware.get_diagnostics(p)
+
     async def _cs_UnlockConnector(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
         conn = self.connectors.get(p.get("connectorId", -1))
         if conn is None:
@@ -813,9 +828,11 @@ class SimCharger:
                         payload["transactionId"] = conn.tx.record.transaction_id
                     await self._call_now("MeterValues", payload)
             elif what == "DiagnosticsStatusNotification":
-                await self._call_now("DiagnosticsStatusNotification", {"status": "Idle"})
+                status = self.firmware.diagnostics_status
+                await self._call_now("DiagnosticsStatusNotification", {"status": status})
             else:
-                await self._call_now("FirmwareStatusNotification", {"status": "Idle"})
+                status = self.firmware.firmware_status
+                await self._call_now("FirmwareStatusNotification", {"status": status})
 
         return {"status": "Accepted"}, send
 

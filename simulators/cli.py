@@ -60,6 +60,20 @@ def register(subparsers: Any) -> None:
         metavar="ACTION",
         help="close the socket instead of answering ACTION",
     )
+    p.add_argument(
+        "--firmware-fail",
+        choices=["download", "install"],
+        help="UpdateFirmware ends in DownloadFailed or InstallationFailed",
+    )
+    p.add_argument(
+        "--firmware-version", help="the version UpdateFirmware installs (default: its file name)"
+    )
+    p.add_argument(
+        "--upload-method",
+        choices=["PUT", "POST"],
+        default="PUT",
+        help="how GetDiagnostics uploads: PUT the file, or POST a multipart form",
+    )
     p.add_argument("--id-tag", default="RFID-0001", help="single charger: the RFID to charge with")
     p.add_argument("--soc", type=int, default=30, help="single charger: EV start SoC %%")
     p.add_argument("--target", type=int, default=80, help="single charger: EV target SoC %%")
@@ -147,6 +161,7 @@ def _scenario(args: argparse.Namespace, quirks: Quirks) -> int:
 def _single(args: argparse.Namespace, quirks: Quirks) -> int:
     from simulators.charger import SimCharger
     from simulators.clock import VirtualClock
+    from simulators.firmware import FirmwareSwitches
     from simulators.physics import EV
 
     async def session() -> list[Any] | None:
@@ -160,6 +175,12 @@ def _single(args: argparse.Namespace, quirks: Quirks) -> int:
             refuse=dict(item.split("=", 1) for item in args.refuse if "=" in item),
             drop_on=frozenset(args.drop_on),
             call_error=dict(item.split("=", 1) for item in args.call_error if "=" in item),
+            firmware=FirmwareSwitches(
+                fail_download=args.firmware_fail == "download",
+                fail_install=args.firmware_fail == "install",
+                version=args.firmware_version,
+                upload_method=args.upload_method,
+            ),
         )
         try:
             await sim.start(timeout=30)

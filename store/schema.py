@@ -316,4 +316,5 @@ __all__ = [
 # The billing tables live in their own module on the same metadata: importing them here makes
 # ``metadata`` the whole schema for whoever imports this module (migrations, tests).
 import store.billing_schema  # noqa: E402,F401
+import store.firmware_schema  # noqa: E402,F401
 import store.payments_schema  # noqa: E402,F401

@@ -16,6 +16,7 @@ from config.api.routers import (
     cards,
     chargers,
     commands,
+    firmware,
     invitations,
     payments,
     plans,
@@ -48,13 +49,18 @@ def create_app(
     command_sender: CommandSender | None = None,
     stripe: StripeSettings | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    public_url: str | None = None,
+    diagnostics_dir: str = "var/diagnostics",
+    diagnostics_max_bytes: int = 20 * 1024 * 1024,
 ) -> FastAPI:
     """The API over ``engine``; ``registry`` is the in-process gateway's (None: no gateway).
 
     ``stripe``: the webhook secret and autopay client settings (config.compose builds them
     from Settings); None: no autopay, and webhooks are refused. ``max_body``: the most a
     request body may hold (config.api.guard: larger is 413, and a route that needs a token
-    refuses a caller without one before reading any of it).
+    refuses a caller without one before reading any of it). ``public_url``: where chargers
+    reach this API, for the diagnostics upload URL (None: the request's own base URL);
+    uploads are kept under ``diagnostics_dir``, at most ``diagnostics_max_bytes`` each.
     """
     app = FastAPI(title="evgate config API", version="1.0.0", description=DESCRIPTION)
     ctx = ApiContext(
@@ -63,6 +69,9 @@ def create_app(
         command_timeout=command_timeout,
         invitation_base_url=invitation_base_url,
         commands=command_sender,
+        public_url=public_url,
+        diagnostics_dir=diagnostics_dir,
+        diagnostics_max_bytes=diagnostics_max_bytes,
     )
     app.state.evgate = ctx
     app.state.billing_stripe = stripe
@@ -75,6 +84,7 @@ def create_app(
         sites,
         chargers,
         commands,
+        firmware,
         tariffs,
         subscribers,
         invitations,
@@ -88,5 +98,6 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(billing_routes.router)
+    app.include_router(firmware.uploads)
     app.add_middleware(RequestGuard, api=app, max_body=max_body)
     return app

@@ -23,6 +23,10 @@ class ApiContext:
     invitation_base_url: str | None = None
     # None: only this process's sockets (the registry); else e.g. the MQTT command bus
     commands: CommandSender | None = None
+    # where chargers reach this API (their diagnostics upload URL); None: the request's own
+    public_url: str | None = None
+    diagnostics_dir: str = "var/diagnostics"
+    diagnostics_max_bytes: int = 20 * 1024 * 1024
 
     @property
     def sender(self) -> CommandSender:

@@ -4,7 +4,9 @@ An unauthenticated caller must not make the server read and parse megabytes: a r
 needs a bearer token answers 401 before one byte of the body is taken, and no route reads
 more than ``max_body`` bytes (413 at once when Content-Length says more, or as soon as a
 chunked body goes past it). The token found is handed on to the route's own check, so it is
-looked up once.
+looked up once. The one exception is a charger's diagnostics upload (``UPLOADS``): it carries
+no bearer token (its path holds the request's own), and its route takes the body in chunks
+against the diagnostics limit, looking the path's token up before reading any of it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ API = "/api/v1/"
 # the routes anyone may call: an invitation's holder, and Stripe (which signs its events);
 # tests/integration/api/test_api_guard.py holds this list equal to the routes without a token
 PUBLIC = ("/api/v1/invitations/", "/api/v1/stripe/webhook", "/api/v1/stripe/card-setup/return")
+# a charger's diagnostics upload: its token is in the path, and the route streams the body
+# against its own, larger limit (config/api/routers/firmware.py)
+UPLOADS = "/upload/diagnostics/"
 
 
 class RequestGuard:
@@ -37,6 +42,9 @@ class RequestGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(UPLOADS):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

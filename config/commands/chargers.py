@@ -1,4 +1,7 @@
-"""`evgate chargers add|import|list|command`.
+"""`evgate chargers add|import|list|command|firmware|diagnostics`.
+
+`firmware` and `diagnostics` read the database: a charger's update-firmware and
+get-diagnostics requests, newest first, with every status the charger reported.
 
 `command` needs the charger's live socket, which only a running `evgate serve` holds: it
 posts to that server's config API (EVGATE_API_URL, default http://HOST:API_PORT, with the
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
+from typing import Any
 
 import httpx
 
@@ -16,7 +21,7 @@ from config.cli import CliError
 from config.commands.common import USER_ERRORS, add_database_flag, in_transaction, settings_from
 from config.commands.imports import checked, hash_all, read_rows
 from gateway.auth import hash_password
-from services import chargers, command_catalog
+from services import chargers, command_catalog, firmware
 from services.context import CLI
 from store import charger_views
 
@@ -54,6 +59,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cmd.add_argument("--api-url", help="default: $EVGATE_API_URL or http://HOST:API_PORT")
     cmd.add_argument("--api-token", help="default: $EVGATE_API_TOKEN (an admin token)")
     cmd.set_defaults(func=_command, user_errors=USER_ERRORS)
+
+    for name, what in (
+        ("firmware", "a charger's firmware updates and the statuses it reported"),
+        ("diagnostics", "a charger's diagnostics requests, statuses and uploaded files"),
+    ):
+        shown = group.add_parser(name, help=what)
+        shown.add_argument("id", help="the charger")
+        shown.add_argument("--json", action="store_true")
+        add_database_flag(shown)
+        shown.set_defaults(func=_firmware if name == "firmware" else _diagnostics)
 
 
 def _check_row(row: dict[str, str]) -> None:
@@ -124,4 +139,44 @@ def _command(args: argparse.Namespace) -> int:
             detail = answer.text
         raise CliError(f"{answer.status_code}: {detail}")
     print(json.dumps(answer.json()["answer"], indent=2))
+    return 0
+
+
+def _when(value: object) -> str:
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else "-"
+
+
+def _history(request: dict[str, Any]) -> str:
+    return " > ".join(h["status"] for h in request["history"]) or "-"
+
+
+def _firmware(args: argparse.Namespace) -> int:
+    found = in_transaction(args, lambda conn: firmware.firmware_requests(conn, CLI, args.id))
+    if args.json:
+        print(json.dumps(found, default=str, indent=2))
+        return 0
+    if not found["requests"]:
+        print(f"no firmware updates asked of {args.id}")
+    for r in found["requests"]:
+        print(
+            f"{r['id']}\t{_when(r['requested_at'])}\t{r['status'] or 'no status yet'}\t"
+            f"{r['location']}\t{_history(r)}"
+        )
+    return 0
+
+
+def _diagnostics(args: argparse.Namespace) -> int:
+    found = in_transaction(args, lambda conn: firmware.diagnostics_requests(conn, CLI, args.id))
+    if args.json:
+        print(json.dumps(found, default=str, indent=2))
+        return 0
+    if not found["requests"]:
+        print(f"no diagnostics asked of {args.id}")
+    for r in found["requests"]:
+        upload = r["upload"]
+        kept = f"{upload['size']} bytes sha256 {upload['sha256']}" if upload else "no file"
+        print(
+            f"{r['id']}\t{_when(r['requested_at'])}\t{r['status'] or 'no status yet'}\t"
+            f"{r['file_name'] or '-'}\t{kept}\t{_history(r)}"
+        )
     return 0

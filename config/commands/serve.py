@@ -48,6 +48,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="mqtt://HOST:1883: publish events, route commands between "
         "instances (default: none; events wait in the outbox)",
     )
+    p.add_argument(
+        "--public-url",
+        help="where chargers reach the API port, for their diagnostics upload URL "
+        "(default http://HOST:API_PORT)",
+    )
+    p.add_argument(
+        "--diagnostics-dir",
+        help="where uploaded diagnostics files are kept (default: diagnostics/ beside the "
+        "SQLite file, else ./var/diagnostics)",
+    )
     p.set_defaults(func=_serve, user_errors=USER_ERRORS)  # a bad flag or variable: one line
 
 
@@ -71,6 +81,8 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         log_level=args.log_level,
         mqtt_url=args.mqtt_url,
+        public_url=args.public_url,
+        diagnostics_dir=args.diagnostics_dir,
     )
     logs.setup(settings.log_level, settings.log_format)
     try:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from config.api.auth import Reader, SuperAdmin, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.types import BigId, ChargerIdPath, SiteIdPath, SiteIdQuery, SiteIdText, Text
-from services import chargers
+from services import chargers, firmware
 from store import charger_views, presence
 
 router = APIRouter(prefix="/api/v1", tags=["chargers"])
@@ -80,8 +80,9 @@ async def get_charger(request: Request, charger_id: ChargerIdPath, who: Reader) 
     async with reading(request) as conn:
         row = await charger_views.charger_view(conn, charger_id)
         elsewhere = await online_elsewhere(conn, [charger_id])
+        status = await firmware.latest_firmware_status(conn, [charger_id])
     who.check_read(row["site_id"])
-    return with_live_state(request, row, elsewhere)
+    return {**with_live_state(request, row, elsewhere), "firmware_status": status.get(charger_id)}
 
 
 @router.post("/sites/{site_id}/chargers", status_code=201, summary="register a charger")

@@ -197,6 +197,14 @@ async def _by_name(
 ) -> dict[str, Any]:
     ctx = api_context(request)
     answer = await command_catalog.send_by_name(
-        ctx.engine, ctx.sender, who, charger_id, name, payload, ctx.command_timeout, label
+        ctx.engine,
+        ctx.sender,
+        who,
+        charger_id,
+        name,
+        payload,
+        ctx.command_timeout,
+        label,
+        public_url=ctx.public_url or str(request.base_url).rstrip("/"),
     )
     return _reply(charger_id, label or name, answer)

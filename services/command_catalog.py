@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
+from services import smart_charging
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store.errors import Invalid, NotFound
@@ -70,18 +71,33 @@ _ACTIONS = (
     "UnlockConnector",
     # Remote Trigger
     "TriggerMessage",
+    # Smart Charging
+    "ClearChargingProfile",
+    "GetCompositeSchedule",
+    "SetChargingProfile",
 )
 
 
 async def _may_charge(
     engine: AsyncEngine, actor: Actor, charger_id: str, p: dict[str, Any]
 ) -> None:
-    """A remote start's tag gets the verdict Authorize would give it, before it is sent."""
+    """A remote start's tag gets the verdict Authorize would give it, before it is sent; a
+    chargingProfile it carries is checked as a TxProfile."""
+    smart_charging.check_remote_start_profile(p)
     await check_remote_start(engine, actor, charger_id, str(p["idTag"]))
 
 
-_CHECKS: dict[str, BeforeSend] = {"RemoteStartTransaction": _may_charge}
-_AFTER: dict[str, AfterReply] = {}
+_CHECKS: dict[str, BeforeSend] = {
+    "RemoteStartTransaction": _may_charge,
+    "SetChargingProfile": smart_charging.check_set_profile,
+    "ClearChargingProfile": smart_charging.check_clear,
+    "GetCompositeSchedule": smart_charging.check_composite,
+}
+_AFTER: dict[str, AfterReply] = {
+    "RemoteStartTransaction": smart_charging.store_remote_start_profile,
+    "SetChargingProfile": smart_charging.store_set_profile,
+    "ClearChargingProfile": smart_charging.store_cleared,
+}
 
 CATALOG: dict[str, Command] = {
     kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a)) for a in _ACTIONS

@@ -17,6 +17,7 @@ from config.api.routers import (
     invitations,
     sessions,
     sites,
+    smart_charging,
     subscribers,
     tariffs,
 )
@@ -71,6 +72,7 @@ def create_app(
         sites,
         chargers,
         commands,
+        smart_charging,
         tariffs,
         subscribers,
         invitations,

@@ -1,0 +1,213 @@
+"""A site's power limit, shared equally between the site's running sessions.
+
+The limit (``sites.power_limit_w``, whole W) is shared by metering.power_share as one
+TxProfile per session, in W, one period from 0 (services.smart_charging stores it like any
+other profile). ``SiteSharer`` re-shares when a session starts or stops: the gateway calls
+``changed`` after the commit, before the acknowledgement is written, and the sharing runs
+later as a task of its own, one per site at a time, a burst of starts and stops becoming one
+re-share. Each charger is reached through the command sender (this instance's socket or the
+command bus), so a charger held by another instance gets its share too; one that cannot be
+reached is logged and the others still get theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from metering.power_share import MAX_SITE_POWER_W, equal_shares
+from services import command_catalog
+from services.commands import CommandSender
+from services.context import Actor
+from services.smart_charging import SHARE_STACK_LEVEL, exact, is_share, share_profile_id
+from store import audit
+from store import charging_profiles as profiles_store
+from store.errors import Invalid
+
+log = logging.getLogger("evgate.site_power")
+
+# who sends the site's shares (the audit log's name for it)
+SHARER = Actor("site-power-limit")
+
+
+def kw_to_w(kw: Decimal) -> int:
+    """kW as entered (22, 7.4, 0.001) -> whole W, exactly; Invalid past 1 W of precision."""
+    watts = kw * 1000
+    if watts != watts.to_integral_value():
+        raise Invalid(f"power limit {kw} kW is finer than 1 W (at most 3 decimals)")
+    if not 0 < watts <= MAX_SITE_POWER_W:
+        raise Invalid(f"power limit must be more than 0 and at most {MAX_SITE_POWER_W // 1000} kW")
+    return int(watts)
+
+
+def w_to_kw(watts: int | None) -> str | None:
+    """22000 -> '22', 7400 -> '7.4' (exact)."""
+    return None if watts is None else format(Decimal(watts) / 1000, "f")
+
+
+async def set_power_limit(
+    conn: AsyncConnection, actor: Actor, site_id: str, watts: int | None
+) -> dict[str, Any]:
+    """Store the site's power limit (None: none) in the caller's transaction, audited as
+    ``site.power_limit``. The shares follow at the next re-share (``reshare``)."""
+    actor.check_write(site_id)
+    if watts is not None and not 0 < watts <= MAX_SITE_POWER_W:
+        raise Invalid(f"power limit must be more than 0 and at most {MAX_SITE_POWER_W} W")
+    before = await profiles_store.power_limit_w(conn, site_id)
+    await profiles_store.set_power_limit_w(conn, site_id, watts)
+    await audit.record(
+        conn,
+        actor.label,
+        "site.power_limit",
+        "site",
+        site_id,
+        site_id=site_id,
+        before={"power_limit_w": before},
+        after={"power_limit_w": watts},
+    )
+    return {"site_id": site_id, "power_limit_w": watts, "power_limit_kw": w_to_kw(watts)}
+
+
+def share_payload(session: dict[str, Any], limit_w: int) -> dict[str, Any]:
+    """The SetChargingProfile that gives a session its share: a TxProfile in W, one period."""
+    return {
+        "connectorId": session["connector_id"],
+        "csChargingProfiles": {
+            "chargingProfileId": share_profile_id(session["id"]),
+            "transactionId": session["id"],
+            "stackLevel": SHARE_STACK_LEVEL,
+            "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Relative",
+            "chargingSchedule": {
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit_w}],
+            },
+        },
+    }
+
+
+def _share_limit(row: dict[str, Any]) -> Decimal:
+    period = row["profile"]["chargingSchedule"]["chargingSchedulePeriod"][0]
+    return exact(period["limit"], "limit")
+
+
+async def reshare(
+    engine: AsyncEngine, sender: CommandSender, site_id: str, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Give each running session of the site its share of the limit (or, with no limit,
+    clear the shares in force); what was sent, one entry per session.
+
+    A session whose share in force is already the right one is not sent again. A charger
+    that cannot be reached (offline, a CallError, a timeout) is reported and logged; the
+    others still get theirs.
+    """
+    async with engine.connect() as conn:
+        limit = await profiles_store.power_limit_w(conn, site_id)
+        running = await profiles_store.site_running_sessions(conn, site_id)
+        current: dict[int, dict[str, Any]] = {}
+        for charger_id in dict.fromkeys(r["charger_id"] for r in running):
+            for row in await profiles_store.listed(conn, charger_id):
+                if is_share(row) and row["transaction_id"] is not None:
+                    current[row["transaction_id"]] = row
+
+    async def send(session: dict[str, Any], name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        entry = {
+            "charger_id": session["charger_id"],
+            "connector_id": session["connector_id"],
+            "session_id": session["id"],
+            "command": name,
+        }
+        if name == "set-charging-profile":
+            entry["limit_w"] = payload["csChargingProfiles"]["chargingSchedule"][
+                "chargingSchedulePeriod"
+            ][0]["limit"]
+        try:
+            answer = await command_catalog.send_by_name(
+                engine, sender, SHARER, session["charger_id"], name, payload, timeout
+            )
+        except Exception as exc:  # one charger's failure is not the others'
+            log.warning(
+                "power share not delivered",
+                extra={"charger": session["charger_id"], "site": site_id, "reason": str(exc)},
+            )
+            return {**entry, "status": None, "error": str(exc) or type(exc).__name__}
+        return {**entry, "status": answer.get("status")}
+
+    jobs = []
+    if limit is None:
+        for session in running:
+            share = current.get(session["id"])
+            if share is not None:
+                jobs.append(send(session, "clear-charging-profile", {"id": share["profile_id"]}))
+    else:
+        shares = equal_shares(limit, [s["id"] for s in running])
+        for session in running:
+            share = current.get(session["id"])
+            if share is not None and _share_limit(share) == shares[session["id"]]:
+                continue
+            jobs.append(
+                send(session, "set-charging-profile", share_payload(session, shares[session["id"]]))
+            )
+    return list(await asyncio.gather(*jobs))
+
+
+class SiteSharer:
+    """Re-shares a site's limit after a session starts or stops, off the charger's path.
+
+    ``changed`` only marks the site; a task per site (one at a time) waits ``delay`` so
+    that a burst of starts and stops becomes one re-share, runs it, and runs again when the
+    site changed meanwhile.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sender: CommandSender,
+        delay: float = 0.05,
+        timeout: float = 30.0,
+    ) -> None:
+        self.engine, self.sender = engine, sender
+        self.delay, self.timeout = delay, timeout
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self.runs = 0  # re-shares done (tests and metrics)
+
+    def changed(self, site_id: str | None, charger_id: str) -> None:
+        """A session started or stopped on ``charger_id`` of ``site_id`` (after its commit)."""
+        if site_id is None:
+            return
+        if site_id in self._tasks:
+            self._again.add(site_id)
+            return
+        self._tasks[site_id] = asyncio.get_running_loop().create_task(
+            self._run(site_id), name=f"evgate-reshare-{site_id}"
+        )
+
+    async def _run(self, site_id: str) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.delay)
+                self._again.discard(site_id)
+                try:
+                    await reshare(self.engine, self.sender, site_id, self.timeout)
+                except Exception:
+                    log.exception("power share failed", extra={"site": site_id})
+                self.runs += 1
+                if site_id not in self._again:
+                    return
+        finally:
+            del self._tasks[site_id]
+
+    async def idle(self) -> None:
+        """Until no re-share is running or due."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)

@@ -156,7 +156,9 @@ class SmartCharging:
         used = max(min(phases or self.phases, self.phases), 1)
         return value * used * self.volts
 
-    def _limit_of(self, p: Profile, now_ms: int, tx_start_ms: int | None) -> Limit | None:
+    def _limit_of(
+        self, p: Profile, now_ms: int, tx_start_ms: int | None, anchor_ms: int | None
+    ) -> Limit | None:
         raw = p.raw
         valid_from, valid_to = _parse_ms(raw.get("validFrom")), _parse_ms(raw.get("validTo"))
         if (valid_from is not None and now_ms < valid_from) or (
@@ -164,7 +166,7 @@ class SmartCharging:
         ):
             return None
         schedule = raw.get("chargingSchedule") or {}
-        start = self._start_ms(raw, now_ms, tx_start_ms)
+        start = self._start_ms(raw, now_ms if anchor_ms is None else anchor_ms, tx_start_ms)
         elapsed = now_ms - start
         if raw.get("chargingProfileKind") == "Recurring":
             elapsed %= self._recurrence_ms(raw)
@@ -182,10 +184,12 @@ class SmartCharging:
         return Limit(value, unit, self._watts(value, unit, found.get("numberPhases")))
 
     @staticmethod
-    def _start_ms(raw: dict[str, Any], now_ms: int, tx_start_ms: int | None) -> int:
+    def _start_ms(raw: dict[str, Any], anchor_ms: int, tx_start_ms: int | None) -> int:
+        """When the schedule starts: its startSchedule; a Relative one (or one without a
+        start) at the transaction's start, without a transaction at ``anchor_ms``."""
         start = _parse_ms((raw.get("chargingSchedule") or {}).get("startSchedule"))
         if raw.get("chargingProfileKind") == "Relative" or start is None:
-            start = tx_start_ms if tx_start_ms is not None else now_ms
+            start = tx_start_ms if tx_start_ms is not None else anchor_ms
         return start
 
     @staticmethod
@@ -193,28 +197,41 @@ class SmartCharging:
         return DAY_MS * (7 if raw.get("recurrencyKind") == "Weekly" else 1)
 
     def _best(
-        self, purpose: str, connectors: tuple[int, ...], now_ms: int, tx_start_ms: int | None
+        self,
+        purpose: str,
+        connectors: tuple[int, ...],
+        now_ms: int,
+        tx_start_ms: int | None,
+        anchor_ms: int | None,
     ) -> Limit | None:
         """The highest stack level of ``purpose`` that has a period now."""
         for p in sorted(self.profiles, key=lambda p: -p.stack_level):
             if p.purpose == purpose and p.connector_id in connectors:
-                limit = self._limit_of(p, now_ms, tx_start_ms)
+                limit = self._limit_of(p, now_ms, tx_start_ms, anchor_ms)
                 if limit is not None:
                     return limit
         return None
 
-    def limit(self, connector_id: int, now_ms: int, tx_start_ms: int | None) -> Limit | None:
+    def limit(
+        self,
+        connector_id: int,
+        now_ms: int,
+        tx_start_ms: int | None,
+        anchor_ms: int | None = None,
+    ) -> Limit | None:
         """The limit in force on a connector (None: the profiles set none). On connector 0,
-        the charger's: its ChargePointMaxProfile."""
+        the charger's: its ChargePointMaxProfile. ``anchor_ms``: where a Relative schedule
+        starts when no transaction runs (default: now)."""
         tx: Limit | None = None
+        at = (now_ms, tx_start_ms, anchor_ms)
         if connector_id != 0:
             if tx_start_ms is not None:
-                tx = self._best("TxProfile", (connector_id,), now_ms, tx_start_ms)
+                tx = self._best("TxProfile", (connector_id,), *at)
             if tx is None:
-                tx = self._best("TxDefaultProfile", (connector_id,), now_ms, tx_start_ms)
+                tx = self._best("TxDefaultProfile", (connector_id,), *at)
             if tx is None:
-                tx = self._best("TxDefaultProfile", (0,), now_ms, tx_start_ms)
-        cap = self._best("ChargePointMaxProfile", (0,), now_ms, tx_start_ms)
+                tx = self._best("TxDefaultProfile", (0,), *at)
+        cap = self._best("ChargePointMaxProfile", (0,), *at)
         found = [x for x in (tx, cap) if x is not None]
         return min(found, key=lambda x: x.watts) if found else None
 
@@ -252,7 +269,7 @@ class SmartCharging:
         end = start + duration * 1000
         periods: list[dict[str, Any]] = []
         for at in self._breakpoints(start, end, tx_start_ms):
-            found = self.limit(cid, at, tx_start_ms)
+            found = self.limit(cid, at, tx_start_ms, anchor_ms=start)
             watts = (
                 found.watts
                 if found is not None

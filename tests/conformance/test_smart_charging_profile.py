@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.site_power import SiteSharer
 from simulators.charger import SimCharger
 from simulators.clock import VirtualClock
 from simulators.physics import EV
@@ -360,3 +361,76 @@ async def test_a_profile_with_the_same_stack_level_replaces_the_one_before(
     rows = await listed(api)
     assert [r["charging_profile_id"] for r in rows] == [32]
     assert [p.id for p in cp.profiles.profiles] == [32]
+
+
+async def test_site_power_limit_is_reshared_when_a_second_session_starts_and_one_stops(
+    api: Api, sim: SimFactory
+) -> None:
+    """Named by behaviour: a 10 kW site limit is one session's alone, then halved when a
+    second session starts (on another charger), then whole again when that one stops. Each
+    share reaches the charger after its StartTransaction was acknowledged."""
+    env = api.env
+    sharer = SiteSharer(env.engine, env.gateway.registry, delay=0.05, timeout=5)
+    env.gateway.service.session_hooks.append(sharer.changed)
+    try:
+        put = await api.call("admin", "PUT", "/api/v1/sites/S1/power-limit", {"kw": "10"})
+        assert put.status_code == 200, put.text
+        assert put.json() == {
+            "site_id": "S1",
+            "power_limit_w": 10_000,
+            "power_limit_kw": "10",
+            "shares": [],
+        }
+        cp1, cp2 = await fast_sim(sim, "CP1"), await fast_sim(sim, "CP2")
+        known_at_arrival: list[tuple[int | None, int | None]] = []
+        for cp in (cp1, cp2):
+            original = cp._cs_SetChargingProfile
+
+            async def spy(p: dict[str, Any], cp: SimCharger = cp, original: Any = original) -> Any:
+                tx = cp.connectors[1].tx
+                known = tx.record.transaction_id if tx is not None else None
+                known_at_arrival.append((known, p["csChargingProfiles"].get("transactionId")))
+                return await original(p)
+
+            cp._cs_SetChargingProfile = spy  # type: ignore[method-assign]
+
+        def limit_w(cp: SimCharger) -> int | None:
+            tx = cp.connectors[1].tx
+            return tx.flow.limit_w if tx is not None else None
+
+        await cp1.plug_in(1, "TAG1", big_ev())
+        s1 = await running_session(api, "CP1")
+        await until(lambda: limit_w(cp1) == 10_000)
+        await cp2.plug_in(1, "TAG2", big_ev())
+        s2 = await running_session(api, "CP2")
+        await until(lambda: limit_w(cp1) == 5_000 and limit_w(cp2) == 5_000)
+        await sharer.idle()
+        shares = [r for r in await listed(api, "CP1") if r["site_share"]]
+        assert [(r["transaction_id"], r["purpose"]) for r in shares] == [(s1, "TxProfile")]
+        schedule = shares[0]["profile"]["chargingSchedule"]
+        assert schedule == {
+            "chargingRateUnit": "W",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 5000}],
+        }
+        # the meter follows: two samples at the halved share, stored by the gateway
+        seen = cp1.connectors[1].tx.record.samples  # type: ignore[union-attr]
+        await until(
+            lambda: cp1.connectors[1].tx.record.samples >= seen + 2  # type: ignore[union-attr]
+        )
+        await cp1.drained()
+        assert (await powers(api, s1))[-1] == 5_000
+
+        await cp2.unplug(1)  # the second session stops: the first gets the whole limit again
+        await until(lambda: limit_w(cp1) == 10_000)
+        await sharer.idle()
+        assert [r for r in await listed(api, "CP2") if r["site_share"]] == []
+        # every share was sent for a transaction the charger already knew: acked first
+        assert known_at_arrival and all(known == sent for known, sent in known_at_arrival)
+        assert {sent for _, sent in known_at_arrival} == {s1, s2}
+        audited = (await api.call("super", "GET", "/api/v1/audit?limit=20")).json()
+        by_sharer = [e for e in audited if e["actor"] == "site-power-limit"]
+        assert {e["action"] for e in by_sharer} == {"command.set-charging-profile"}
+        assert len(by_sharer) == 4  # 10 kW to s1; 5 kW to s1 and s2; 10 kW to s1
+        await cp1.unplug(1)
+    finally:
+        await sharer.close()

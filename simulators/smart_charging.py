@@ -127,7 +127,7 @@ class SmartCharging:
 
         def matches(p: Profile) -> bool:
             if payload.get("id") is not None:
-                return p.id == payload["id"]
+                return bool(p.id == payload["id"])
             return all(
                 (
                     payload.get("connectorId") in (None, p.connector_id),

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
+from collections.abc import Coroutine
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +26,7 @@ from services import command_catalog
 from services.commands import CommandSender
 from services.context import Actor
 from services.smart_charging import SHARE_STACK_LEVEL, exact, is_share, share_profile_id
-from store import audit
+from store import audit, locks
 from store import charging_profiles as profiles_store
 from store.errors import Invalid
 
@@ -32,6 +34,10 @@ log = logging.getLogger("evgate.site_power")
 
 # who sends the site's shares (the audit log's name for it)
 SHARER = Actor("site-power-limit")
+# advisory lock keys of the sites' re-shares: "evga" in the high 32 bits, the site's CRC-32
+# in the low ones (store.locks' own keys have a zero high byte: no overlap)
+SHARE_LOCK_BASE = 0x6576_6761 << 32
+LOCK_RETRY_S = 0.1
 
 
 def kw_to_w(kw: Decimal) -> int:
@@ -95,6 +101,11 @@ def _share_limit(row: dict[str, Any]) -> Decimal:
     return exact(period["limit"], "limit")
 
 
+def lock_key(site_id: str) -> int:
+    """The site's advisory lock (store.locks): one re-share of a site at a time, anywhere."""
+    return SHARE_LOCK_BASE + zlib.crc32(site_id.encode())
+
+
 async def reshare(
     engine: AsyncEngine, sender: CommandSender, site_id: str, timeout: float = 30.0
 ) -> list[dict[str, Any]]:
@@ -103,8 +114,23 @@ async def reshare(
 
     A session whose share in force is already the right one is not sent again. A charger
     that cannot be reached (offline, a CallError, a timeout) is reported and logged; the
-    others still get theirs.
+    others still get theirs. On PostgreSQL, a re-share of the same site by another instance
+    is waited for (its advisory lock), so this one reads what that one stored.
     """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        async with locks.held(engine, lock_key(site_id)) as mine:
+            if mine:
+                return await _reshare(engine, sender, site_id, timeout)
+        if loop.time() > deadline:
+            raise TimeoutError(f"site {site_id!r} is being re-shared elsewhere for too long")
+        await asyncio.sleep(LOCK_RETRY_S)
+
+
+async def _reshare(
+    engine: AsyncEngine, sender: CommandSender, site_id: str, timeout: float
+) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         limit = await profiles_store.power_limit_w(conn, site_id)
         running = await profiles_store.site_running_sessions(conn, site_id)
@@ -137,22 +163,26 @@ async def reshare(
             return {**entry, "status": None, "error": str(exc) or type(exc).__name__}
         return {**entry, "status": answer.get("status")}
 
-    jobs = []
     if limit is None:
-        for session in running:
-            share = current.get(session["id"])
-            if share is not None:
-                jobs.append(send(session, "clear-charging-profile", {"id": share["profile_id"]}))
-    else:
-        shares = equal_shares(limit, [s["id"] for s in running])
-        for session in running:
-            share = current.get(session["id"])
-            if share is not None and _share_limit(share) == shares[session["id"]]:
-                continue
-            jobs.append(
-                send(session, "set-charging-profile", share_payload(session, shares[session["id"]]))
-            )
-    return list(await asyncio.gather(*jobs))
+        jobs = [
+            send(session, "clear-charging-profile", {"id": current[session["id"]]["profile_id"]})
+            for session in running
+            if session["id"] in current
+        ]
+        return list(await asyncio.gather(*jobs))
+    shares = equal_shares(limit, [s["id"] for s in running])
+    lower: list[Coroutine[Any, Any, dict[str, Any]]] = []
+    higher: list[Coroutine[Any, Any, dict[str, Any]]] = []
+    for session in running:
+        share, target = current.get(session["id"]), shares[session["id"]]
+        if share is not None and _share_limit(share) == target:
+            continue
+        job = send(session, "set-charging-profile", share_payload(session, target))
+        # a session without a share yet draws what its charger allows: it goes down too
+        (higher if share is not None and _share_limit(share) < target else lower).append(job)
+    # the shares that go down first, so the site stays under its limit while they change
+    done = list(await asyncio.gather(*lower))
+    return done + list(await asyncio.gather(*higher))
 
 
 class SiteSharer:

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from services import site_power
 from services.site_power import SiteSharer
 from simulators.charger import SimCharger
 from simulators.physics import EV
+from store import locks
 from store.db import create_engine
 from store.schema import sessions, sites
 from tests.integration.api.conftest import Api
@@ -121,6 +122,33 @@ async def test_an_unreachable_charger_does_not_stop_the_others_shares(api: Api) 
         await cp1.stop(drain_timeout=2)
 
 
+async def test_shares_that_go_down_are_sent_before_those_that_go_up(api: Api) -> None:
+    cp1 = await _sim(api, "CP1")
+    try:
+        await cp1.plug_in(1, "TAG1", EV(capacity_wh=200_000, soc_percent=10))
+        await cp1.drained()
+        (on_cp1,) = [
+            s["id"]
+            for s in await api.env.sessions()
+            if s["charger_id"] == "CP1" and s["stopped_at"] is None
+        ]
+        gone = [await _running_session(api, "CP2", c) for c in (1, 2)]
+        first = await api.call("admin", "PUT", PATH, {"kw": "9"})
+        assert {s["limit_w"] for s in first.json()["shares"]} == {3000}
+        assert cp1.connectors[1].tx.flow.limit_w == 3000  # type: ignore[union-attr]
+        # in one burst: both CP2 sessions stop and a new one starts; CP1's share goes up
+        async with api.env.engine.begin() as conn:
+            await conn.execute(
+                update(sessions).where(sessions.c.id.in_(gone)).values(stopped_at=datetime.now(UTC))
+            )
+        new = await _running_session(api, "CP2", 1)
+        shares = await site_power.reshare(api.env.engine, api.env.gateway.registry, "S1", 2)
+        assert [(s["session_id"], s["limit_w"]) for s in shares] == [(new, 4500), (on_cp1, 4500)]
+        assert cp1.connectors[1].tx.flow.limit_w == 4500  # type: ignore[union-attr]
+    finally:
+        await cp1.stop(drain_timeout=2)
+
+
 async def test_a_burst_of_session_changes_is_one_reshare_per_site(api: Api) -> None:
     sharer = SiteSharer(api.env.engine, api.env.gateway.registry, delay=0.1, timeout=1)
     try:
@@ -138,6 +166,23 @@ async def test_a_burst_of_session_changes_is_one_reshare_per_site(api: Api) -> N
         assert sharer.runs == 4
     finally:
         await sharer.close()
+
+
+async def test_a_reshare_waits_for_one_of_the_same_site_on_another_instance(api: Api) -> None:
+    """On PostgreSQL the site's advisory lock makes re-shares of one site take turns across
+    instances (SQLite is one process: nothing to wait for)."""
+    engine, registry = api.env.engine, api.env.gateway.registry
+    if engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    async with locks.held(engine, site_power.lock_key("S1")) as mine:
+        assert mine
+        waiting = asyncio.create_task(site_power.reshare(engine, registry, "S1", 5))
+        other_site = await site_power.reshare(engine, registry, "S2", 5)  # not held: at once
+        await asyncio.sleep(0.3)
+        assert not waiting.done() and other_site == []
+        with pytest.raises(TimeoutError):
+            await site_power.reshare(engine, registry, "S1", 0.2)
+    assert await asyncio.wait_for(waiting, 5) == []
 
 
 async def _limit(url: str) -> int | None:

@@ -25,7 +25,12 @@ from metering.power_share import MAX_SITE_POWER_W, equal_shares
 from services import command_catalog
 from services.commands import CommandSender
 from services.context import Actor
-from services.smart_charging import SHARE_STACK_LEVEL, exact, is_share, share_profile_id
+from services.smart_charging import (
+    SHARE_PROFILE_BASE,
+    SHARE_STACK_LEVEL,
+    exact,
+    share_profile_id,
+)
 from store import audit, locks
 from store import charging_profiles as profiles_store
 from store.errors import Invalid
@@ -133,12 +138,11 @@ async def _reshare(
 ) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         limit = await profiles_store.power_limit_w(conn, site_id)
+        in_force = await profiles_store.shares_in_force(conn, site_id, SHARE_PROFILE_BASE)
+        if limit is None and not in_force:
+            return []  # the common case: a site without a limit, nothing to undo
         running = await profiles_store.site_running_sessions(conn, site_id)
-        current: dict[int, dict[str, Any]] = {}
-        for charger_id in dict.fromkeys(r["charger_id"] for r in running):
-            for row in await profiles_store.listed(conn, charger_id):
-                if is_share(row) and row["transaction_id"] is not None:
-                    current[row["transaction_id"]] = row
+    current = {row["transaction_id"]: row for row in in_force}  # the newest per session
 
     async def send(session: dict[str, Any], name: str, payload: dict[str, Any]) -> dict[str, Any]:
         entry = {

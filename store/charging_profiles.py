@@ -179,6 +179,31 @@ async def site_running_sessions(conn: AsyncConnection, site_id: str) -> list[dic
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
+async def shares_in_force(
+    conn: AsyncConnection, site_id: str, min_profile_id: int
+) -> list[dict[str, Any]]:
+    """The site's TxProfiles of ids from ``min_profile_id`` (its power shares) in force: on
+    a running session of theirs, Accepted, not cleared. One query, however big the site."""
+    query = (
+        select(charging_profiles)
+        .select_from(
+            charging_profiles.join(chargers, chargers.c.id == charging_profiles.c.charger_id).join(
+                sessions, sessions.c.id == charging_profiles.c.transaction_id
+            )
+        )
+        .where(
+            chargers.c.site_id == site_id,
+            charging_profiles.c.purpose == "TxProfile",
+            charging_profiles.c.profile_id >= min_profile_id,
+            charging_profiles.c.status == "Accepted",
+            charging_profiles.c.cleared_at.is_(None),
+            sessions.c.stopped_at.is_(None),
+        )
+        .order_by(charging_profiles.c.id)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
 async def power_limit_w(conn: AsyncConnection, site_id: str) -> int | None:
     row = (await conn.execute(select(sites.c.power_limit_w).where(sites.c.id == site_id))).first()
     if row is None:

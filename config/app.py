@@ -33,6 +33,7 @@ from gateway.command_bus import CommandBus
 from gateway.outbox import OutboxPublisher
 from gateway.server import Gateway, GatewayOptions
 from services.commands import CommandSender
+from services.site_power import SiteSharer
 from store import migrate
 
 log = logging.getLogger("evgate")
@@ -163,7 +164,12 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
         publisher = OutboxPublisher(engine, settings.mqtt_url, prefix=settings.mqtt_prefix)
         gateway.committer.after_commit.append(publisher.wake)
         bus = CommandBus(gateway.registry, settings.mqtt_url, prefix=settings.mqtt_prefix)
-    bridge = LoopBridge(bus if bus is not None else gateway.registry, asyncio.get_running_loop())
+    sender: CommandSender = bus if bus is not None else gateway.registry
+    bridge = LoopBridge(sender, asyncio.get_running_loop())
+    # a site's power limit is re-shared after a session starts or stops, on this loop, in a
+    # task of its own (the acknowledgement goes first)
+    sharer = SiteSharer(engine, sender)
+    gateway.service.session_hooks.append(sharer.changed)
     api = ApiThread(
         settings,
         lambda api_engine: compose.api_app(
@@ -205,6 +211,7 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
     finally:
         log.info("evgate stopping")
         await asyncio.to_thread(api.stop)
+        await sharer.close()
         for part in (bus, publisher):
             if part is not None:
                 await part.close()

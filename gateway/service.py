@@ -8,6 +8,7 @@ the caller acknowledges after the returned awaitable completes. Per-connection s
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from store import firmware, presence
 from store.batcher import Batch, GroupCommitter
 from store.outbox_store import event_row
 from store.schema import meter_samples, outbox
+
+log = logging.getLogger("evgate.service")
 
 # how long after its stop a sample without transactionId still belongs to a session
 POST_STOP_GRACE = timedelta(minutes=10)
@@ -210,6 +213,10 @@ class ChargingService:
         self.lookups: Coalescer[str, tuple[dict[str, Any], list[dict[str, Any]]]] = Coalescer(
             self._lookup_round, LOOKUP_ROUND, "evgate-lookups"
         )
+        # called with (site id, charger id) after a session's start or stop is committed and
+        # before it is acknowledged: each must only note it (services.site_power re-shares
+        # a site's power limit in a task of its own)
+        self.session_hooks: list[Callable[[str | None, str], None]] = []
         # Authorize: (charger id, site id, idTag) -> what decide() needs, many per query
         self.authorizations: Coalescer[tuple[str, str | None, str], db.AuthorizeFacts] = Coalescer(
             self._authorize_round, LOOKUP_ROUND, "evgate-authorize"
@@ -458,6 +465,8 @@ class ChargingService:
         session_id, status, closed_at, created, expires = await self.committer.run(op, ahead)
         if previous is not None and closed_at is not None:
             self._mark_stopped(ctx, connector_id, previous[0], closed_at)
+        if created:
+            self._sessions_changed(ctx)
         if created or session_id not in ctx.known_sessions:
             ctx.known_sessions.add(session_id)
             # a replayed start of a session that has since stopped stays stopped
@@ -663,7 +672,15 @@ class ChargingService:
         status, connector_id, sid, at = await self.committer.run(op)
         if connector_id is not None and at is not None:
             self._mark_stopped(ctx, connector_id, sid, at)
+            self._sessions_changed(ctx)
         return status
+
+    def _sessions_changed(self, ctx: ChargerContext) -> None:
+        for hook in self.session_hooks:
+            try:
+                hook(ctx.site_id, ctx.id)
+            except Exception:  # a hook never costs the charger its acknowledgement
+                log.exception("session hook failed", extra={"charger": ctx.id})
 
     async def data_transfer(
         self, ctx: ChargerContext, vendor_id: str, message_id: str | None, data: str | None

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
-from services import firmware
+from services import firmware, smart_charging
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store.errors import Invalid, NotFound
@@ -81,13 +81,19 @@ _ACTIONS = (
     "UpdateFirmware",
     # Remote Trigger
     "TriggerMessage",
+    # Smart Charging
+    "ClearChargingProfile",
+    "GetCompositeSchedule",
+    "SetChargingProfile",
 )
 
 
 async def _may_charge(
     engine: AsyncEngine, actor: Actor, charger_id: str, p: dict[str, Any]
 ) -> None:
-    """A remote start's tag gets the verdict Authorize would give it, before it is sent."""
+    """A remote start's tag gets the verdict Authorize would give it, before it is sent; a
+    chargingProfile it carries is checked as a TxProfile."""
+    smart_charging.check_remote_start_profile(p)
     await check_remote_start(engine, actor, charger_id, str(p["idTag"]))
 
 
@@ -95,10 +101,16 @@ _CHECKS: dict[str, BeforeSend] = {
     "RemoteStartTransaction": _may_charge,
     "GetDiagnostics": firmware.before_get_diagnostics,
     "UpdateFirmware": firmware.before_update_firmware,
+    "SetChargingProfile": smart_charging.check_set_profile,
+    "ClearChargingProfile": smart_charging.check_clear,
+    "GetCompositeSchedule": smart_charging.check_composite,
 }
 _AFTER: dict[str, AfterReply] = {
     "GetDiagnostics": firmware.after_get_diagnostics,
     "UpdateFirmware": firmware.after_update_firmware,
+    "RemoteStartTransaction": smart_charging.store_remote_start_profile,
+    "SetChargingProfile": smart_charging.store_set_profile,
+    "ClearChargingProfile": smart_charging.store_cleared,
 }
 _DEFAULTS: dict[str, Defaults] = {
     "GetDiagnostics": firmware.diagnostics_defaults,

@@ -52,6 +52,8 @@ async def leave(
         )
         notes.append({"credit_note": note["number"], "invoice": invoice["number_text"]})
     summary = {"last_paid_month": last_paid, "ended_plans": ended, "credit_notes": notes}
+    if not ended and not notes:  # no fees to settle: the cancellation's own entry says it all
+        return summary
     await audit.record(
         conn,
         actor_label,

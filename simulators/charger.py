@@ -31,10 +31,10 @@ from simulators.firmware import FirmwareManager, FirmwareSwitches
 from simulators.framing import Call, CallErrorReply, UidSource
 from simulators.offline_queue import OfflineQueue
 from simulators.physics import EV, ChargerSpec, Flow, register_wh
-from simulators.profiles import ProfileStore
 from simulators.quirks import Quirks
 from simulators.rpc import AfterReply, ConnectionLost, Link, LinkStats, backoff_delay, open_socket
 from simulators.session import SessionRecord
+from simulators.smart_charging import SmartCharging
 
 log = logging.getLogger("simulators.charger")
 
@@ -73,6 +73,7 @@ class Connector:
     operative: bool = True
     pending_inoperative: bool = False
     remote_tag: str | None = None  # RemoteStart that came before the cable
+    remote_profile: dict[str, Any] | None = None  # the chargingProfile it carried
     ended_by: str | None = None  # why the last transaction ended (driver, Remote, reboot...)
     event: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -139,7 +140,9 @@ class SimCharger:
             for n in range(1, self.spec.connectors + 1)
         }
         self.queue = OfflineQueue()
-        self.profiles = ProfileStore()
+        self.profiles = SmartCharging(
+            self.spec.phases, self.spec.voltage_v, self.spec.max_current_a
+        )
         self.stats = ChargerStats()
         self.completed_sessions: list[SessionRecord] = []
         self.registration: str | None = None  # last BootNotification status
@@ -389,9 +392,18 @@ class SimCharger:
         except (ConnectionLost, TimeoutError, CallErrorReply):
             return None
 
-    def _limit_a(self, conn: Connector, ms: int) -> int | None:
+    def _limits(self, conn: Connector, ms: int) -> tuple[int | None, int | None]:
+        """The profiles' limit on the connector now: (whole A, None) or (None, whole W)."""
         tx_start = conn.tx.record.start_ms if conn.tx is not None else None
-        return self.profiles.limit_a(conn.id, ms, tx_start, self.spec.phases, self.spec.voltage_v)
+        return self.profiles.limits(conn.id, ms, tx_start)
+
+    def _offered_a(self, conn: Connector, ms: int) -> int | None:
+        """The current offered under the limit in force (a W limit over the phases)."""
+        flow = conn.tx.flow if conn.tx is not None else None
+        amps, watts = (flow.limit_a, flow.limit_w) if flow else self._limits(conn, ms)
+        if watts is not None:
+            amps = watts // (self.spec.phases * self.spec.voltage_v)
+        return amps
 
     def _meter_payload(
         self, conn: Connector, ms: int, context: str, register_mj: int | None = None
@@ -407,7 +419,7 @@ class SimCharger:
             self.spec,
             reg,
             flow,
-            flow.limit_a if flow else self._limit_a(conn, ms),
+            self._offered_a(conn, ms),
             context,
             measurands,
             kwh=self.quirks.kwh_units,
@@ -429,13 +441,13 @@ class SimCharger:
         if tx.resume_at_ms is not None and now_ms >= tx.resume_at_ms:
             flow.advance(tx.resume_at_ms)
             resume, tx.resume_at_ms = tx.resume_at_ms, None
-            flow.set_limit(self._limit_a(conn, resume))
+            flow.set_limit(*self._limits(conn, resume))
             if not flow.ev.full:
                 self._send_status(conn, "Charging", resume)
         flow.advance(now_ms)
-        limit = self._limit_a(conn, now_ms)
-        if tx.resume_at_ms is None and limit != flow.limit_a:
-            flow.set_limit(limit)
+        limits = self._limits(conn, now_ms)
+        if tx.resume_at_ms is None and limits != (flow.limit_a, flow.limit_w):
+            flow.set_limit(*limits)
         if flow.full_at_ms is not None and conn.status == "Charging":
             self._send_status(conn, "SuspendedEV", flow.full_at_ms)
 
@@ -449,7 +461,11 @@ class SimCharger:
         meter_start = register_wh(conn.register_mj)
         record = SessionRecord(self.id, conn.id, id_tag, meter_start, now)
         self._records[tx_ref] = record
-        flow = Flow(self.spec, conn.ev, conn.register_mj, now, self._limit_a(conn, now))
+        profile, conn.remote_profile = conn.remote_profile, None
+        if remote and profile is not None:  # a RemoteStartTransaction's TxProfile
+            self.profiles.install(conn.id, profile)
+        limit_a, limit_w = self.profiles.limits(conn.id, now, now)
+        flow = Flow(self.spec, conn.ev, conn.register_mj, now, limit_a, limit_w=limit_w)
         interval = max(self.config.int("MeterValueSampleInterval"), 1) * 1000
         conn.tx = ActiveTx(record, tx_ref, flow, remote, next_sample_ms=now + interval)
         conn.remote_tag = None
@@ -702,13 +718,12 @@ class SimCharger:
         profile = p.get("chargingProfile")
         if isinstance(profile, dict) and profile.get("chargingProfilePurpose") != "TxProfile":
             return {"status": "Rejected"}, None
+        conn.remote_profile = profile if isinstance(profile, dict) else None
         if conn.ev is None:
             conn.remote_tag = id_tag
             return {"status": "Accepted"}, None
 
         async def start() -> None:
-            if isinstance(profile, dict):
-                self.profiles.install(conn.id, profile)
             await self.swipe(conn.id, id_tag, remote=True)
 
         return {"status": "Accepted"}, start
@@ -849,39 +864,47 @@ class SimCharger:
             raise CallErrorReply("FormationViolation", "key and value must be strings")
         return {"status": self.config.change(key, value)}, None
 
-    async def _cs_SetChargingProfile(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
-        cid, profile = p.get("connectorId"), p.get("csChargingProfiles")
-        if not isinstance(profile, dict) or (cid != 0 and cid not in self.connectors):
-            return {"status": "Rejected"}, None
-        if self.quirks.fw5_profiles and profile.get("stackLevel") != 0:
-            return {"status": "Rejected"}, None
-        purpose = profile.get("chargingProfilePurpose")
-        if purpose == "TxProfile":
-            conn = self.connectors.get(cid) if isinstance(cid, int) else None
-            if conn is None or conn.tx is None:
-                return {"status": "Rejected"}, None
-        if purpose == "ChargePointMaxProfile" and cid != 0:
-            return {"status": "Rejected"}, None
+    # Smart Charging: simulators/smart_charging.py decides; here the limit changes take effect
+
+    def _tx_of(self, cid: int) -> tuple[bool, int | None]:
+        conn = self.connectors.get(cid)
+        if conn is None or conn.tx is None:
+            return False, None
+        return True, conn.tx.record.transaction_id
+
+    def _relimit(self, change: Any) -> Any:
+        """Integrate every connector at the old limits, change the profiles, re-limit."""
         now = self.clock.now_ms()
-        for conn in self.connectors.values():  # energy so far at the old limit
+        for conn in self.connectors.values():
             self._advance(conn, now)
-        self.profiles.install(int(cid), profile)
+        result = change()
         for conn in self.connectors.values():
             self._advance(conn, now)
             conn.bump()
-        return {"status": "Accepted"}, None
+        return result
+
+    async def _cs_SetChargingProfile(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        status = self.profiles.accepts(p, self._tx_of, set(self.connectors))
+        level = (p.get("csChargingProfiles") or {}).get("stackLevel")
+        if status == "Accepted" and self.quirks.fw5_profiles and level != 0:
+            status = "Rejected"  # firmware 5.x: stack level 0 only
+        if status == "Accepted":
+            self._relimit(lambda: self.profiles.install(p["connectorId"], p["csChargingProfiles"]))
+        return {"status": status}, None
 
     async def _cs_ClearChargingProfile(
         self, p: dict[str, Any]
     ) -> tuple[dict[str, Any], AfterReply]:
-        now = self.clock.now_ms()
-        for conn in self.connectors.values():
-            self._advance(conn, now)
-        removed = self.profiles.clear(p)
-        for conn in self.connectors.values():
-            self._advance(conn, now)
-            conn.bump()
+        removed = self._relimit(lambda: self.profiles.clear(p))
         return {"status": "Accepted" if removed else "Unknown"}, None
+
+    async def _cs_GetCompositeSchedule(
+        self, p: dict[str, Any]
+    ) -> tuple[dict[str, Any], AfterReply]:
+        conn = self.connectors.get(p.get("connectorId", -1))
+        tx_start = conn.tx.record.start_ms if conn is not None and conn.tx is not None else None
+        answer = self.profiles.composite(p, self.clock.now_ms(), tx_start, set(self.connectors))
+        return answer, None
 
     async def _cs_ClearCache(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
         return {"status": "Accepted"}, None  # no authorization cache entries to keep

@@ -100,9 +100,13 @@ def offered_power_w(spec: ChargerSpec, ev_phases: int, limit_a: int | None) -> i
     return max(current, 0) * min(spec.phases, ev_phases) * spec.voltage_v
 
 
-def power_w(spec: ChargerSpec, ev: EV, limit_a: int | None) -> int:
-    """Power actually flowing: the lower of what is offered and what the car accepts."""
-    return min(offered_power_w(spec, ev.phases, limit_a), ev.accept_limit_w())
+def power_w(spec: ChargerSpec, ev: EV, limit_a: int | None, limit_w: int | None = None) -> int:
+    """Power actually flowing: the lower of what is offered (a current limit, or a power
+    limit in W from a profile in W) and what the car accepts."""
+    offered = offered_power_w(spec, ev.phases, limit_a)
+    if limit_w is not None:
+        offered = min(offered, max(limit_w, 0))
+    return min(offered, ev.accept_limit_w())
 
 
 @dataclass(slots=True)
@@ -116,9 +120,10 @@ class Flow:
     limit_a: int | None = None
     power_w: int = 0
     full_at_ms: int | None = None  # when the car stopped drawing (reached its target)
+    limit_w: int | None = None  # a power limit (a profile in W)
 
     def __post_init__(self) -> None:
-        self.power_w = power_w(self.spec, self.ev, self.limit_a)
+        self.power_w = power_w(self.spec, self.ev, self.limit_a, self.limit_w)
         if self.ev.full:
             self.full_at_ms = self.at_ms
 
@@ -128,7 +133,7 @@ class Flow:
             grid_end = (self.at_ms // STEP_MS + 1) * STEP_MS
             end = min(grid_end, to_ms)
             if self.at_ms % STEP_MS == 0:  # power is re-read only on the grid
-                self.power_w = power_w(self.spec, self.ev, self.limit_a)
+                self.power_w = power_w(self.spec, self.ev, self.limit_a, self.limit_w)
             span = end - self.at_ms
             room = self.ev.target_mj - self.ev.energy_mj
             energy = min(self.power_w * span, max(room, 0))
@@ -141,10 +146,10 @@ class Flow:
                 self.power_w = 0
             self.at_ms = end
 
-    def set_limit(self, limit_a: int | None) -> None:
-        """A new current limit takes effect from now (call advance() first)."""
-        self.limit_a = limit_a
-        self.power_w = power_w(self.spec, self.ev, self.limit_a)
+    def set_limit(self, limit_a: int | None, limit_w: int | None = None) -> None:
+        """A new current (or power) limit takes effect from now (call advance() first)."""
+        self.limit_a, self.limit_w = limit_a, limit_w
+        self.power_w = power_w(self.spec, self.ev, self.limit_a, self.limit_w)
 
     def current_a(self) -> Decimal:
         """Per-phase current at the present power (one decimal)."""

@@ -38,6 +38,8 @@ sites = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # who may charge off monthly payment: open (any unblocked tag) | registered (the site's)
     Column("auth_policy", String(16), nullable=False, server_default="open"),
+    # the site's power limit in W, shared between its running sessions (None: no limit)
+    Column("power_limit_w", BigInteger, nullable=True),
 )
 
 chargers = Table(
@@ -200,6 +202,28 @@ outbox = Table(
     Index(None, "published_at", "id"),
 )
 
+# Charging profiles sent to chargers (SetChargingProfile, or a RemoteStartTransaction's
+# chargingProfile) with the charger's answer; an Accepted one is in force until cleared_at
+# (ClearChargingProfile, or replaced by a profile of the same id or connector, purpose and
+# stack level). The profile is kept as sent (JSON text): its limits stay exact.
+charging_profiles = Table(
+    "charging_profiles",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("charger_id", String(64), ForeignKey("chargers.id"), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("profile_id", BigInteger, nullable=False),  # chargingProfileId
+    Column("purpose", String(32), nullable=False),
+    Column("stack_level", Integer, nullable=False),
+    Column("transaction_id", BigInteger, nullable=True),  # a TxProfile's session
+    Column("profile", JsonText, nullable=False),
+    Column("command", String(32), nullable=False),  # set-charging-profile | remote-start-...
+    Column("status", String(16), nullable=False),  # the charger's answer
+    Column("set_at", UtcDateTime, nullable=False),
+    Column("cleared_at", UtcDateTime, nullable=True),
+    Index(None, "charger_id", "cleared_at"),
+)
+
 # --- the config API ---------------------------------------------------------------------------
 
 api_tokens = Table(
@@ -304,6 +328,7 @@ __all__ = [
     "meter_samples",
     "status_events",
     "data_transfers",
+    "charging_profiles",
     "outbox",
     "api_tokens",
     "audit_log",

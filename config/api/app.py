@@ -22,6 +22,7 @@ from config.api.routers import (
     plans,
     sessions,
     sites,
+    smart_charging,
     subscribers,
     tariffs,
 )
@@ -85,6 +86,7 @@ def create_app(
         chargers,
         commands,
         firmware,
+        smart_charging,
         tariffs,
         subscribers,
         invitations,

@@ -1,4 +1,4 @@
-"""`evgate sites add|policy|billing|list`."""
+"""`evgate sites add|policy|billing|power-limit|list`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from config.cli import CliError
 from config.commands import billing_settings
 from config.commands.common import add_database_flag, in_transaction
-from services import sites
+from services import site_power, sites
 from services.context import CLI
 from store import admin
 
@@ -58,6 +58,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     billing_settings.register(group)
 
+    power = group.add_parser(
+        "power-limit",
+        help="set or remove the site's power limit (kW), shared between its running sessions",
+    )
+    power.add_argument("id")
+    which = power.add_mutually_exclusive_group(required=True)
+    which.add_argument("--kw", help="the limit in kW, e.g. 22 or 7.4 (at most 3 decimals)")
+    which.add_argument("--none", action="store_true", help="remove the limit")
+    add_database_flag(power)
+    power.set_defaults(func=_power_limit)
+
     ls = group.add_parser("list", help="list sites")
     ls.add_argument("--json", action="store_true")
     add_database_flag(ls)
@@ -85,6 +96,31 @@ def _policy(args: argparse.Namespace) -> int:
     values = {"auth_policy": args.auth_policy}
     in_transaction(args, lambda conn: sites.update(conn, CLI, args.id, values))
     print(f"site {args.id} auth policy is now {args.auth_policy}")
+    return 0
+
+
+def kilowatts(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise CliError(f"power limit {text!r} is not a number of kW such as 22 or 7.4") from None
+    if not value.is_finite():
+        raise CliError(f"power limit {text!r} is not a number of kW such as 22 or 7.4")
+    return value
+
+
+def _power_limit(args: argparse.Namespace) -> int:
+    watts = None if args.none else site_power.kw_to_w(kilowatts(args.kw))
+    stored = in_transaction(
+        args, lambda conn: site_power.set_power_limit(conn, CLI, args.id, watts)
+    )
+    if watts is None:
+        print(f"site {args.id} has no power limit now")
+    else:
+        print(
+            f"site {args.id} power limit is now {stored['power_limit_kw']} kW; "
+            "running sessions are re-shared when a session starts or stops"
+        )
     return 0
 
 

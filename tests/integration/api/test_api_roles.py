@@ -106,6 +106,8 @@ CASES: dict[str, Case] = {
     "trigger": write(
         "POST", "/api/v1/chargers/CP1/commands/trigger", {"message": "Heartbeat"}, 409
     ),
+    "charging profiles": read("/api/v1/chargers/CP1/charging-profiles"),
+    "site power limit": write("PUT", "/api/v1/sites/S1/power-limit", {"kw": "22"}),
     "create tariff": write("POST", "/api/v1/tariffs?site_id=S1", TARIFF, 201),
     # no site_id: a super-admin makes a tariff for every site, an admin one for its own site
     "create tariff, no site": write("POST", "/api/v1/tariffs", TARIFF, 201, other_admin=201),

@@ -48,6 +48,47 @@ class BillingSettingsIn(BaseModel):
     kid_mode: Literal["mod10", "mod11"] = Field(description="the KID check digit of new invoices")
 
 
+Short = Annotated[Text, Field(max_length=200)]
+
+
+class SellerIn(BaseModel):
+    """Any of the seller's details; checked by the seller's country (billing/parties.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    legal_name: Short | None = None
+    street: Short | None = None
+    postcode: Annotated[Text, Field(max_length=16)] | None = None
+    city: Annotated[Text, Field(max_length=100)] | None = None
+    country: Annotated[Text, Field(min_length=2, max_length=2, examples=["NO"])] | None = None
+    orgnr: Annotated[Text, Field(max_length=32, examples=["923609016"])] | None = None
+    vat_number: Annotated[Text, Field(max_length=40)] | None = Field(
+        None, description="null: not VAT registered", examples=["NO923609016MVA"]
+    )
+    foretaksregisteret: bool | None = None
+    f_skatt: bool | None = None
+    account: Annotated[Text, Field(max_length=40)] | None = Field(
+        None, description="a Norwegian 11-digit account number or an IBAN"
+    )
+    bic: Annotated[Text, Field(max_length=11)] | None = None
+    invoice_email: Annotated[Text, Field(max_length=254)] | None = None
+
+
+class BuyerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    street: Short | None = None
+    postcode: Annotated[Text, Field(max_length=16)] | None = None
+    city: Annotated[Text, Field(max_length=100)] | None = None
+    country: Annotated[Text, Field(min_length=2, max_length=2, examples=["NO"])] | None = None
+    orgnr: Annotated[Text, Field(max_length=32)] | None = None
+    vat_number: Annotated[Text, Field(max_length=40)] | None = None
+    buyer_reference: Annotated[Text, Field(max_length=100)] | None = None
+    document_format: Literal["pdf", "ehf"] | None = Field(
+        None, description="null: EHF for a company with an org number, else PDF"
+    )
+
+
 class CreditIn(BaseModel):
     amount: Text | None = Field(None, max_length=24, description="net; omit to credit all")
     reason: Text = Field("", max_length=200)
@@ -237,6 +278,59 @@ async def set_billing_settings(
             )
         except (BillingError, NotFoundError) as exc:
             raise _fail(exc) from None
+
+
+@router.get("/sites/{site_id}/seller", summary="the site's seller details for its invoices")
+async def get_seller(request: Request, site_id: SiteIdPath, who: Reader) -> dict[str, Any]:
+    who.check_read(site_id)
+    async with reading(request) as conn:
+        return await service.seller_details(conn, site_id)
+
+
+@router.patch(
+    "/sites/{site_id}/seller",
+    summary="set the site's seller details: legal name, address, org and VAT numbers, bank "
+    "account, invoice e-mail (checked by country; a 422 names the field)",
+)
+async def set_seller(
+    request: Request, site_id: SiteIdPath, body: SellerIn, who: Writer
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return await service.set_seller(
+            conn,
+            site_id,
+            body.model_dump(exclude_unset=True),
+            actor=who.actor,
+            authorize=_writable(who),
+        )
+
+
+@router.get("/subscribers/{subscriber_id}/buyer", summary="a subscriber's buyer details")
+async def get_buyer(request: Request, subscriber_id: IdPath, who: Reader) -> dict[str, Any]:
+    async with reading(request) as conn:
+        sub = await bs.get_subscriber(conn, subscriber_id)
+        if sub is None:
+            raise HTTPException(404, f"no subscriber {subscriber_id}")
+        who.check_read(sub["site_id"])
+        return await service.buyer_details(conn, subscriber_id)
+
+
+@router.patch(
+    "/subscribers/{subscriber_id}/buyer",
+    summary="set a subscriber's billing address and, for a company, org number, VAT number, "
+    "buyer reference; its document format (pdf | ehf)",
+)
+async def set_buyer(
+    request: Request, subscriber_id: IdPath, body: BuyerIn, who: Writer
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return await service.set_buyer(
+            conn,
+            subscriber_id,
+            body.model_dump(exclude_unset=True),
+            actor=who.actor,
+            authorize=_writable(who),
+        )
 
 
 @router.post("/invoices/{number}/payments", summary="record an offline payment")

@@ -55,10 +55,74 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_database_flag(policy)
     policy.set_defaults(func=_policy)
 
+    seller = group.add_parser(
+        "seller", help="set the site's seller details its invoices carry (checked by country)"
+    )
+    seller.add_argument("id")
+    add_seller_flags(seller)
+    add_database_flag(seller)
+    seller.set_defaults(func=_seller)
+
     ls = group.add_parser("list", help="list sites")
     ls.add_argument("--json", action="store_true")
     add_database_flag(ls)
     ls.set_defaults(func=_list)
+
+
+def _yes_no(text: str) -> bool:
+    if text.lower() in ("yes", "true", "1"):
+        return True
+    if text.lower() in ("no", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not yes or no")
+
+
+def add_seller_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--legal-name")
+    p.add_argument("--street")
+    p.add_argument("--postcode")
+    p.add_argument("--city")
+    p.add_argument("--country", help="two letters, e.g. NO, SE, DK (default NO)")
+    p.add_argument("--orgnr", help="organisation number, e.g. 923609016")
+    p.add_argument("--vat", help="VAT number, e.g. NO923609016MVA; 'none': not VAT registered")
+    p.add_argument("--foretaksregisteret", type=_yes_no, metavar="yes|no")
+    p.add_argument("--f-skatt", type=_yes_no, metavar="yes|no", help="Godkänd för F-skatt")
+    p.add_argument("--account", help="Norwegian 11-digit account number or IBAN")
+    p.add_argument("--bic")
+    p.add_argument("--invoice-email")
+
+
+_SELLER_FLAGS = {
+    "legal_name": "legal_name",
+    "street": "street",
+    "postcode": "postcode",
+    "city": "city",
+    "country": "country",
+    "orgnr": "orgnr",
+    "vat": "vat_number",
+    "foretaksregisteret": "foretaksregisteret",
+    "f_skatt": "f_skatt",
+    "account": "account",
+    "bic": "bic",
+    "invoice_email": "invoice_email",
+}
+
+
+def _seller(args: argparse.Namespace) -> int:
+    from services import billing
+
+    values = {
+        key: getattr(args, flag)
+        for flag, key in _SELLER_FLAGS.items()
+        if getattr(args, flag) is not None
+    }
+    if str(values.get("vat_number", "")).lower() == "none":
+        values["vat_number"] = None
+    done = in_transaction(
+        args, lambda conn: billing.set_seller(conn, args.id, values, actor=CLI.label)
+    )
+    print(json.dumps(done, indent=2))
+    return 0
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -92,3 +92,22 @@ async def pdf_of(conn: AsyncConnection, number: str, reminder: int | None = None
         return reminder_pdf(inv, this, sent, sub, site, seller)
     lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
     return invoice_pdf(inv, lines, sub, site, seller, buyer)
+
+
+async def ubl_of(conn: AsyncConnection, number: str) -> bytes:
+    """The EHF / Peppol BIS Billing 3.0 UBL of an invoice (by number) or a credit note (CN-...)."""
+    from billing.errors import NotFoundError
+    from billing.ubl import credit_note_ubl, invoice_ubl
+
+    note = await bs.get_credit_note(conn, number) if number.startswith("CN-") else None
+    inv = await bs.get_invoice(conn, int(note["invoice_id"]) if note else number)
+    if inv is None:
+        raise NotFoundError(f"no invoice or credit note {number!r}: see `evgate invoices list`")
+    sub = await bs.get_subscriber(conn, inv["subscriber_id"]) or {}
+    site = await bs.get_site(conn, inv["site_id"]) or {"tz": "UTC"}
+    seller = await bs.get_seller(conn, inv["site_id"])
+    buyer = await bs.get_buyer(conn, inv["subscriber_id"])
+    if note is not None:
+        return credit_note_ubl(note, inv, sub, site, seller, buyer)
+    lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
+    return invoice_ubl(inv, lines, sub, site, seller, buyer)

@@ -16,7 +16,7 @@ from billing.months import PeriodError
 from billing.payments import find_invoice
 from billing.run import estimate
 from billing.stripe_payments import StripeSettings
-from billing.views import invoice_public, list_public, pdf_of
+from billing.views import invoice_public, list_public, pdf_of, ubl_of
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.errors import http_exception
@@ -262,6 +262,26 @@ async def get_pdf(
             who.check_read(inv["site_id"] if inv else None)
         data = await pdf_of(conn, number, reminder)
     return Response(data, media_type="application/pdf")
+
+
+@router.get(
+    "/invoices/{number}/ubl",
+    summary="the invoice (or CN-... credit note) as EHF / Peppol BIS Billing 3.0 UBL",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+)
+async def get_ubl(request: Request, number: Number, who: Reader) -> Response:
+    async with reading(request) as conn:
+        if not number.startswith("CN-"):
+            await _invoice(conn, number, who)
+        else:
+            note = await bs.get_credit_note(conn, number)
+            if note is None:
+                raise HTTPException(404, f"no credit note {number!r}")
+            inv = await bs.get_invoice(conn, int(note["invoice_id"]))
+            who.check_read(inv["site_id"] if inv else None)
+        data = await ubl_of(conn, number)
+    return Response(data, media_type="application/xml")
 
 
 @router.patch(

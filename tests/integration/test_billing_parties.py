@@ -153,3 +153,82 @@ def test_the_cli_sets_the_seller_and_refuses_a_bad_number_in_one_line(
     # a buyer: a missing subscriber is a one-line error too
     assert _cli(db_url, "subscribers", "buyer", "999", "--orgnr", "974760673") == 2
     assert "no subscriber 999" in capsys.readouterr().err
+
+
+async def test_an_issued_invoice_and_its_credit_note_as_ehf(
+    engine: AsyncEngine, db_url: str, tmp_path: Any
+) -> None:
+    from lxml import etree
+    from peppol import validate_xsd
+
+    from tests.unit.billing.ubl_rules import NS, findings
+
+    w = await World(engine).setup()
+    company = await w.subscriber("A", language="nb")
+    await w.subscriber("B")
+    await w.session("A", local("2026-10-05 08:00"), 60, 10_000, parking_min=30)
+    await w.session("A", local("2026-10-06 16:30"), 60, 8_000, tariff="peak")
+    await w.session("B", local("2026-10-07 08:00"), 30, 5_000)
+    as_admin, as_viewer = await _tokens(engine, w.site)
+    transport = httpx.ASGITransport(app=create_app(engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://evgate") as http:
+        body = {"orgnr": "974760673", "buyer_reference": "Prosjekt 77"}
+        r = await http.patch(f"/api/v1/subscribers/{company}/buyer", json=body, headers=as_admin)
+        assert r.status_code == 200
+        await run_billing(engine, OCT)
+        # no seller details yet: the EHF cannot name its seller
+        r = await http.get("/api/v1/invoices/OSL-000001/ubl", headers=as_viewer)
+        assert r.status_code == 422 and "organisation number" in r.json()["detail"]
+        # an invoice issued before its site had seller details takes the seller as it is now
+        r = await http.patch(f"/api/v1/sites/{w.site}/seller", json=SELLER, headers=as_admin)
+        assert r.status_code == 200
+        r = await http.get("/api/v1/invoices/OSL-000001/ubl", headers=as_viewer)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
+        invoice_xml = r.content
+        # the consumer B: an e-mail endpoint, its id as buyer reference
+        consumer = (await http.get("/api/v1/invoices/OSL-000002/ubl", headers=as_viewer)).content
+        r = await http.post(
+            "/api/v1/invoices/OSL-000001/credit-notes",
+            json={"amount": "10.00", "reason": "Feil tariff"},
+            headers=as_admin,
+        )
+        assert r.status_code == 200, r.text
+        note_xml = (
+            await http.get(f"/api/v1/invoices/{r.json()['number']}/ubl", headers=as_viewer)
+        ).content
+        one = (await http.get("/api/v1/invoices/OSL-000001", headers=as_viewer)).json()
+    for xml in (invoice_xml, consumer, note_xml):
+        ok, errors = validate_xsd(xml)
+        assert ok, errors
+        assert findings(xml) == []
+    root = etree.fromstring(invoice_xml)
+    assert root.findtext("cbc:ID", namespaces=NS) == "OSL-000001"
+    assert root.findtext("cac:PaymentMeans/cbc:PaymentID", namespaces=NS) == one["kid"]
+    total = root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS)
+    assert total == f"{one['total'] // 100}.{one['total'] % 100:02d}"
+    lines = root.findall("cac:InvoiceLine", NS)
+    assert [ln.findtext("cbc:InvoicedQuantity", namespaces=NS) for ln in lines] == [
+        "10.000",
+        "8.000",
+    ]
+    buyer = root.find("cac:AccountingCustomerParty/cac:Party/cbc:EndpointID", NS)
+    assert (buyer.get("schemeID"), buyer.text) == ("0192", "974760673")
+    other = etree.fromstring(consumer)
+    assert (
+        other.find("cac:AccountingCustomerParty/cac:Party/cbc:EndpointID", NS).get("schemeID")
+        == "EM"
+    )
+    note = etree.fromstring(note_xml)
+    assert (
+        note.findtext("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", namespaces=NS)
+        == "OSL-000001"
+    )
+    assert note.findtext("cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount", namespaces=NS) == "10.00"
+    # the CLI writes the same document
+    out = tmp_path / "OSL-000001.xml"
+    await engine.dispose()
+    assert (
+        await asyncio.to_thread(_cli, db_url, "invoices", "ubl", "OSL-000001", "--out", str(out))
+        == 0
+    )
+    assert out.read_bytes() == invoice_xml

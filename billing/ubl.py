@@ -102,9 +102,15 @@ class _Doc:
         _cbc(parent, tag, format_amount(minor, self.cur), currencyID=self.cur)
 
     def category(self, parent: ET.Element, tag: str, vat_bp: int) -> None:
-        """The VAT category: S (standard) at a rate, Z at 0 %, O when not VAT registered."""
+        """The VAT category: S (standard) at a rate, Z at 0 %; O (not subject to VAT) when the
+        seller is not VAT registered, which then charges none."""
         cat = _cac(parent, tag)
         if not self.vat_registered:
+            if vat_bp:
+                raise UblError(
+                    "the invoice charges VAT but its seller has no VAT number: set it with "
+                    "`evgate sites seller SITE --vat ...` (or the site's VAT rate to 0)"
+                )
             _cbc(cat, "ID", "O")
             if tag == "TaxCategory" and parent.tag.endswith("TaxSubtotal"):
                 _cbc(cat, "TaxExemptionReason", "Not subject to VAT")

@@ -105,11 +105,11 @@ def _keep(name: str, xml: bytes) -> None:
         (Path(target) / name).write_bytes(xml)
 
 
-def _valid(xml: bytes) -> None:
+def _valid(xml: bytes, warnings: bool = True) -> None:
     ok, errors = validate_xsd(xml)
     assert ok, errors
     assert [str(f) for f in check_rules(xml) if f.severity == "fatal"] == []
-    assert findings(xml) == []
+    assert findings(xml, warnings=warnings) == []
 
 
 def test_an_invoice_is_schema_valid_and_breaks_no_rule() -> None:
@@ -297,5 +297,40 @@ def test_each_rule_check_fails_on_a_document_that_breaks_it(
 ) -> None:
     invoice, lines = issued()
     xml = invoice_ubl(invoice, lines, SUBSCRIBER, SITE)
-    assert rule not in findings(xml)
-    assert rule in findings(_tamper(xml, path, value))
+    assert rule not in findings(xml, warnings=True)
+    assert rule in findings(_tamper(xml, path, value), warnings=True)
+
+
+def test_a_seller_not_vat_registered_sends_category_o_and_never_charges_vat() -> None:
+    seller = check_seller({**{k: SELLER[k] for k in ("legal_name", "orgnr")}, "vat_number": None})
+    draft = assemble(
+        subscriber_id=42,
+        site_id="OSLO",
+        period="2026-10",
+        currency="NOK",
+        site_vat_bp=0,
+        usage=[_usage(0, 10_000, "25.00", "E=2.50")],
+    )
+    invoice, _ = issued()
+    invoice = {
+        **invoice,
+        "seller": seller,
+        "net": draft.net,
+        "vat": draft.vat,
+        "total": draft.total,
+        "vat_breakdown": [
+            {"vat_bp": g.vat_bp, "net": g.net, "vat": g.vat} for g in draft.vat_groups
+        ],
+    }
+    lines = [{"position": i, **ln._asdict()} for i, ln in enumerate(draft.lines, 1)]
+    xml = invoice_ubl(invoice, lines, SUBSCRIBER, SITE)
+    _valid(xml, warnings=False)
+    assert findings(xml, warnings=True) == ["NO-R-002"]  # not in Foretaksregisteret: a warning
+    root = etree.fromstring(xml)
+    assert [c.text for c in root.iterfind(".//cac:TaxCategory/cbc:ID", NS)] == ["O"]
+    assert root.find(".//cac:TaxCategory/cbc:Percent", NS) is None
+    assert root.find("cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme", NS) is None
+    # VAT charged by a seller without a VAT number cannot be sent
+    charged, charged_lines = issued()
+    with pytest.raises(UblError, match="no VAT number"):
+        invoice_ubl({**charged, "seller": seller}, charged_lines, SUBSCRIBER, SITE)

@@ -93,7 +93,8 @@ def invoice_pdf(
     pdf = document(t)
     state = str(invoice.get("state") or "")
     mark = (t[MARKS[state][0]], MARKS[state][1]) if state in MARKS else None
-    header(pdf, f"{t['invoice']} {invoice.get('number_text') or ''}", site, mark, sold_by)
+    logo = (seller or {}).get("logo")
+    header(pdf, f"{t['invoice']} {invoice.get('number_text') or ''}", site, mark, sold_by, logo)
     known = [
         (t["date"], lf.date(invoice.get("issued_at"), tz, lang)),
         (t["due"], lf.date(invoice.get("due_at"), tz, lang)),
@@ -169,7 +170,8 @@ def credit_note_pdf(
     pdf = document(t)
     sold_by = parties.seller_of(invoice, site, seller)
     bought_by = parties.buyer_of(invoice, subscriber, buyer)
-    header(pdf, f"{t['credit_note']} {note['number_text']}", site, None, sold_by)
+    logo = (seller or {}).get("logo")
+    header(pdf, f"{t['credit_note']} {note['number_text']}", site, None, sold_by, logo)
     facts(
         pdf,
         (

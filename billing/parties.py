@@ -217,6 +217,43 @@ def check_buyer(values: Mapping[str, Any], before: Row | None = None) -> dict[st
     return out
 
 
+LOGO_MAX_BYTES = 512 * 1024
+LOGO_MAX_PIXELS = 4000
+
+
+def check_logo(data: bytes) -> str:
+    """A seller's logo: PNG or JPEG, at most 512 KiB and 4000 px a side, readable. -> "png"
+    or "jpeg"."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > LOGO_MAX_BYTES:
+        raise PartyError("logo", f"is {len(data)} bytes: at most {LOGO_MAX_BYTES} bytes")
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        kind = "png"
+    elif data.startswith(b"\xff\xd8\xff"):
+        kind = "jpeg"
+    else:
+        raise PartyError("logo", "is neither a PNG nor a JPEG image")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise PartyError("logo", f"is not a readable {kind.upper()} image") from None
+    if max(width, height) > LOGO_MAX_PIXELS or min(width, height) < 1:
+        raise PartyError("logo", f"is {width}x{height} pixels: at most {LOGO_MAX_PIXELS} a side")
+    return kind
+
+
+def logo_info(data: bytes | None) -> dict[str, Any] | None:
+    """What the JSON says about a stored logo (never its bytes)."""
+    if not data:
+        return None
+    return {"type": "png" if data.startswith(b"\x89PNG") else "jpeg", "bytes": len(data)}
+
+
 def document_format(buyer: Row | None) -> str:
     """What the buyer gets: its own choice, else EHF for a company (an org number), else PDF."""
     if not buyer:

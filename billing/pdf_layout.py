@@ -4,6 +4,7 @@ with the seller and the document's title and state mark, the key-value facts, pa
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import Any
@@ -49,13 +50,22 @@ def header(
     site: Row,
     mark: tuple[str, tuple[int, int, int]] | None,
     seller: Row | None = None,
+    logo: bytes | None = None,
 ) -> None:
-    """Seller on the left (legal name; with ``seller``: its address, its registration lines
-    in its country's words, its invoice e-mail), the document's title on the right, its
-    state mark under it."""
+    """Seller on the left (its logo; its legal name; with ``seller``: its address, its
+    registration lines in its country's words, its invoice e-mail), the document's title on
+    the right, its state mark under it."""
     party = seller or {}
     name = party.get("legal_name") or site.get("name") or site.get("id") or ""
     top = pdf.get_y()
+    if logo:  # left-aligned, at most 14 mm high and 60 mm wide, its proportions kept
+        from PIL import Image
+
+        with Image.open(io.BytesIO(logo)) as image:
+            width, height = image.size
+        h = min(14.0, 60.0 * height / width)
+        pdf.image(io.BytesIO(logo), x=pdf.l_margin, y=top, w=h * width / height, h=h)
+        pdf.set_y(top + h + 2)
     pdf.set_font(FONT, "B", 12)
     pdf.cell(110, 7, str(name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, size=9)

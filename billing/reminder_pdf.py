@@ -48,7 +48,7 @@ def reminder_pdf(
     )
     pdf = document(t)
     sold_by = parties.seller_of(invoice, site, seller)
-    header(pdf, t["reminder"], site, None, sold_by)
+    header(pdf, t["reminder"], site, None, sold_by, (seller or {}).get("logo"))
     facts(
         pdf,
         (

@@ -190,7 +190,8 @@ async def seller_details(conn: AsyncConnection, site_id: str) -> dict[str, Any]:
     if await bs.get_site(conn, site_id) is None:
         raise NotFoundError(f"no site {site_id!r}: see `evgate sites list`")
     row = await bs.get_seller(conn, site_id) or {}
-    return {"site_id": site_id, **{k: row.get(k) for k in parties.SELLER_FIELDS}}
+    out = {"site_id": site_id, **{k: row.get(k) for k in parties.SELLER_FIELDS}}
+    return {**out, "logo": parties.logo_info(row.get("logo"))}
 
 
 async def set_seller(
@@ -221,7 +222,32 @@ async def set_seller(
         before=parties.seller_snapshot(before),
         after=after,
     )
-    return {"site_id": site_id, **after}
+    return {"site_id": site_id, **after, "logo": parties.logo_info((before or {}).get("logo"))}
+
+
+async def set_seller_logo(
+    conn: AsyncConnection,
+    site_id: str,
+    logo: bytes | None,
+    *,
+    actor: str,
+    authorize: Authorize | None = None,
+) -> dict[str, Any]:
+    """Set (PNG or JPEG, checked) or remove (None) the logo at the top of the site's
+    documents; audited as ``seller.logo`` (its type and size, not its bytes)."""
+    if authorize is not None:
+        authorize(site_id)
+    if await bs.get_site(conn, site_id) is None:
+        raise NotFoundError(f"no site {site_id!r}: see `evgate sites list`")
+    if logo is not None:
+        parties.check_logo(logo)
+    before = parties.logo_info(((await bs.get_seller(conn, site_id)) or {}).get("logo"))
+    await bs.put_seller_logo(conn, site_id, logo)
+    after = parties.logo_info(logo)
+    await audit.record(
+        conn, actor, "seller.logo", "site", site_id, site_id=site_id, before=before, after=after
+    )
+    return await seller_details(conn, site_id)
 
 
 def buyer_public(subscriber_id: int, row: dict[str, Any] | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     UniqueConstraint,
@@ -217,6 +218,8 @@ sellers = Table(
     Column("iban", String(34), nullable=True),
     Column("bic", String(11), nullable=True),
     Column("invoice_email", String(254), nullable=True),
+    # PNG or JPEG bytes printed at the top of its documents (billing.parties.check_logo)
+    Column("logo", LargeBinary, nullable=True),
 )
 
 # A subscriber's buyer details: billing address and, for a company, its numbers.

@@ -988,6 +988,12 @@ async def put_seller(conn: Conn, site_id: str, values: dict[str, Any]) -> None:
     await conn.execute(stmt)
 
 
+async def put_seller_logo(conn: Conn, site_id: str, logo: bytes | None) -> None:
+    stmt = _insert(conn)(sellers).values(site_id=site_id, logo=logo)
+    stmt = stmt.on_conflict_do_update(index_elements=["site_id"], set_={"logo": logo})
+    await conn.execute(stmt)
+
+
 async def get_buyer(conn: Conn, subscriber_id: int) -> dict[str, Any] | None:
     query = select(buyers).where(buyers.c.subscriber_id == subscriber_id)
     row = (await conn.execute(query)).mappings().first()

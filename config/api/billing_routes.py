@@ -325,6 +325,39 @@ async def set_seller(
         )
 
 
+@router.put(
+    "/sites/{site_id}/seller/logo",
+    summary="set the logo at the top of the site's documents: the body is a PNG or JPEG "
+    "(Content-Type image/png or image/jpeg), at most 512 KiB",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def set_seller_logo(request: Request, site_id: SiteIdPath, who: Writer) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in ("image/png", "image/jpeg"):
+        raise HTTPException(415, "send the logo as image/png or image/jpeg")
+    data = await request.body()
+    async with transaction(request) as conn:
+        return await service.set_seller_logo(
+            conn, site_id, data, actor=who.actor, authorize=_writable(who)
+        )
+
+
+@router.delete("/sites/{site_id}/seller/logo", summary="remove the site's logo")
+async def delete_seller_logo(request: Request, site_id: SiteIdPath, who: Writer) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return await service.set_seller_logo(
+            conn, site_id, None, actor=who.actor, authorize=_writable(who)
+        )
+
+
 @router.get("/subscribers/{subscriber_id}/buyer", summary="a subscriber's buyer details")
 async def get_buyer(request: Request, subscriber_id: IdPath, who: Reader) -> dict[str, Any]:
     async with reading(request) as conn:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
 
 from config.cli import CliError
 from config.commands.common import add_database_flag, in_transaction
@@ -90,6 +92,8 @@ def add_seller_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--account", help="Norwegian 11-digit account number or IBAN")
     p.add_argument("--bic")
     p.add_argument("--invoice-email")
+    p.add_argument("--logo", metavar="FILE", help="a PNG or JPEG for the top of its documents")
+    p.add_argument("--no-logo", action="store_true", help="remove the logo")
 
 
 _SELLER_FLAGS = {
@@ -118,10 +122,22 @@ def _seller(args: argparse.Namespace) -> int:
     }
     if str(values.get("vat_number", "")).lower() == "none":
         values["vat_number"] = None
-    done = in_transaction(
-        args, lambda conn: billing.set_seller(conn, args.id, values, actor=CLI.label)
-    )
-    print(json.dumps(done, indent=2))
+    logo: bytes | None = None
+    if args.logo:
+        try:
+            logo = Path(args.logo).read_bytes()
+        except OSError as exc:
+            raise CliError(f"cannot read the logo {args.logo}: {exc.strerror}") from None
+
+    async def work(conn: Any) -> dict[str, Any]:
+        changes_logo = logo is not None or args.no_logo
+        if values or not changes_logo:
+            done = await billing.set_seller(conn, args.id, values, actor=CLI.label)
+        if changes_logo:
+            done = await billing.set_seller_logo(conn, args.id, logo, actor=CLI.label)
+        return done
+
+    print(json.dumps(in_transaction(args, work), indent=2))
     return 0
 
 

@@ -232,3 +232,72 @@ async def test_an_issued_invoice_and_its_credit_note_as_ehf(
         == 0
     )
     assert out.read_bytes() == invoice_xml
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (300, 100), (200, 20, 20)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_the_sellers_logo_over_the_api_is_on_its_pdfs(engine: AsyncEngine) -> None:
+    import pypdfium2 as pdfium
+
+    w = await World(engine).setup()
+    await w.subscriber("A")
+    await w.session("A", local("2026-10-05 08:00"), 60, 10_000)
+    as_admin, as_viewer = await _tokens(engine, w.site)
+    await run_billing(engine, OCT)
+    url = f"/api/v1/sites/{w.site}/seller/logo"
+    transport = httpx.ASGITransport(app=create_app(engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://evgate") as http:
+        png = {"Content-Type": "image/png"}
+        r = await http.put(
+            url, content=b"GIF89a", headers={**as_admin, "Content-Type": "image/gif"}
+        )
+        assert r.status_code == 415
+        r = await http.put(url, content=b"not a png", headers={**as_admin, **png})
+        assert r.status_code == 422 and r.json()["field"] == "logo"
+        assert (
+            await http.put(url, content=_png(), headers={**as_viewer, **png})
+        ).status_code == 403
+        r = await http.put(url, content=_png(), headers={**as_admin, **png})
+        assert r.status_code == 200, r.text
+        assert r.json()["logo"] == {"type": "png", "bytes": len(_png())}
+        seller = (await http.get(f"/api/v1/sites/{w.site}/seller", headers=as_viewer)).json()
+        assert seller["logo"]["type"] == "png" and "logo" not in str(seller["legal_name"])
+        pdf = (await http.get("/api/v1/invoices/OSL-000001/pdf", headers=as_viewer)).content
+        r = await http.delete(url, headers=as_admin)
+        assert r.status_code == 200 and r.json()["logo"] is None
+        plain = (await http.get("/api/v1/invoices/OSL-000001/pdf", headers=as_viewer)).content
+    mm = 72 / 25.4
+    spot = (int(20 * mm), int(20 * mm))
+    page = pdfium.PdfDocument(pdf)[0].render(scale=1).to_pil().convert("RGB")
+    assert page.getpixel(spot) == (200, 20, 20)
+    page = pdfium.PdfDocument(plain)[0].render(scale=1).to_pil().convert("RGB")
+    assert page.getpixel(spot) != (200, 20, 20)
+    log = [e["action"] for e in await rows(engine, audit_log, audit_log.c.id)]
+    assert log.count("seller.logo") == 2
+
+
+def test_the_cli_sets_the_logo_from_a_file(
+    db_url: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("--tz", "Europe/Oslo", "--currency", "NOK", "--vat", "25", "--plan", "business")
+    assert _cli(db_url, "sites", "add", "OSLO", *args) == 0
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(_png())
+    assert _cli(db_url, "sites", "seller", "OSLO", "--logo", str(logo)) == 0
+    stored = asyncio.run(_seller(db_url, "OSLO"))
+    assert stored is not None and stored["logo"] == _png()
+    logo.write_bytes(b"junk")
+    capsys.readouterr()
+    assert _cli(db_url, "sites", "seller", "OSLO", "--logo", str(logo)) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    assert _cli(db_url, "sites", "seller", "OSLO", "--logo", str(tmp_path / "missing.png")) == 2
+    assert _cli(db_url, "sites", "seller", "OSLO", "--no-logo") == 0
+    assert asyncio.run(_seller(db_url, "OSLO"))["logo"] is None  # type: ignore[index]

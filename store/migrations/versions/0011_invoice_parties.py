@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("iban", sa.String(length=34), nullable=True),
         sa.Column("bic", sa.String(length=11), nullable=True),
         sa.Column("invoice_email", sa.String(length=254), nullable=True),
+        sa.Column("logo", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_sellers_site_id_sites")),
         sa.PrimaryKeyConstraint("site_id", name=op.f("pk_sellers")),
     )

@@ -245,3 +245,26 @@ def test_a_credit_note_has_no_payment_block() -> None:
     text = pdf_text(credit_note_pdf(NOTE, inv, SUBSCRIBER, SITE))
     assert "Org.nr 923 609 016 MVA" in text
     assert labels("nb")["how_to_pay"] not in text and "8601.11.17947" not in text
+
+
+def test_the_sellers_logo_is_printed_above_its_name(out: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (300, 100), (200, 20, 20)).save(png, format="PNG")
+    seller = {**SELLER_NO, "logo": png.getvalue()}
+    pdf = invoice_pdf({**INVOICE, "language": "nb"}, LINES, SUBSCRIBER, SITE, seller)
+    _pages(pdf, "invoice-nb-logo", out)
+    page = pdfium.PdfDocument(pdf)[0]
+    image = page.render(scale=1).to_pil().convert("RGB")
+    # 15 mm from the left and top edges, 14 mm high: red at (20 mm, 20 mm), in points
+    mm = 72 / 25.4
+    assert image.getpixel((int(20 * mm), int(20 * mm))) == (200, 20, 20)
+    text = page.get_textpage().get_text_range()
+    assert "Sjøsiden Lading AS" in text
+    without = pdfium.PdfDocument(invoice_pdf(INVOICE, LINES, SUBSCRIBER, SITE, SELLER_NO))[0]
+    assert without.render(scale=1).to_pil().convert("RGB").getpixel(
+        (int(20 * mm), int(20 * mm))
+    ) != (200, 20, 20)

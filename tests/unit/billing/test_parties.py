@@ -92,3 +92,28 @@ def test_a_company_buyer_gets_ehf_unless_it_chose_pdf() -> None:
         check_buyer({"document_format": "xml"})
     with pytest.raises(PartyError, match="^orgnr: "):
         check_buyer({"orgnr": "974760674"})
+
+
+def _image(kind: str, size: tuple[int, int] = (200, 80)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 20, 20)).save(out, format=kind)
+    return out.getvalue()
+
+
+def test_a_logo_is_a_readable_png_or_jpeg_of_bounded_size() -> None:
+    assert parties.check_logo(_image("PNG")) == "png"
+    assert parties.check_logo(_image("JPEG")) == "jpeg"
+    assert parties.logo_info(_image("PNG")) == {"type": "png", "bytes": len(_image("PNG"))}
+    for bad, words in (
+        (b"GIF89a....", "neither a PNG nor a JPEG"),
+        (_image("PNG")[:40], "not a readable PNG"),
+        (b"\xff\xd8\xff" + b"\x00" * (parties.LOGO_MAX_BYTES), "at most"),
+        (_image("PNG", (4001, 10)), "4000"),
+    ):
+        with pytest.raises(PartyError, match="^logo: ") as caught:
+            parties.check_logo(bad)
+        assert words in str(caught.value)

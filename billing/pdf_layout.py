@@ -62,9 +62,9 @@ def header(
         from PIL import Image
 
         with Image.open(io.BytesIO(logo)) as image:
-            width, height = image.size
-        h = min(14.0, 60.0 * height / width)
-        pdf.image(io.BytesIO(logo), x=pdf.l_margin, y=top, w=h * width / height, h=h)
+            px_wide, px_high = image.size
+        h = min(14.0, 60.0 * px_high / px_wide)
+        pdf.image(io.BytesIO(logo), x=pdf.l_margin, y=top, w=h * px_wide / px_high, h=h)
         pdf.set_y(top + h + 2)
     pdf.set_font(FONT, "B", 12)
     pdf.cell(110, 7, str(name), new_x="LMARGIN", new_y="NEXT")

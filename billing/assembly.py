@@ -36,6 +36,8 @@ class PricedUsage(NamedTuple):
     parking_s: int
     net: Decimal
     late: bool = False
+    # the tariff's unit prices that priced it (billing/unit_prices.py)
+    unit_prices: str | None = None
 
 
 # lines in order of (stopped_at, session_id): a C key function, as a run sorts a million
@@ -67,6 +69,7 @@ class Line(NamedTuple):
     charging_s: int | None = None
     parking_s: int | None = None
     late: bool = False
+    unit_prices: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,7 @@ def assemble(
             u.charging_s,
             u.parking_s,
             u.late,
+            u.unit_prices,
         )
         for u in sorted(usage, key=_BY_STOP)
     ]

@@ -16,9 +16,10 @@ from typing import Any
 from fpdf import FPDF
 
 from billing import local_forms as lf
+from billing import parties, unit_prices
 from billing.labels import labels
 from billing.money import format_amount
-from billing.pdf_layout import FONT, MARKS, customer, document, facts, header
+from billing.pdf_layout import FONT, MARKS, document, facts, header, parties_and_facts, payment_box
 
 Row = Mapping[str, Any]
 
@@ -28,25 +29,85 @@ def _hm(seconds: int | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}"
 
 
-def invoice_pdf(invoice: Row, lines: Sequence[Row], subscriber: Row, site: Row) -> bytes:
+def buyer_lines(buyer: Row, t: Mapping[str, str]) -> list[str]:
+    """The buyer's block: name, billing address, org number, reference, e-mail."""
+    lines = [str(buyer.get("name") or "")]
+    lines += parties.address_lines(buyer)
+    if buyer.get("country") and buyer.get("country") != "NO" and buyer.get("street"):
+        lines.append(str(buyer["country"]))
+    lines += parties.buyer_registration_lines(buyer, t)
+    if buyer.get("email"):
+        lines.append(str(buyer["email"]))
+    return [ln for ln in lines if ln]
+
+
+def unit_prices_text(text: str | None, cur: str, lang: str, t: Mapping[str, str]) -> str:
+    """``"E=2.50;T=60"`` -> ``"2,50 kr/kWh · Ladetid 60,00 kr/t"`` in the document's forms."""
+    prices = unit_prices.decode(text)
+    parts = []
+    for code in unit_prices.ORDER:
+        values = prices.get(code)
+        if not values:
+            continue
+        money = " / ".join(lf.unit_money(v, cur, lang) for v in values)
+        if code == unit_prices.ENERGY:
+            parts.append(f"{money}/kWh")
+        elif code == unit_prices.TIME:
+            parts.append(f"{t['charging']} {money}/{t['hour']}")
+        elif code == unit_prices.PARKING:
+            parts.append(f"{t['parking']} {money}/{t['hour']}")
+        else:
+            parts.append(f"{money} {t['per_session']}")
+    return " · ".join(parts)
+
+
+def payment_rows(
+    invoice: Row, seller: Row, t: Mapping[str, str], tz: str, cur: str, lang: str
+) -> list[tuple[str, str]]:
+    """What a payer types into the bank: account, KID, amount, due date."""
+    rows = [(t[key], value) for key, value in parties.account_text(seller)]
+    if invoice.get("kid"):
+        rows.append((t["kid"], str(invoice["kid"])))
+    rows.append((t["to_pay"], lf.money(int(invoice["total"]), cur, lang)))
+    if invoice.get("due_at"):
+        rows.append((t["due"], lf.date(invoice.get("due_at"), tz, lang)))
+    return rows
+
+
+def invoice_pdf(
+    invoice: Row,
+    lines: Sequence[Row],
+    subscriber: Row,
+    site: Row,
+    seller: Row | None = None,
+    buyer: Row | None = None,
+) -> bytes:
+    """The invoice: seller and buyer (the invoice's own snapshot when it has one, else
+    ``seller``/``buyer`` as they are now), facts, a line per session with the unit prices
+    that priced it, VAT per rate, totals, and how to pay."""
     lang = invoice.get("language") or subscriber.get("language") or "en"
     t = labels(lang)
     tz, cur = site["tz"], invoice["currency"]
+    sold_by = parties.seller_of(invoice, site, seller)
+    bought_by = parties.buyer_of(invoice, subscriber, buyer)
     pdf = document(t)
     state = str(invoice.get("state") or "")
     mark = (t[MARKS[state][0]], MARKS[state][1]) if state in MARKS else None
-    header(pdf, f"{t['invoice']} {invoice.get('number_text') or ''}", site, mark)
+    logo = (seller or {}).get("logo")
+    header(pdf, f"{t['invoice']} {invoice.get('number_text') or ''}", site, mark, sold_by, logo)
     known = [
-        (t["customer"], customer(subscriber)),
-        (t["period"], str(invoice["period"])),
         (t["date"], lf.date(invoice.get("issued_at"), tz, lang)),
         (t["due"], lf.date(invoice.get("due_at"), tz, lang)),
+        (t["period"], str(invoice["period"])),
     ]
-    if site.get("payment_terms_days") is not None:
-        known.append((t["terms"], f"{site['payment_terms_days']} {t['days']}"))
+    terms = subscriber.get("payment_terms_days")
+    if terms is None:
+        terms = site.get("payment_terms_days")
+    if terms is not None:
+        known.append((t["terms"], t["terms_net"].format(n=terms)))
     if invoice.get("kid"):
         known.append((t["kid"], str(invoice["kid"])))
-    facts(pdf, known)
+    parties_and_facts(pdf, t["customer"], buyer_lines(bought_by, t), known)
     widths = (20, 32, 38, 20, 20, 20, 30)
     cols = (
         t["session"],
@@ -81,20 +142,40 @@ def invoice_pdf(invoice: Row, lines: Sequence[Row], subscriber: Row, site: Row) 
             pdf.cell(sum(widths[:-1]), 5.5, f"{label}: {ln.get('description') or ''}")
         pdf.cell(widths[-1], 5.5, lf.number(ln["net"], cur, lang), align="R")
         pdf.ln()
+        prices = unit_prices_text(ln.get("unit_prices"), cur, lang, t)
+        if prices:  # the tariff's unit prices under the line, small and grey
+            pdf.set_font(FONT, size=7.5)
+            pdf.set_text_color(90, 90, 90)
+            pdf.cell(widths[0], 4, "")
+            pdf.cell(sum(widths[1:]), 4, prices, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_text_color(0, 0, 0)
+            pdf.set_font(FONT, size=9)
     _totals(pdf, t, invoice, cur, lang, t["total"])
+    payment_box(pdf, t["how_to_pay"], payment_rows(invoice, sold_by, t, tz, cur, lang))
     return bytes(pdf.output())
 
 
-def credit_note_pdf(note: Row, invoice: Row, subscriber: Row, site: Row) -> bytes:
+def credit_note_pdf(
+    note: Row,
+    invoice: Row,
+    subscriber: Row,
+    site: Row,
+    seller: Row | None = None,
+    buyer: Row | None = None,
+) -> bytes:
+    """A credit note: the parties of the invoice it credits; never an amount to pay."""
     lang = invoice.get("language") or subscriber.get("language") or "en"
     t = labels(lang)
     cur = invoice["currency"]
     pdf = document(t)
-    header(pdf, f"{t['credit_note']} {note['number_text']}", site, None)
+    sold_by = parties.seller_of(invoice, site, seller)
+    bought_by = parties.buyer_of(invoice, subscriber, buyer)
+    logo = (seller or {}).get("logo")
+    header(pdf, f"{t['credit_note']} {note['number_text']}", site, None, sold_by, logo)
     facts(
         pdf,
         (
-            (t["customer"], customer(subscriber)),
+            (t["customer"], ", ".join(buyer_lines(bought_by, t)[:3])),
             (t["credits"], str(invoice.get("number_text") or "")),
             (t["period"], str(invoice.get("period") or "")),
             (t["date"], lf.date(note.get("issued_at"), site["tz"], lang)),

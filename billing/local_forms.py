@@ -66,3 +66,9 @@ def date_time(dt: datetime | None, tz: str, language: str | None) -> str:
     local = dt.astimezone(ZoneInfo(tz))
     day = format_date(local.date(), "short", locale=locale_of(language))
     return f"{day} {format_datetime(local, 'HH:mm', locale=locale_of(language))}"
+
+
+def unit_money(price: Decimal, currency: str, language: str | None) -> str:
+    """A unit price as the tariff states it: at least the currency's digits, never rounded
+    (``Decimal("2.5")`` -> ``"2,50 kr"``, ``Decimal("2.4375")`` -> ``"2,4375 kr"``)."""
+    return format_currency(price, currency, locale=locale_of(language), decimal_quantization=False)

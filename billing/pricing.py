@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from billing import unit_prices
 from metering import Timeline, session_timeline
 from tariffs import ClosedForm, OneWindow, Tariff, closed_form, parse_tariff, price_session
 
@@ -43,6 +44,9 @@ class VersionPricer:
         self.tz = tz
         self.linear: ClosedForm | None = closed_form(tariff)
         self.window: OneWindow | None = OneWindow(tariff, tz) if self.linear is None else None
+        # the unit prices a line of this version shows (billing/unit_prices.py), once
+        self.linear_prices: str | None = unit_prices.of_form(self.linear)
+        self._window_prices: dict[int, str | None] = {}
 
     @classmethod
     def from_ocpi(cls, ocpi: str | dict[str, Any], tz: str) -> VersionPricer:
@@ -65,10 +69,27 @@ class VersionPricer:
             return None
         return self.window.net(s.started_at, s.stopped_at, s.energy_wh, s.charging_s, s.parking_s)
 
+    def prices_of_totals(self, s: SessionTotals) -> str | None:
+        """The unit prices that ``net_of_totals`` used (None when it gives no price)."""
+        if self.linear is not None:
+            return self.linear_prices
+        form = None if self.window is None else self.window.form(s.started_at, s.stopped_at)
+        if form is None:
+            return None
+        key = id(form)  # the window's forms live as long as this pricer
+        if key not in self._window_prices:
+            self._window_prices[key] = unit_prices.of_form(form)
+        return self._window_prices[key]
+
     def net_of(self, timeline: Timeline) -> Decimal:
         """The price excl. VAT of a session's trace, full precision (rounding is the
         invoice's job)."""
         return price_session(self.tariff, timeline.trace(), self.tz).total_cost.excl_vat
+
+    def priced(self, timeline: Timeline) -> tuple[Decimal, str | None]:
+        """``net_of`` and the unit prices the pricer met on the trace."""
+        priced = price_session(self.tariff, timeline.trace(), self.tz)
+        return priced.total_cost.excl_vat, unit_prices.of_lines(priced.lines)
 
     def timeline(
         self,

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from billing import local_forms as lf
+from billing import parties
 from billing.labels import labels
 from billing.lifecycle import amount_due
-from billing.pdf_layout import FONT, customer, document, facts, header
+from billing.pdf_layout import FONT, customer, document, facts, header, payment_box
 
 Row = Mapping[str, Any]
 NEW_DUE_DAYS = 14
@@ -26,7 +27,12 @@ def new_due_date(sent_at: datetime) -> datetime:
 
 
 def reminder_pdf(
-    invoice: Row, reminder: Row, reminders: Sequence[Row], subscriber: Row, site: Row
+    invoice: Row,
+    reminder: Row,
+    reminders: Sequence[Row],
+    subscriber: Row,
+    site: Row,
+    seller: Row | None = None,
 ) -> bytes:
     """Reminder ``reminder`` (a row of ``reminders``: n, fee, sent_at) of ``invoice``.
 
@@ -41,7 +47,8 @@ def reminder_pdf(
         int(invoice["total"]), int(invoice["paid_amount"]), int(invoice["credited_amount"])
     )
     pdf = document(t)
-    header(pdf, t["reminder"], site, None)
+    sold_by = parties.seller_of(invoice, site, seller)
+    header(pdf, t["reminder"], site, None, sold_by, (seller or {}).get("logo"))
     facts(
         pdf,
         (
@@ -63,4 +70,9 @@ def reminder_pdf(
     pdf.cell(140, 8, t["new_due"], align="R")
     due = lf.date(new_due_date(reminder["sent_at"]), tz, lang)
     pdf.cell(0, 8, due, align="R", new_x="LMARGIN", new_y="NEXT")
+    pay = [(t[key], value) for key, value in parties.account_text(sold_by)]
+    if invoice.get("kid"):
+        pay.append((t["kid"], str(invoice["kid"])))
+    if pay:
+        payment_box(pdf, t["how_to_pay"], pay)
     return bytes(pdf.output())

@@ -37,6 +37,7 @@ from billing.kid import build_kid
 from billing.lifecycle import Figures, InvoiceEvent, InvoiceState, next_state
 from billing.months import month_bounds, parse_period, period_of
 from billing.numbering import invoice_number, invoice_series
+from billing.parties import buyer_snapshot, seller_snapshot
 from billing.pricing import SessionTotals, VersionPricer
 from store import audit, presence
 from store import billing_store as bs
@@ -129,6 +130,9 @@ class _Site:
     end: datetime
     subscribers: dict[int, dict[str, Any]]
     plans: dict[int, list[dict[str, Any]]]
+    # who sells and who buys, as the invoices issued now keep them (billing/parties.py)
+    seller: dict[str, Any] | None = None
+    buyers: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -218,7 +222,9 @@ async def _load_site(engine: AsyncEngine, row: dict[str, Any], period: str) -> _
     async with engine.connect() as conn:
         subs = await bs.site_subscribers(conn, row["id"])
         plans = await bs.site_plans(conn, row["id"])
-    return _Site(row, start, end, subs, plans)
+        seller = await bs.get_seller(conn, row["id"])
+        buyers = await bs.buyers_of(conn, list(subs))
+    return _Site(row, start, end, subs, plans, seller_snapshot(seller), buyers)
 
 
 async def _bill_site(
@@ -407,6 +413,7 @@ async def _flush(
                 parking,
                 linear.net(wh, charging, parking),
                 stopped_at < start,
+                pricer.linear_prices,
             )
         )
     # restricted (e.g. time-of-day) tariffs: a session inside one window of a clock-only
@@ -432,6 +439,7 @@ async def _flush(
                 totals.parking_s,
                 net,
                 totals.stopped_at < start,
+                pricer.prices_of_totals(totals),
             )
         )
     keys = [(r[0], r[1], r[2], t.started_at, t.stopped_at) for t, r, _ in traced]
@@ -439,6 +447,7 @@ async def _flush(
     for totals, row, pricer in traced:
         sid, charger = row[:2]
         timeline = pricer.timeline(totals, *inputs[sid])
+        net, prices = pricer.priced(timeline)
         usage.append(  # the line shows the times priced: the trace's (the stored ones)
             PricedUsage(
                 sid,
@@ -448,8 +457,9 @@ async def _flush(
                 totals.energy_wh,
                 timeline.charging_s,
                 timeline.parking_s,
-                pricer.net_of(timeline),
+                net,
                 totals.stopped_at < start,
+                prices,
             )
         )
     if known and owner is not None:
@@ -549,6 +559,7 @@ async def _write(
                     ln.late,
                     ln.net,
                     ln.vat_bp,
+                    ln.unit_prices,
                 )
             )
             if sid is not None:
@@ -605,6 +616,8 @@ def _invoice_row(
         "payment_method": "stripe" if sub.get("payment_method") == "stripe" else "manual",
         "run_id": run_id,
         "created_at": now,
+        "seller": site.seller,
+        "buyer": buyer_snapshot(sub, site.buyers.get(draft.subscriber_id)),
     }
 
 

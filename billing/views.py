@@ -34,6 +34,8 @@ def invoice_public(inv: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -
         "issued_at": _iso(inv["issued_at"]),
         "due_at": _iso(inv["due_at"]),
         "reminders_sent": inv["reminders_sent"],
+        "seller": inv.get("seller"),
+        "buyer": inv.get("buyer"),
         "lines": [
             {
                 "position": ln["position"],
@@ -49,6 +51,7 @@ def invoice_public(inv: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -
                 "late": bool(ln["late"]),
                 "net": ln["net"],
                 "vat_bp": ln["vat_bp"],
+                "unit_prices": ln.get("unit_prices"),
             }
             for ln in lines
         ],
@@ -73,10 +76,12 @@ async def pdf_of(conn: AsyncConnection, number: str, reminder: int | None = None
         raise NotFoundError(f"no invoice or credit note {number!r}: see `evgate invoices list`")
     sub = await bs.get_subscriber(conn, inv["subscriber_id"]) or {}
     site = await bs.get_site(conn, inv["site_id"]) or {"tz": "UTC"}
+    seller = await bs.get_seller(conn, inv["site_id"])
+    buyer = await bs.get_buyer(conn, inv["subscriber_id"])
     if note is not None:
         if reminder is not None:
             raise NotFoundError(f"{number} is a credit note: reminders belong to invoices")
-        return credit_note_pdf(note, inv, sub, site)
+        return credit_note_pdf(note, inv, sub, site, seller, buyer)
     if reminder is not None:
         sent = await bs.reminders_of(conn, inv["id"])
         this = next((r for r in sent if int(r["n"]) == reminder), None)
@@ -84,6 +89,25 @@ async def pdf_of(conn: AsyncConnection, number: str, reminder: int | None = None
             raise NotFoundError(
                 f"invoice {number} has {len(sent)} reminder(s), not reminder {reminder}"
             )
-        return reminder_pdf(inv, this, sent, sub, site)
+        return reminder_pdf(inv, this, sent, sub, site, seller)
     lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
-    return invoice_pdf(inv, lines, sub, site)
+    return invoice_pdf(inv, lines, sub, site, seller, buyer)
+
+
+async def ubl_of(conn: AsyncConnection, number: str) -> bytes:
+    """The EHF / Peppol BIS Billing 3.0 UBL of an invoice (by number) or a credit note (CN-...)."""
+    from billing.errors import NotFoundError
+    from billing.ubl import credit_note_ubl, invoice_ubl
+
+    note = await bs.get_credit_note(conn, number) if number.startswith("CN-") else None
+    inv = await bs.get_invoice(conn, int(note["invoice_id"]) if note else number)
+    if inv is None:
+        raise NotFoundError(f"no invoice or credit note {number!r}: see `evgate invoices list`")
+    sub = await bs.get_subscriber(conn, inv["subscriber_id"]) or {}
+    site = await bs.get_site(conn, inv["site_id"]) or {"tz": "UTC"}
+    seller = await bs.get_seller(conn, inv["site_id"])
+    buyer = await bs.get_buyer(conn, inv["subscriber_id"])
+    if note is not None:
+        return credit_note_ubl(note, inv, sub, site, seller, buyer)
+    lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
+    return invoice_ubl(inv, lines, sub, site, seller, buyer)

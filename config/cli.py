@@ -28,6 +28,7 @@ GROUPS: dict[str, str] = {
     "plans": "config.commands.plans",
     "reports": "config.commands.reports",
     "admin": "config.commands.admin",
+    "subscribers": "config.commands.subscribers",
 }
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from billing import payments, refunds
+from billing import parties, payments, refunds
 from billing.dunning_rules import effective, settings_problem
 from billing.errors import BillingError, NotFoundError, WebhookRefused
 from billing.kid import check_kid_mode
@@ -246,3 +246,112 @@ async def update_billing_settings(
         after={k: after[k] for k in changed},
     )
     return after
+
+
+async def seller_details(conn: AsyncConnection, site_id: str) -> dict[str, Any]:
+    """The site's seller details as stored (every field; None where unset)."""
+    if await bs.get_site(conn, site_id) is None:
+        raise NotFoundError(f"no site {site_id!r}: see `evgate sites list`")
+    row = await bs.get_seller(conn, site_id) or {}
+    out = {"site_id": site_id, **{k: row.get(k) for k in parties.SELLER_FIELDS}}
+    return {**out, "logo": parties.logo_info(row.get("logo"))}
+
+
+async def set_seller(
+    conn: AsyncConnection,
+    site_id: str,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    authorize: Authorize | None = None,
+) -> dict[str, Any]:
+    """Change the site's seller details (legal name, address, org and VAT numbers, bank
+    account, ...): checked by country (billing/parties.py), stored compact, audited as
+    ``seller.update``. Invoices already issued keep the seller they were issued with."""
+    if authorize is not None:
+        authorize(site_id)
+    if await bs.get_site(conn, site_id) is None:
+        raise NotFoundError(f"no site {site_id!r}: see `evgate sites list`")
+    before = await bs.get_seller(conn, site_id)
+    after = parties.check_seller(values, before)
+    await bs.put_seller(conn, site_id, after)
+    await audit.record(
+        conn,
+        actor,
+        "seller.update",
+        "site",
+        site_id,
+        site_id=site_id,
+        before=parties.seller_snapshot(before),
+        after=after,
+    )
+    return {"site_id": site_id, **after, "logo": parties.logo_info((before or {}).get("logo"))}
+
+
+async def set_seller_logo(
+    conn: AsyncConnection,
+    site_id: str,
+    logo: bytes | None,
+    *,
+    actor: str,
+    authorize: Authorize | None = None,
+) -> dict[str, Any]:
+    """Set (PNG or JPEG, checked) or remove (None) the logo at the top of the site's
+    documents; audited as ``seller.logo`` (its type and size, not its bytes)."""
+    if authorize is not None:
+        authorize(site_id)
+    if await bs.get_site(conn, site_id) is None:
+        raise NotFoundError(f"no site {site_id!r}: see `evgate sites list`")
+    if logo is not None:
+        parties.check_logo(logo)
+    before = parties.logo_info(((await bs.get_seller(conn, site_id)) or {}).get("logo"))
+    await bs.put_seller_logo(conn, site_id, logo)
+    after = parties.logo_info(logo)
+    await audit.record(
+        conn, actor, "seller.logo", "site", site_id, site_id=site_id, before=before, after=after
+    )
+    return await seller_details(conn, site_id)
+
+
+def buyer_public(subscriber_id: int, row: dict[str, Any] | None) -> dict[str, Any]:
+    out = {"subscriber_id": subscriber_id, **{k: (row or {}).get(k) for k in parties.BUYER_FIELDS}}
+    out["document_format"] = parties.document_format(row)
+    return out
+
+
+async def buyer_details(conn: AsyncConnection, subscriber_id: int) -> dict[str, Any]:
+    if await bs.get_subscriber(conn, subscriber_id) is None:
+        raise NotFoundError(f"no subscriber {subscriber_id}")
+    return buyer_public(subscriber_id, await bs.get_buyer(conn, subscriber_id))
+
+
+async def set_buyer(
+    conn: AsyncConnection,
+    subscriber_id: int,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    authorize: Authorize | None = None,
+) -> dict[str, Any]:
+    """Change a subscriber's buyer details (billing address; for a company its org number,
+    VAT number and buyer reference; its document format): checked, stored, audited as
+    ``buyer.update``."""
+    sub = await bs.get_subscriber(conn, subscriber_id)
+    if sub is None:
+        raise NotFoundError(f"no subscriber {subscriber_id}")
+    if authorize is not None:
+        authorize(sub["site_id"])
+    before = await bs.get_buyer(conn, subscriber_id)
+    after = parties.check_buyer(values, before)
+    await bs.put_buyer(conn, subscriber_id, after)
+    await audit.record(
+        conn,
+        actor,
+        "buyer.update",
+        "subscriber",
+        subscriber_id,
+        site_id=sub["site_id"],
+        before={k: before.get(k) for k in parties.BUYER_FIELDS} if before else None,
+        after=after,
+    )
+    return buyer_public(subscriber_id, after)

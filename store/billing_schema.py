@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     UniqueConstraint,
@@ -75,6 +76,10 @@ invoices = Table(
     Column("paid_at", UtcDateTime, nullable=True),
     Column("reminders_sent", Integer, nullable=False, server_default=text("0")),
     Column("last_reminder_at", UtcDateTime, nullable=True),
+    # who sold and who bought, as they were at issue (sellers/buyers rows): re-renders of an
+    # issued invoice never change; None on invoices issued before these were kept
+    Column("seller", JsonText, nullable=True),
+    Column("buyer", JsonText, nullable=True),
     UniqueConstraint("subscriber_id", "period"),
     UniqueConstraint("series", "number"),
     UniqueConstraint("site_id", "kid"),
@@ -100,6 +105,8 @@ invoice_lines = Table(
     Column("late", Boolean, nullable=False, server_default=text("false")),
     Column("net", BigInteger, nullable=False),
     Column("vat_bp", Integer, nullable=False),
+    # the tariff's unit prices that priced a session line (billing/unit_prices.py)
+    Column("unit_prices", String(200), nullable=True),
     Index(None, "invoice_id", "position"),
 )
 
@@ -205,6 +212,45 @@ billing_settings = Table(
     Column("card_retry_days", Integer, nullable=False, server_default=text("3")),
 )
 
+# A site's seller details for its invoices (billing/parties.py: compact, checked forms).
+# vat_number None: not VAT registered. bank_account: Norwegian 11-digit kontonr.
+sellers = Table(
+    "sellers",
+    metadata,
+    Column("site_id", String(64), ForeignKey("sites.id"), primary_key=True),
+    Column("legal_name", String(200), nullable=True),
+    Column("street", String(200), nullable=True),
+    Column("postcode", String(16), nullable=True),
+    Column("city", String(100), nullable=True),
+    Column("country", String(2), nullable=False, server_default="NO"),
+    Column("orgnr", String(32), nullable=True),
+    Column("vat_number", String(40), nullable=True),
+    Column("foretaksregisteret", Boolean, nullable=False, server_default=text("false")),
+    Column("f_skatt", Boolean, nullable=False, server_default=text("false")),
+    Column("bank_account", String(11), nullable=True),
+    Column("iban", String(34), nullable=True),
+    Column("bic", String(11), nullable=True),
+    Column("invoice_email", String(254), nullable=True),
+    # PNG or JPEG bytes printed at the top of its documents (billing.parties.check_logo)
+    Column("logo", LargeBinary, nullable=True),
+)
+
+# A subscriber's buyer details: billing address and, for a company, its numbers.
+# document_format None: EHF for a company (an org number), else PDF.
+buyers = Table(
+    "buyers",
+    metadata,
+    Column("subscriber_id", BigInteger, ForeignKey("subscribers.id"), primary_key=True),
+    Column("street", String(200), nullable=True),
+    Column("postcode", String(16), nullable=True),
+    Column("city", String(100), nullable=True),
+    Column("country", String(2), nullable=False, server_default="NO"),
+    Column("orgnr", String(32), nullable=True),
+    Column("vat_number", String(40), nullable=True),
+    Column("buyer_reference", String(100), nullable=True),
+    Column("document_format", String(8), nullable=True),
+)
+
 # A subscriber's Stripe customer and default payment method.
 stripe_customers = Table(
     "stripe_customers",
@@ -218,6 +264,7 @@ stripe_customers = Table(
 __all__ = [
     "billing_runs",
     "billing_settings",
+    "buyers",
     "credit_notes",
     "invoice_lines",
     "invoice_sessions",
@@ -225,6 +272,7 @@ __all__ = [
     "number_series",
     "payments",
     "reminders",
+    "sellers",
     "stripe_customers",
     "subscriber_plans",
 ]

@@ -41,6 +41,7 @@ from store import audit
 from store.billing_schema import (
     billing_runs,
     billing_settings,
+    buyers,
     credit_notes,
     invoice_lines,
     invoice_sessions,
@@ -48,6 +49,7 @@ from store.billing_schema import (
     number_series,
     payments,
     reminders,
+    sellers,
     stripe_customers,
     subscriber_plans,
 )
@@ -539,6 +541,7 @@ LINE_COLUMNS = (
     "late",
     "net",
     "vat_bp",
+    "unit_prices",
 )
 
 
@@ -1037,3 +1040,48 @@ async def set_payment_method(conn: Conn, subscriber_id: int, method: str) -> Non
     await conn.execute(
         update(subscribers).where(subscribers.c.id == subscriber_id).values(payment_method=method)
     )
+
+
+# --- who sells and who buys (billing/parties.py checks the values) -------------------------
+
+
+async def get_seller(conn: Conn, site_id: str) -> dict[str, Any] | None:
+    query = select(sellers).where(sellers.c.site_id == site_id)
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def put_seller(conn: Conn, site_id: str, values: dict[str, Any]) -> None:
+    row = {"site_id": site_id, **values}
+    stmt = _insert(conn)(sellers).values(row)
+    stmt = stmt.on_conflict_do_update(index_elements=["site_id"], set_=dict(values))
+    await conn.execute(stmt)
+
+
+async def put_seller_logo(conn: Conn, site_id: str, logo: bytes | None) -> None:
+    stmt = _insert(conn)(sellers).values(site_id=site_id, logo=logo)
+    stmt = stmt.on_conflict_do_update(index_elements=["site_id"], set_={"logo": logo})
+    await conn.execute(stmt)
+
+
+async def get_buyer(conn: Conn, subscriber_id: int) -> dict[str, Any] | None:
+    query = select(buyers).where(buyers.c.subscriber_id == subscriber_id)
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def buyers_of(conn: Conn, subscriber_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    ids = list(subscriber_ids)
+    for start in range(0, len(ids), 500):
+        query = select(buyers).where(buyers.c.subscriber_id.in_(ids[start : start + 500]))
+        for r in (await conn.execute(query)).mappings():
+            out[int(r["subscriber_id"])] = dict(r)
+    return out
+
+
+async def put_buyer(conn: Conn, subscriber_id: int, values: dict[str, Any]) -> None:
+    row = {"subscriber_id": subscriber_id, **values}
+    stmt = _insert(conn)(buyers).values(row)
+    stmt = stmt.on_conflict_do_update(index_elements=["subscriber_id"], set_=dict(values))
+    await conn.execute(stmt)

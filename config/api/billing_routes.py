@@ -16,7 +16,7 @@ from billing.months import PeriodError
 from billing.payments import find_invoice
 from billing.run import estimate
 from billing.stripe_payments import StripeSettings
-from billing.views import invoice_public, list_public, pdf_of
+from billing.views import invoice_public, list_public, pdf_of, ubl_of
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.errors import http_exception
@@ -68,6 +68,47 @@ class BillingSettingsIn(BaseModel):
     card_retry_days: int | None = Field(None, ge=1, le=30, description="days between retries")
     fee_reminders: int | None = Field(
         None, ge=0, le=10, description="reminders that may carry a fee (super-admin); null: default"
+    )
+
+
+Short = Annotated[Text, Field(max_length=200)]
+
+
+class SellerIn(BaseModel):
+    """Any of the seller's details; checked by the seller's country (billing/parties.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    legal_name: Short | None = None
+    street: Short | None = None
+    postcode: Annotated[Text, Field(max_length=16)] | None = None
+    city: Annotated[Text, Field(max_length=100)] | None = None
+    country: Annotated[Text, Field(min_length=2, max_length=2, examples=["NO"])] | None = None
+    orgnr: Annotated[Text, Field(max_length=32, examples=["923609016"])] | None = None
+    vat_number: Annotated[Text, Field(max_length=40)] | None = Field(
+        None, description="null: not VAT registered", examples=["NO923609016MVA"]
+    )
+    foretaksregisteret: bool | None = None
+    f_skatt: bool | None = None
+    account: Annotated[Text, Field(max_length=40)] | None = Field(
+        None, description="a Norwegian 11-digit account number or an IBAN"
+    )
+    bic: Annotated[Text, Field(max_length=11)] | None = None
+    invoice_email: Annotated[Text, Field(max_length=254)] | None = None
+
+
+class BuyerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    street: Short | None = None
+    postcode: Annotated[Text, Field(max_length=16)] | None = None
+    city: Annotated[Text, Field(max_length=100)] | None = None
+    country: Annotated[Text, Field(min_length=2, max_length=2, examples=["NO"])] | None = None
+    orgnr: Annotated[Text, Field(max_length=32)] | None = None
+    vat_number: Annotated[Text, Field(max_length=40)] | None = None
+    buyer_reference: Annotated[Text, Field(max_length=100)] | None = None
+    document_format: Literal["pdf", "ehf"] | None = Field(
+        None, description="null: EHF for a company with an org number, else PDF"
     )
 
 
@@ -261,6 +302,26 @@ async def get_billing_settings(
             raise _fail(exc) from None
 
 
+@router.get(
+    "/invoices/{number}/ubl",
+    summary="the invoice (or CN-... credit note) as EHF / Peppol BIS Billing 3.0 UBL",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+)
+async def get_ubl(request: Request, number: Number, who: Reader) -> Response:
+    async with reading(request) as conn:
+        if not number.startswith("CN-"):
+            await _invoice(conn, number, who)
+        else:
+            note = await bs.get_credit_note(conn, number)
+            if note is None:
+                raise HTTPException(404, f"no credit note {number!r}")
+            inv = await bs.get_invoice(conn, int(note["invoice_id"]))
+            who.check_read(inv["site_id"] if inv else None)
+        data = await ubl_of(conn, number)
+    return Response(data, media_type="application/xml")
+
+
 @router.patch(
     "/sites/{site_id}/billing-settings",
     summary="change the site's KID mode, reminders and reminder fee (within the legal cap)",
@@ -283,6 +344,92 @@ async def set_billing_settings(
             )
         except (BillingError, NotFoundError) as exc:
             raise _fail(exc) from None
+
+
+@router.get("/sites/{site_id}/seller", summary="the site's seller details for its invoices")
+async def get_seller(request: Request, site_id: SiteIdPath, who: Reader) -> dict[str, Any]:
+    who.check_read(site_id)
+    async with reading(request) as conn:
+        return await service.seller_details(conn, site_id)
+
+
+@router.patch(
+    "/sites/{site_id}/seller",
+    summary="set the site's seller details: legal name, address, org and VAT numbers, bank "
+    "account, invoice e-mail (checked by country; a 422 names the field)",
+)
+async def set_seller(
+    request: Request, site_id: SiteIdPath, body: SellerIn, who: Writer
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return await service.set_seller(
+            conn,
+            site_id,
+            body.model_dump(exclude_unset=True),
+            actor=who.actor,
+            authorize=_writable(who),
+        )
+
+
+@router.put(
+    "/sites/{site_id}/seller/logo",
+    summary="set the logo at the top of the site's documents: the body is a PNG or JPEG "
+    "(Content-Type image/png or image/jpeg), at most 512 KiB",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def set_seller_logo(request: Request, site_id: SiteIdPath, who: Writer) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in ("image/png", "image/jpeg"):
+        raise HTTPException(415, "send the logo as image/png or image/jpeg")
+    data = await request.body()
+    async with transaction(request) as conn:
+        return await service.set_seller_logo(
+            conn, site_id, data, actor=who.actor, authorize=_writable(who)
+        )
+
+
+@router.delete("/sites/{site_id}/seller/logo", summary="remove the site's logo")
+async def delete_seller_logo(request: Request, site_id: SiteIdPath, who: Writer) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return await service.set_seller_logo(
+            conn, site_id, None, actor=who.actor, authorize=_writable(who)
+        )
+
+
+@router.get("/subscribers/{subscriber_id}/buyer", summary="a subscriber's buyer details")
+async def get_buyer(request: Request, subscriber_id: IdPath, who: Reader) -> dict[str, Any]:
+    async with reading(request) as conn:
+        sub = await bs.get_subscriber(conn, subscriber_id)
+        if sub is None:
+            raise HTTPException(404, f"no subscriber {subscriber_id}")
+        who.check_read(sub["site_id"])
+        return await service.buyer_details(conn, subscriber_id)
+
+
+@router.patch(
+    "/subscribers/{subscriber_id}/buyer",
+    summary="set a subscriber's billing address and, for a company, org number, VAT number, "
+    "buyer reference; its document format (pdf | ehf)",
+)
+async def set_buyer(
+    request: Request, subscriber_id: IdPath, body: BuyerIn, who: Writer
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return await service.set_buyer(
+            conn,
+            subscriber_id,
+            body.model_dump(exclude_unset=True),
+            actor=who.actor,
+            authorize=_writable(who),
+        )
 
 
 @router.post("/invoices/{number}/payments", summary="record an offline payment")

@@ -87,7 +87,8 @@ async def _user_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, CommandError):
         error = COMMAND_ERROR.get(exc.kind, exc.kind)
         return _error(status_of(exc), str(exc), error=error, code=exc.code)
-    field = exc.path or None if isinstance(exc, TariffError) else None
+    # a TariffError's path, or the field a store.errors kind names (billing.parties)
+    field = exc.path or None if isinstance(exc, TariffError) else getattr(exc, "field", None)
     return _error(status_of(exc), str(exc), field)
 
 

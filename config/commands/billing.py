@@ -59,6 +59,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     pdf.add_argument("--reminder", type=int, metavar="N", help="the invoice's Nth payment reminder")
     add_database_flag(pdf)
     pdf.set_defaults(func=_pdf)
+    ubl = actions.add_parser(
+        "ubl", help="write an invoice's (or credit note's) EHF / Peppol BIS Billing 3.0 UBL"
+    )
+    ubl.add_argument("number", help="e.g. OSL-000001 or CN-OSL-000001")
+    ubl.add_argument("--out", required=True, help="the XML file to write")
+    add_database_flag(ubl)
+    ubl.set_defaults(func=_ubl)
     credit = actions.add_parser("credit", help="issue a credit note (full, or --amount)")
     credit.add_argument("number")
     credit.add_argument("--amount", help="net amount to credit, e.g. 100.00 (default: all)")
@@ -226,6 +233,15 @@ def _pdf(args: argparse.Namespace) -> int:
     from billing.views import pdf_of
 
     data = in_transaction(args, _guard(lambda conn: pdf_of(conn, args.number, args.reminder)))
+    Path(args.out).write_bytes(data)
+    print(f"wrote {args.out} ({len(data)} bytes)")
+    return 0
+
+
+def _ubl(args: argparse.Namespace) -> int:
+    from billing.views import ubl_of
+
+    data = in_transaction(args, _guard(lambda conn: ubl_of(conn, args.number)))
     Path(args.out).write_bytes(data)
     print(f"wrote {args.out} ({len(data)} bytes)")
     return 0

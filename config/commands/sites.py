@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
 
 from config.cli import CliError
 from config.commands import billing_settings
@@ -69,10 +71,88 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_database_flag(power)
     power.set_defaults(func=_power_limit)
 
+    seller = group.add_parser(
+        "seller", help="set the site's seller details its invoices carry (checked by country)"
+    )
+    seller.add_argument("id")
+    add_seller_flags(seller)
+    add_database_flag(seller)
+    seller.set_defaults(func=_seller)
+
     ls = group.add_parser("list", help="list sites")
     ls.add_argument("--json", action="store_true")
     add_database_flag(ls)
     ls.set_defaults(func=_list)
+
+
+def _yes_no(text: str) -> bool:
+    if text.lower() in ("yes", "true", "1"):
+        return True
+    if text.lower() in ("no", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not yes or no")
+
+
+def add_seller_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--legal-name")
+    p.add_argument("--street")
+    p.add_argument("--postcode")
+    p.add_argument("--city")
+    p.add_argument("--country", help="two letters, e.g. NO, SE, DK (default NO)")
+    p.add_argument("--orgnr", help="organisation number, e.g. 923609016")
+    p.add_argument("--vat", help="VAT number, e.g. NO923609016MVA; 'none': not VAT registered")
+    p.add_argument("--foretaksregisteret", type=_yes_no, metavar="yes|no")
+    p.add_argument("--f-skatt", type=_yes_no, metavar="yes|no", help="Godkänd för F-skatt")
+    p.add_argument("--account", help="Norwegian 11-digit account number or IBAN")
+    p.add_argument("--bic")
+    p.add_argument("--invoice-email")
+    p.add_argument("--logo", metavar="FILE", help="a PNG or JPEG for the top of its documents")
+    p.add_argument("--no-logo", action="store_true", help="remove the logo")
+
+
+_SELLER_FLAGS = {
+    "legal_name": "legal_name",
+    "street": "street",
+    "postcode": "postcode",
+    "city": "city",
+    "country": "country",
+    "orgnr": "orgnr",
+    "vat": "vat_number",
+    "foretaksregisteret": "foretaksregisteret",
+    "f_skatt": "f_skatt",
+    "account": "account",
+    "bic": "bic",
+    "invoice_email": "invoice_email",
+}
+
+
+def _seller(args: argparse.Namespace) -> int:
+    from services import billing
+
+    values = {
+        key: getattr(args, flag)
+        for flag, key in _SELLER_FLAGS.items()
+        if getattr(args, flag) is not None
+    }
+    if str(values.get("vat_number", "")).lower() == "none":
+        values["vat_number"] = None
+    logo: bytes | None = None
+    if args.logo:
+        try:
+            logo = Path(args.logo).read_bytes()
+        except OSError as exc:
+            raise CliError(f"cannot read the logo {args.logo}: {exc.strerror}") from None
+
+    async def work(conn: Any) -> dict[str, Any]:
+        changes_logo = logo is not None or args.no_logo
+        if values or not changes_logo:
+            done = await billing.set_seller(conn, args.id, values, actor=CLI.label)
+        if changes_logo:
+            done = await billing.set_seller_logo(conn, args.id, logo, actor=CLI.label)
+        return done
+
+    print(json.dumps(in_transaction(args, work), indent=2))
+    return 0
 
 
 def _add(args: argparse.Namespace) -> int:

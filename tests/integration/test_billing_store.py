@@ -49,11 +49,12 @@ async def test_lines_beyond_one_statement_are_all_written(engine: AsyncEngine) -
                 pos % 2 == 0,
                 pos,
                 2500,
+                f"F={pos}",
             )
             for pos in range(1, n + 1)
         ]
         await bs.insert_lines(conn, lines, [])
     written = await rows(engine, invoice_lines, invoice_lines.c.id)
-    assert [(r["position"], r["description"], r["net"], r["late"]) for r in written] == [
-        (pos, f"fee {pos}", pos, pos % 2 == 0) for pos in range(1, n + 1)
-    ]
+    assert [
+        (r["position"], r["description"], r["net"], r["late"], r["unit_prices"]) for r in written
+    ] == [(pos, f"fee {pos}", pos, pos % 2 == 0, f"F={pos}") for pos in range(1, n + 1)]

@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.parties import document_format
 from config.api.auth import Principal, Reader, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.output import percent
 from config.api.types import IdPath, IdTag, IdTagPath, SiteIdPath, SiteIdQuery, Text
 from services import subscribers
+from store import billing_store
 from store import subscribers as subscriber_store
 
 router = APIRouter(prefix="/api/v1", tags=["subscribers"])
@@ -57,8 +59,18 @@ class TokenIn(BaseModel):
     id_tag: IdTag
 
 
-def subscriber_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "discount_percent": percent(row["discount_bp"])}
+def subscriber_out(row: dict[str, Any], buyer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The subscriber, with the document format its invoices go out in (billing.parties:
+    EHF for a company with an org number, unless it chose otherwise)."""
+    return {
+        **row,
+        "discount_percent": percent(row["discount_bp"]),
+        "document_format": document_format(buyer),
+    }
+
+
+async def _out(conn: Any, row: dict[str, Any]) -> dict[str, Any]:
+    return subscriber_out(row, await billing_store.get_buyer(conn, row["id"]))
 
 
 @router.post(
@@ -87,13 +99,14 @@ async def list_subscribers(
     site = who.visible_site(site_id)
     async with reading(request) as conn:
         rows = await subscriber_store.list_subscribers(conn, site, state)
-    return [subscriber_out(r) for r in rows]
+        buyers = await billing_store.buyers_of(conn, [r["id"] for r in rows])
+    return [subscriber_out(r, buyers.get(r["id"])) for r in rows]
 
 
 @router.get("/subscribers/{subscriber_id}", summary="a subscriber with its tokens")
 async def get_subscriber(request: Request, subscriber_id: IdPath, who: Reader) -> dict[str, Any]:
     async with reading(request) as conn:
-        return subscriber_out(await subscribers.readable(conn, who, subscriber_id))
+        return await _out(conn, await subscribers.readable(conn, who, subscriber_id))
 
 
 @router.patch(
@@ -104,14 +117,14 @@ async def update_subscriber(
     request: Request, subscriber_id: IdPath, body: SubscriberChange, who: Writer
 ) -> dict[str, Any]:
     async with transaction(request) as conn:
-        return subscriber_out(await subscribers.update(conn, who, subscriber_id, body.values()))
+        return await _out(conn, await subscribers.update(conn, who, subscriber_id, body.values()))
 
 
 async def _transition(
     request: Request, who: Principal, subscriber_id: int, action: str
 ) -> dict[str, Any]:
     async with transaction(request) as conn:
-        return subscriber_out(await subscribers.transition(conn, who, subscriber_id, action))
+        return await _out(conn, await subscribers.transition(conn, who, subscriber_id, action))
 
 
 @router.post("/subscribers/{subscriber_id}/suspend", summary="suspend: tokens get Blocked")

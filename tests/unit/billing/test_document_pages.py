@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -77,8 +78,9 @@ def test_invoice_page_prints_every_letter_and_local_forms(language: str, out: Pa
 
 @pytest.mark.parametrize("state", ["paid", "overdue", "credited"])
 def test_paid_overdue_and_credited_invoices_carry_their_mark(state: str, out: Path) -> None:
-    inv = {**INVOICE, "language": "nb", "state": state}
-    text = _pages(invoice_pdf(inv, LINES, SUBSCRIBER, SITE), f"invoice-nb-{state}", out)[0]
+    inv = {**INVOICE, "language": "nb", "state": state, "kid": "0000007000004211", "buyer": BUYER}
+    pdf = invoice_pdf(inv, PRICED, SUBSCRIBER, SITE, SELLER_NO)
+    text = _pages(pdf, f"invoice-nb-{state}", out)[0]
     assert labels("nb")[f"mark_{state}"] in text
 
 
@@ -136,3 +138,133 @@ def test_the_invoice_pdf_prints_the_kid_in_each_language(language: str) -> None:
     assert kid not in pdf_text(
         invoice_pdf({**INVOICE, "kid": None}, LINES, sub, {"tz": "Europe/Oslo"})
     )
+
+
+SELLER_NO = {
+    "legal_name": "Sjøsiden Lading AS",
+    "street": "Strandveien 1",
+    "postcode": "0150",
+    "city": "Oslo",
+    "country": "NO",
+    "orgnr": "923609016",
+    "vat_number": "NO923609016MVA",
+    "foretaksregisteret": True,
+    "bank_account": "86011117947",
+    "invoice_email": "faktura@sjosiden.no",
+}
+SELLER_SE = {
+    "legal_name": "Laddbolaget AB",
+    "street": "Storgatan 2",
+    "postcode": "111 22",
+    "city": "Stockholm",
+    "country": "SE",
+    "orgnr": "5560360793",
+    "vat_number": "SE556036079301",
+    "f_skatt": True,
+    "iban": "SE4550000000058398257466",
+    "bic": "ESSESESS",
+}
+BUYER = {
+    "name": "Łukasz Żółć",
+    "email": "lukasz@example.no",
+    "street": "Kundegata 9",
+    "postcode": "5003",
+    "city": "Bergen",
+    "country": "NO",
+    "orgnr": "974760673",
+    "buyer_reference": "Prosjekt 77",
+}
+PRICED = [{**LINES[0], "unit_prices": "E=2.50;T=60.00;P=12.00;F=5.00"}, *LINES[1:]]
+
+
+def _flat(text: str) -> str:
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+@pytest.mark.parametrize("language", sorted(LABELS))
+def test_invoice_names_seller_buyer_terms_unit_prices_and_how_to_pay(
+    language: str, out: Path
+) -> None:
+    t = labels(language)
+    inv = {**INVOICE, "language": language, "kid": "0000007000004211", "buyer": BUYER}
+    pdf = invoice_pdf(inv, PRICED, SUBSCRIBER, SITE, SELLER_NO)
+    text = _flat("\n".join(_pages(pdf, f"invoice-parties-{language}", out)))
+    for expected in (
+        "Sjøsiden Lading AS",
+        "Strandveien 1",
+        "0150 Oslo",
+        "Org.nr 923 609 016 MVA",
+        "Foretaksregisteret",
+        "faktura@sjosiden.no",
+        "Kundegata 9",
+        "5003 Bergen",
+        "Org.nr 974 760 673",
+        f"{t['your_ref']}: Prosjekt 77",
+        t["terms_net"].format(n=30),
+        t["how_to_pay"],
+        "8601.11.17947",
+        "0000007000004211",
+    ):
+        assert expected in text, (expected, language)
+    assert _flat(lf.unit_money(Decimal("2.50"), "NOK", language)) + "/kWh" in text
+    hourly = _flat(lf.unit_money(Decimal("60.00"), "NOK", language)) + "/" + t["hour"]
+    assert f"{t['charging']} {hourly}" in text
+    assert f"{_flat(lf.unit_money(Decimal('5.00'), 'NOK', language))} {t['per_session']}" in text
+    assert "Borettslaget Sjøsiden" not in text  # the legal name replaces the site's name
+
+
+def test_a_swedish_seller_prints_momsreg_and_f_skatt(out: Path) -> None:
+    inv = {**INVOICE, "currency": "SEK", "language": "sv", "state": "overdue"}
+    pdf = invoice_pdf(inv, PRICED, SUBSCRIBER, {**SITE, "tz": "Europe/Stockholm"}, SELLER_SE)
+    text = _flat(_pages(pdf, "invoice-sv-parties", out)[0])
+    for expected in (
+        "Org.nr 556036-0793",
+        "Momsreg.nr SE556036079301",
+        "Godkänd för F-skatt",
+        "SE45 5000 0000 0583 9825 7466",
+        "ESSESESS",
+        "30 dagar netto",
+    ):
+        assert expected in text, expected
+    assert "Foretaksregisteret" not in text
+
+
+def test_the_invoice_keeps_the_seller_it_was_issued_with() -> None:
+    inv = {**INVOICE, "seller": SELLER_NO}
+    now = {**SELLER_NO, "legal_name": "Nytt Navn AS", "bank_account": "12345678903"}
+    text = pdf_text(invoice_pdf(inv, LINES, SUBSCRIBER, SITE, now))
+    assert "Sjøsiden Lading AS" in text and "Nytt Navn AS" not in text
+    assert "8601.11.17947" in text and "1234.56.78903" not in text
+    # an invoice issued before its seller was kept prints the site's seller as it is now
+    text = pdf_text(invoice_pdf(INVOICE, LINES, SUBSCRIBER, SITE, now))
+    assert "Nytt Navn AS" in text and "1234.56.78903" in text
+
+
+def test_a_credit_note_has_no_payment_block() -> None:
+    inv = {**INVOICE, "language": "nb", "kid": "0000007000004211", "seller": SELLER_NO}
+    text = pdf_text(credit_note_pdf(NOTE, inv, SUBSCRIBER, SITE))
+    assert "Org.nr 923 609 016 MVA" in text
+    assert labels("nb")["how_to_pay"] not in text and "8601.11.17947" not in text
+
+
+def test_the_sellers_logo_is_printed_above_its_name(out: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (300, 100), (200, 20, 20)).save(png, format="PNG")
+    seller = {**SELLER_NO, "logo": png.getvalue()}
+    pdf = invoice_pdf({**INVOICE, "language": "nb"}, LINES, SUBSCRIBER, SITE, seller)
+    _pages(pdf, "invoice-nb-logo", out)
+    page = pdfium.PdfDocument(pdf)[0]
+    image = page.render(scale=1).to_pil().convert("RGB")
+    # 15 mm from the left and top edges, 14 mm high: red at (20 mm, 20 mm), in points
+    mm = 72 / 25.4
+    assert image.getpixel((int(20 * mm), int(20 * mm))) == (200, 20, 20)
+    text = page.get_textpage().get_text_range()
+    assert "Sjøsiden Lading AS" in text
+    without = pdfium.PdfDocument(invoice_pdf(INVOICE, LINES, SUBSCRIBER, SITE, SELLER_NO))[0]
+    assert without.render(scale=1).to_pil().convert("RGB").getpixel(
+        (int(20 * mm), int(20 * mm))
+    ) != (200, 20, 20)

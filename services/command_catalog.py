@@ -4,9 +4,11 @@ A name is the kebab-case of the action (``get-configuration`` is GetConfiguratio
 request is the OCPP payload as the 1.6 specification writes it (camelCase), checked against
 the ``ocpp`` library's bundled schema before anything is sent. A later command (send-local-list,
 reserve-now, set-charging-profile, update-firmware, get-diagnostics) is one more row; a row may
-carry a ``before_send`` hook for a check the schema cannot express (it raises store.errors),
-and an ``after_reply`` hook that stores what the charger's answer means (a list version, a
-reservation's outcome, a profile in force) once the answer has come back.
+carry a ``prepare`` hook that fills in what the caller may leave out (reserve-now's
+reservationId) before the schema check, a ``before_send`` hook for a check the schema cannot
+express (it raises store.errors), and an ``after_reply`` hook that stores what the charger's
+answer means (a list version, a reservation's outcome, a profile in force) once the answer
+has come back.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
+from services import reservations
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store.errors import Invalid, NotFound
 
+# (engine, charger_id, payload): completes the payload in place, before the schema check
+Prepare = Callable[[AsyncEngine, str, dict[str, Any]], Awaitable[None]]
 # (engine, actor, charger_id, payload): raises store.errors to refuse before anything is sent
 BeforeSend = Callable[[AsyncEngine, Actor, str, dict[str, Any]], Awaitable[None]]
 # (engine, charger_id, payload, answer): stores what the answer means; runs after the audit
@@ -37,6 +42,7 @@ class Command:
     action: str
     before_send: BeforeSend | None = None
     after_reply: AfterReply | None = None
+    prepare: Prepare | None = None
 
     def schema(self) -> dict[str, Any]:
         """The official request schema (the library ships one per action)."""
@@ -68,6 +74,9 @@ _ACTIONS = (
     "RemoteStopTransaction",
     "Reset",
     "UnlockConnector",
+    # Reservation
+    "CancelReservation",
+    "ReserveNow",
     # Remote Trigger
     "TriggerMessage",
 )
@@ -80,11 +89,19 @@ async def _may_charge(
     await check_remote_start(engine, actor, charger_id, str(p["idTag"]))
 
 
-_CHECKS: dict[str, BeforeSend] = {"RemoteStartTransaction": _may_charge}
-_AFTER: dict[str, AfterReply] = {}
+_PREPARE: dict[str, Prepare] = {"ReserveNow": reservations.fill_reservation_id}
+_CHECKS: dict[str, BeforeSend] = {
+    "RemoteStartTransaction": _may_charge,
+    "ReserveNow": reservations.check_reserve,
+    "CancelReservation": reservations.check_cancel,
+}
+_AFTER: dict[str, AfterReply] = {
+    "ReserveNow": reservations.reserve_answered,
+    "CancelReservation": reservations.cancel_answered,
+}
 
 CATALOG: dict[str, Command] = {
-    kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a)) for a in _ACTIONS
+    kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a), _PREPARE.get(a)) for a in _ACTIONS
 }
 
 
@@ -106,9 +123,13 @@ async def send_by_name(
     timeout: float = 30.0,
     label: str | None = None,
 ) -> dict[str, Any]:
-    """The one way a command of the catalog is sent: schema, before-send check, then
-    services.commands.send (role check, audit under ``label``, default the name)."""
+    """The one way a command of the catalog is sent: what the caller may leave out filled in
+    (``payload`` is completed in place, so the caller sees what was sent), schema,
+    before-send check, then services.commands.send (role check, audit under ``label``,
+    default the name), then the after-reply hook."""
     command = find(name)
+    if command.prepare is not None and isinstance(payload, dict):
+        await command.prepare(engine, charger_id, payload)
     command.check(payload)
     if command.before_send is not None:
         await command.before_send(engine, actor, charger_id, payload)

@@ -47,6 +47,7 @@ class Configuration:
                 "Core,RemoteTrigger,SmartCharging,Reservation", readonly=True
             ),
             "GetConfigurationMaxKeys": Key("50", readonly=True, kind="int"),
+            "ReserveConnectorZeroSupported": Key("true", readonly=True, kind="bool"),
         }
 
     def get(self, keys: list[str] | None) -> dict[str, Any]:

@@ -199,4 +199,5 @@ async def _by_name(
     answer = await command_catalog.send_by_name(
         ctx.engine, ctx.sender, who, charger_id, name, payload, ctx.command_timeout, label
     )
-    return _reply(charger_id, label or name, answer)
+    # the payload as sent, with what evgate filled in (reserve-now's reservationId)
+    return {**_reply(charger_id, label or name, answer), "request": payload}

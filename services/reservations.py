@@ -94,7 +94,8 @@ async def check_reserve(
                         "cancel it first"
                     )
         if existing is None:
-            await db.add_pending(conn, {**_values(payload, expires_at), "created_at": at})
+            row = {**_values(payload, expires_at), "charger_id": charger_id, "created_at": at}
+            await db.add_pending(conn, row)
 
 
 def _values(payload: dict[str, Any], expires_at: datetime) -> dict[str, Any]:

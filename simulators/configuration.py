@@ -76,6 +76,10 @@ class Configuration:
         entry.value = value.lower() if entry.kind == "bool" else value
         return "RebootRequired" if entry.reboot else "Accepted"
 
+    def set(self, key: str, value: str) -> None:
+        """Set a key as the charger's maker would, read-only or not (tests, quirks)."""
+        self._keys[key].value = value
+
     def int(self, key: str) -> int:
         return int(self._keys[key].value)
 

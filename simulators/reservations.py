@@ -7,8 +7,8 @@ who may start on a reserved connector, and the end of a reservation at its expir
   ``Accepted``, and the connector reports ``Reserved``. The same reservationId replaces the
   reservation it names (wherever it was).
 - Connector 0 (any connector): ``Rejected`` unless ReserveConnectorZeroSupported is true;
-  ``Occupied`` when no connector is free; otherwise ``Accepted``. The last free connector then
-  shows ``Reserved``.
+  ``Occupied`` when no connector is free; otherwise ``Accepted``. When only one connector is
+  free as it is made, that one shows ``Reserved``.
 - Only the reservation's idTag, or a tag whose parent idTag (from Authorize) is the
   reservation's parent idTag, may start on a reserved connector; its StartTransaction carries
   the reservationId, and the reservation ends.

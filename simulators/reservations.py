@@ -26,14 +26,42 @@ CancelReservation is then Rejected). Faulted, Unavailable or Rejected on demand:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from simulators.clock import to_ms
+from simulators.clock import VirtualClock, to_ms
+from simulators.configuration import Configuration
 
-if TYPE_CHECKING:  # the charger imports this module
-    from simulators.charger import Connector, SimCharger
+
+class Connector(Protocol):
+    """What the book reads of a charger's connector (simulators.charger.Connector)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def operative(self) -> bool: ...
+    @property
+    def tx(self) -> Any: ...
+    @property
+    def ev(self) -> Any: ...
+
+
+class SimCharger(Protocol):
+    """What the book uses of its charger (simulators.charger.SimCharger, which imports this
+    module: a protocol instead of an import keeps the two out of a circle)."""
+
+    @property
+    def connectors(self) -> Mapping[int, Connector]: ...
+    @property
+    def config(self) -> Configuration: ...
+    @property
+    def clock(self) -> VirtualClock: ...
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+    def _send_status(self, conn: Any, state: str, ms: int, record: bool = True) -> None: ...
 
 
 @dataclass(slots=True)

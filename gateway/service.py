@@ -18,9 +18,11 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway import reservations as booking
 from metering import Reading, sane_timestamp, session_energy, session_timeline
 from store import charging as db
 from store import firmware, presence
+from store import reservations as reserved
 from store.batcher import Batch, GroupCommitter
 from store.outbox_store import event_row
 from store.schema import meter_samples, outbox
@@ -404,11 +406,12 @@ class ChargingService:
         }
         previous = ctx.open_sessions.get(connector_id)
         # one read, shared with the other starts of the transaction when there are several:
-        # the replay check, the charger's snapshot and the token on its site
-        ahead = (db.start_facts_of, tuple(key[k] for k in db.START_KEY))
+        # the replay check, the charger's snapshot and the token on its site; and one more
+        # for the charger's active reservations (gateway/reservations.py)
+        ahead = (reserved.start_facts_of, tuple(key[k] for k in db.START_KEY))
 
         async def op(batch: Batch) -> tuple[int, str, datetime | None, bool, datetime | None]:
-            snap = batch.read_ahead(*ahead) or await db.start_facts(batch, key)
+            snap = batch.read_ahead(*ahead) or await reserved.start_facts(batch, key)
             expires = snap["token_expires_at"]
             if snap["session_id"] is not None:  # a replay: same answer, nothing new
                 return snap["session_id"], snap["auth_status"], None, False, expires
@@ -420,11 +423,18 @@ class ChargingService:
                 snap["auth_policy"],
                 received,
             )[0]
+            booked = booking.verdict(
+                snap["reservations"], connector_id, id_tag, reservation_id, received
+            )
             # who pays for it: the token's subscriber on this site now (billing snapshot)
             owner = snap["subscriber_id"]
             flags = []
             if corrected:
                 flags.append("clock_corrected")
+            if booked.refused_by is not None:
+                flags.append(f"reserved_for_other:{booked.refused_by['reservation_id']}")
+                if status == "Accepted":
+                    status = "Invalid"  # the connector is reserved for another tag
             if status != "Accepted" and received - started_at > LATE_START:
                 flags.append("review")  # offline charger let an unknown token charge
             closed_at = None
@@ -439,11 +449,15 @@ class ChargingService:
                     "monthly_payment": bool(snap["monthly_payment"]),
                     "tariff_id": snap["tariff_id"],
                     "subscriber_id": owner,
-                    "reservation_id": reservation_id,
+                    "reservation_id": (
+                        booked.taken["reservation_id"] if booked.taken else reservation_id
+                    ),
                     "flags": flags,
                     "received_at": received,
                 },
             )
+            if booked.taken is not None:
+                await reserved.mark_used(batch, booked.taken["id"], session_id, received)
             db.add_event(
                 batch,
                 "session_started",

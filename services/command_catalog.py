@@ -4,9 +4,11 @@ A name is the kebab-case of the action (``get-configuration`` is GetConfiguratio
 request is the OCPP payload as the 1.6 specification writes it (camelCase), checked against
 the ``ocpp`` library's bundled schema before anything is sent. A later command (send-local-list,
 reserve-now, set-charging-profile, update-firmware, get-diagnostics) is one more row; a row may
-carry a ``before_send`` hook for a check the schema cannot express (it raises store.errors),
-and an ``after_reply`` hook that stores what the charger's answer means (a list version, a
-reservation's outcome, a profile in force) once the answer has come back.
+carry a ``prepare`` hook that fills in what the caller may leave out (reserve-now's
+reservationId) before the schema check, a ``before_send`` hook for a check the schema cannot
+express (it raises store.errors), and an ``after_reply`` hook that stores what the charger's
+answer means (a list version, a reservation's outcome, a profile in force) once the answer
+has come back.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
-from services import firmware, smart_charging
+from services import firmware, reservations, smart_charging
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store.errors import Invalid, NotFound
 
+# (engine, charger_id, payload): completes the payload in place, before the schema check
+Prepare = Callable[[AsyncEngine, str, dict[str, Any]], Awaitable[None]]
 # (engine, actor, charger_id, payload): raises store.errors to refuse before anything is sent
 BeforeSend = Callable[[AsyncEngine, Actor, str, dict[str, Any]], Awaitable[None]]
 # (engine, charger_id, payload, answer): stores what the answer means; runs after the audit
@@ -45,6 +49,7 @@ class Command:
     after_reply: AfterReply | None = None
     defaults: Defaults | None = None
     redact: Redact | None = None
+    prepare: Prepare | None = None
 
     def schema(self) -> dict[str, Any]:
         """The official request schema (the library ships one per action)."""
@@ -79,6 +84,9 @@ _ACTIONS = (
     # Firmware Management
     "GetDiagnostics",
     "UpdateFirmware",
+    # Reservation
+    "CancelReservation",
+    "ReserveNow",
     # Remote Trigger
     "TriggerMessage",
     # Smart Charging
@@ -97,6 +105,7 @@ async def _may_charge(
     await check_remote_start(engine, actor, charger_id, str(p["idTag"]))
 
 
+_PREPARE: dict[str, Prepare] = {"ReserveNow": reservations.fill_reservation_id}
 _CHECKS: dict[str, BeforeSend] = {
     "RemoteStartTransaction": _may_charge,
     "GetDiagnostics": firmware.before_get_diagnostics,
@@ -104,6 +113,8 @@ _CHECKS: dict[str, BeforeSend] = {
     "SetChargingProfile": smart_charging.check_set_profile,
     "ClearChargingProfile": smart_charging.check_clear,
     "GetCompositeSchedule": smart_charging.check_composite,
+    "ReserveNow": reservations.check_reserve,
+    "CancelReservation": reservations.check_cancel,
 }
 _AFTER: dict[str, AfterReply] = {
     "GetDiagnostics": firmware.after_get_diagnostics,
@@ -111,6 +122,8 @@ _AFTER: dict[str, AfterReply] = {
     "RemoteStartTransaction": smart_charging.store_remote_start_profile,
     "SetChargingProfile": smart_charging.store_set_profile,
     "ClearChargingProfile": smart_charging.store_cleared,
+    "ReserveNow": reservations.reserve_answered,
+    "CancelReservation": reservations.cancel_answered,
 }
 _DEFAULTS: dict[str, Defaults] = {
     "GetDiagnostics": firmware.diagnostics_defaults,
@@ -120,7 +133,15 @@ _DEFAULTS: dict[str, Defaults] = {
 _REDACT: dict[str, Redact] = {"GetDiagnostics": firmware.redacted_payload}
 
 CATALOG: dict[str, Command] = {
-    kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a), _DEFAULTS.get(a), _REDACT.get(a))
+    kebab(a): Command(
+        kebab(a),
+        a,
+        before_send=_CHECKS.get(a),
+        after_reply=_AFTER.get(a),
+        defaults=_DEFAULTS.get(a),
+        redact=_REDACT.get(a),
+        prepare=_PREPARE.get(a),
+    )
     for a in _ACTIONS
 }
 
@@ -144,10 +165,14 @@ async def send_by_name(
     label: str | None = None,
     public_url: str | None = None,
 ) -> dict[str, Any]:
-    """The one way a command of the catalog is sent: defaults (``public_url``: where evgate
-    is reached, for its own upload URL), schema, before-send check, then
-    services.commands.send (role check, audit under ``label``, default the name)."""
+    """The one way a command of the catalog is sent: what the caller may leave out filled in
+    (``prepare`` completes ``payload`` in place, so the caller sees what was sent; ``defaults``
+    makes a copy, since it may hold a secret such as evgate's own upload URL, ``public_url``),
+    schema, before-send check, then services.commands.send (role check, audit under
+    ``label``, default the name, a secret masked), then the after-reply hook."""
     command = find(name)
+    if command.prepare is not None and isinstance(payload, dict):
+        await command.prepare(engine, charger_id, payload)
     if command.defaults is not None:
         payload = command.defaults(payload, public_url)
     command.check(payload)

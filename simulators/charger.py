@@ -32,6 +32,7 @@ from simulators.framing import Call, CallErrorReply, UidSource
 from simulators.offline_queue import OfflineQueue
 from simulators.physics import EV, ChargerSpec, Flow, register_wh
 from simulators.quirks import Quirks
+from simulators.reservations import Reservations
 from simulators.rpc import AfterReply, ConnectionLost, Link, LinkStats, backoff_delay, open_socket
 from simulators.session import SessionRecord
 from simulators.smart_charging import SmartCharging
@@ -143,6 +144,7 @@ class SimCharger:
         self.profiles = SmartCharging(
             self.spec.phases, self.spec.voltage_v, self.spec.max_current_a
         )
+        self.reservations = Reservations(self)  # ReserveNow / CancelReservation
         self.stats = ChargerStats()
         self.completed_sessions: list[SessionRecord] = []
         self.registration: str | None = None  # last BootNotification status
@@ -451,8 +453,10 @@ class SimCharger:
         if flow.full_at_ms is not None and conn.status == "Charging":
             self._send_status(conn, "SuspendedEV", flow.full_at_ms)
 
-    async def _begin(self, conn: Connector, id_tag: str, remote: bool) -> SessionRecord:
-        """StartTransaction (queued) and the meter loop."""
+    async def _begin(
+        self, conn: Connector, id_tag: str, remote: bool, parent: str | None = None
+    ) -> SessionRecord:
+        """StartTransaction (queued, with the reservationId it uses) and the meter loop."""
         assert conn.ev is not None
         now = self.clock.now_ms() // 1000 * 1000
         if self.quirks.per_session_register:
@@ -476,6 +480,9 @@ class SimCharger:
             "meterStart": meter_start,
             "timestamp": self.stamp(now),
         }
+        reservation_id = self.reservations.take(conn.id, id_tag, parent)
+        if reservation_id is not None:
+            payload["reservationId"] = reservation_id
         self._enqueue("StartTransaction", payload, tx_ref)
         if remote and self.quirks.suspended_after_remote_start:
             flow.set_limit(0)
@@ -594,15 +601,23 @@ class SimCharger:
         conn = self.connectors[connector]
         if conn.tx is not None or conn.ev is None or not conn.operative:
             return None
-        if not remote or self.config.flag("AuthorizeRemoteTxRequests"):
+        # a reserved connector: only its tag, or (after Authorize) one of its parent's
+        reserved = not self.reservations.allows(connector, id_tag, None)
+        if reserved and not self.reservations.wants_parent(connector):
+            return None
+        parent = None
+        if not remote or reserved or self.config.flag("AuthorizeRemoteTxRequests"):
             answer = await self._call_now("Authorize", {"idTag": id_tag})
             if answer is None and not self.config.flag("LocalAuthorizeOffline"):
                 return None
             if answer is not None and (answer.get("idTagInfo") or {}).get("status") != "Accepted":
                 return None
+            parent = ((answer or {}).get("idTagInfo") or {}).get("parentIdTag")
+        if reserved and not self.reservations.allows(connector, id_tag, parent):
+            return None
         if conn.tx is not None or conn.ev is None:
             return None
-        return await self._begin(conn, id_tag, remote)
+        return await self._begin(conn, id_tag, remote, parent)
 
     async def end(self, connector: int = 1, reason: str | None = None) -> SessionRecord | None:
         """The driver ends the session (app or RFID): StopTransaction, Finishing."""
@@ -715,6 +730,8 @@ class SimCharger:
         if not candidates or candidates[0].tx is not None or not candidates[0].operative:
             return {"status": "Rejected"}, None
         conn = candidates[0]
+        if not self.reservations.allows(conn.id, id_tag, None):
+            return {"status": "Rejected"}, None  # reserved for another tag
         profile = p.get("chargingProfile")
         if isinstance(profile, dict) and profile.get("chargingProfilePurpose") != "TxProfile":
             return {"status": "Rejected"}, None
@@ -905,6 +922,12 @@ class SimCharger:
         tx_start = conn.tx.record.start_ms if conn is not None and conn.tx is not None else None
         answer = self.profiles.composite(p, self.clock.now_ms(), tx_start, set(self.connectors))
         return answer, None
+
+    async def _cs_ReserveNow(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.reservations.reserve(p), None
+
+    async def _cs_CancelReservation(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.reservations.cancel(p), None
 
     async def _cs_ClearCache(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
         return {"status": "Accepted"}, None  # no authorization cache entries to keep

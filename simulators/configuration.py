@@ -47,6 +47,7 @@ class Configuration:
                 "Core,RemoteTrigger,SmartCharging,Reservation", readonly=True
             ),
             "GetConfigurationMaxKeys": Key("50", readonly=True, kind="int"),
+            "ReserveConnectorZeroSupported": Key("true", readonly=True, kind="bool"),
         }
 
     def get(self, keys: list[str] | None) -> dict[str, Any]:
@@ -74,6 +75,10 @@ class Configuration:
             return "Rejected"
         entry.value = value.lower() if entry.kind == "bool" else value
         return "RebootRequired" if entry.reboot else "Accepted"
+
+    def set(self, key: str, value: str) -> None:
+        """Set a key as the charger's maker would, read-only or not (tests, quirks)."""
+        self._keys[key].value = value
 
     def int(self, key: str) -> int:
         return int(self._keys[key].value)

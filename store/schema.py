@@ -317,6 +317,36 @@ invitations = Table(
     Column("accepted_at", UtcDateTime, nullable=True),
 )
 
+# --- reservations (OCPP 1.6 Reservation profile) ----------------------------------------------
+
+# One row per reservation id a charger was sent (ReserveNow). ``state``: pending (sent, no answer
+# yet, or the answer never came), active (Accepted), used (a StartTransaction took it), cancelled
+# (CancelReservation Accepted), refused (any answer but Accepted). Expiry is not stored as a
+# state: an active row whose expires_at has passed is expired (store.reservations.state_of).
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("charger_id", String(64), ForeignKey("chargers.id"), nullable=False),
+    Column("reservation_id", Integer, nullable=False),  # the OCPP reservationId
+    Column("connector_id", Integer, nullable=False),  # 0: any connector of the charger
+    Column("id_tag", String(20), nullable=False),
+    Column("parent_id_tag", String(20), nullable=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    # the charger's answer to ReserveNow: Accepted | Faulted | Occupied | Rejected | Unavailable
+    Column("status", String(16), nullable=True),
+    # its answer to the last CancelReservation: Accepted | Rejected
+    Column("cancel_status", String(16), nullable=True),
+    Column("session_id", BigInteger, nullable=True),  # the session that used it
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=True),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column("cancelled_at", UtcDateTime, nullable=True),
+    UniqueConstraint("charger_id", "reservation_id"),
+    Index(None, "charger_id", "state"),
+)
+
 __all__ = [
     "BigId",
     "metadata",
@@ -336,6 +366,7 @@ __all__ = [
     "tariff_versions",
     "subscribers",
     "invitations",
+    "reservations",
 ]
 
 # The billing tables live in their own module on the same metadata: importing them here makes

@@ -1,4 +1,4 @@
-"""`evgate chargers add|import|list|command|firmware|diagnostics`.
+"""`evgate chargers add|import|list|command|firmware|diagnostics|reservations`.
 
 `firmware` and `diagnostics` read the database: a charger's update-firmware and
 get-diagnostics requests, newest first, with every status the charger reported.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from config.cli import CliError
 from config.commands.common import USER_ERRORS, add_database_flag, in_transaction, settings_from
 from config.commands.imports import checked, hash_all, read_rows
 from gateway.auth import hash_password
-from services import chargers, command_catalog, firmware
+from services import chargers, command_catalog, firmware, reservations
 from services.context import CLI
 from store import charger_views
 
@@ -69,6 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         shown.add_argument("--json", action="store_true")
         add_database_flag(shown)
         shown.set_defaults(func=_firmware if name == "firmware" else _diagnostics)
+    res = group.add_parser("reservations", help="a charger's reservations, newest first")
+    res.add_argument("id", help="the charger")
+    res.add_argument("--json", action="store_true")
+    add_database_flag(res)
+    res.set_defaults(func=_reservations, user_errors=USER_ERRORS)
 
 
 def _check_row(row: dict[str, str]) -> None:
@@ -138,7 +144,27 @@ def _command(args: argparse.Namespace) -> int:
         except ValueError:
             detail = answer.text
         raise CliError(f"{answer.status_code}: {detail}")
-    print(json.dumps(answer.json()["answer"], indent=2))
+    reply = answer.json()
+    filled = {k: v for k, v in (reply.get("request") or {}).items() if k not in body}
+    if filled:  # what evgate gave the request (reserve-now's reservationId)
+        print(f"sent with {json.dumps(filled)}", file=sys.stderr)
+    print(json.dumps(reply["answer"], indent=2))
+    return 0
+
+
+def _reservations(args: argparse.Namespace) -> int:
+    rows = in_transaction(args, lambda conn: reservations.list_reservations(conn, CLI, args.id))
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+        return 0
+    for r in rows:
+        tag = r["id_tag"] + (f" (parent {r['parent_id_tag']})" if r["parent_id_tag"] else "")
+        print(
+            f"{r['reservation_id']}\tconnector {r['connector_id']}\t{tag}\t"
+            f"until {r['expires_at'].isoformat()}\t{r['state']}\t{r['status'] or '-'}"
+        )
+    if not rows:
+        print(f"charger {args.id} has no reservations")
     return 0
 
 

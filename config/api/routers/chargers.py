@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from config.api.auth import Reader, SuperAdmin, Writer
 from config.api.context import api_context, reading, transaction
 from config.api.types import BigId, ChargerIdPath, SiteIdPath, SiteIdQuery, SiteIdText, Text
-from services import chargers, firmware
+from services import chargers, firmware, reservations
 from store import charger_views, presence
 
 router = APIRouter(prefix="/api/v1", tags=["chargers"])
@@ -83,6 +83,21 @@ async def get_charger(request: Request, charger_id: ChargerIdPath, who: Reader) 
         status = await firmware.latest_firmware_status(conn, [charger_id])
     who.check_read(row["site_id"])
     return {**with_live_state(request, row, elsewhere), "firmware_status": status.get(charger_id)}
+
+
+ReservationState = Literal["pending", "active", "used", "cancelled", "refused", "expired"]
+
+
+@router.get(
+    "/chargers/{charger_id}/reservations",
+    summary="a charger's reservations (reserve-now), newest first, with their state",
+)
+async def list_reservations(
+    request: Request, charger_id: ChargerIdPath, who: Reader, state: ReservationState | None = None
+) -> list[dict[str, Any]]:
+    async with reading(request) as conn:
+        rows = await reservations.list_reservations(conn, who, charger_id)
+    return [r for r in rows if state is None or r["state"] == state]
 
 
 @router.post("/sites/{site_id}/chargers", status_code=201, summary="register a charger")

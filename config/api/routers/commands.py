@@ -207,4 +207,5 @@ async def _by_name(
         label,
         public_url=ctx.public_url or str(request.base_url).rstrip("/"),
     )
-    return _reply(charger_id, label or name, answer)
+    # the payload as sent, with what evgate filled in (reserve-now's reservationId)
+    return {**_reply(charger_id, label or name, answer), "request": payload}

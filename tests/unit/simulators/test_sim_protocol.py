@@ -326,7 +326,10 @@ async def test_configuration_trigger_unlock_and_availability(cs: CentralSystem) 
     await cs.wait_for(lambda: len(cs.state.of("StopTransaction")) == 1)
     assert cs.state.of("StopTransaction")[0]["reason"] == "UnlockCommand"
     with pytest.raises(OCPPError):  # an action the charger does not implement: CallError
-        await cs.send("WB-001", call.CancelReservation(reservation_id=1))
+        await cs.send(
+            "WB-001",
+            call.GetInstalledCertificateIds(certificate_type="CentralSystemRootCertificate"),
+        )
     await sim.unplug(1)
     await sim.stop()
     assert statuses(cs)[-1] == "Unavailable"  # the scheduled change took effect

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
+from services import local_list
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store.errors import Invalid, NotFound
@@ -70,6 +71,9 @@ _ACTIONS = (
     "UnlockConnector",
     # Remote Trigger
     "TriggerMessage",
+    # Local Auth List Management
+    "GetLocalListVersion",
+    "SendLocalList",
 )
 
 
@@ -80,8 +84,15 @@ async def _may_charge(
     await check_remote_start(engine, actor, charger_id, str(p["idTag"]))
 
 
-_CHECKS: dict[str, BeforeSend] = {"RemoteStartTransaction": _may_charge}
-_AFTER: dict[str, AfterReply] = {}
+_CHECKS: dict[str, BeforeSend] = {
+    "RemoteStartTransaction": _may_charge,
+    "SendLocalList": local_list.check_send,
+}
+_AFTER: dict[str, AfterReply] = {
+    "GetConfiguration": local_list.after_configuration,
+    "GetLocalListVersion": local_list.after_version,
+    "SendLocalList": local_list.after_send,
+}
 
 CATALOG: dict[str, Command] = {
     kebab(a): Command(kebab(a), a, _CHECKS.get(a), _AFTER.get(a)) for a in _ACTIONS

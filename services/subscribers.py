@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.context import INVITEE, Actor
-from store import admin, audit, subscribers
+from store import admin, audit, local_lists, subscribers
 
 
 async def invite(
@@ -79,6 +79,7 @@ async def transition(
     """suspend / reactivate / cancel; returns the subscriber after."""
     row = await _writable(conn, actor, subscriber_id)
     before, after = await subscribers.transition(conn, subscriber_id, action)
+    await local_lists.mark_site(conn, row["site_id"])  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -98,6 +99,7 @@ async def add_token(
     """Give a subscriber an RFID token of its site (a new one, or one with no owner yet)."""
     row = await _writable(conn, actor, subscriber_id)
     added = await subscribers.add_token(conn, subscriber_id, id_tag)
+    await local_lists.mark_site(conn, row["site_id"])  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -116,6 +118,7 @@ async def remove_token(
     """Take a token away from a subscriber (the card is deleted from the site)."""
     row = await _writable(conn, actor, subscriber_id)
     await subscribers.remove_token(conn, subscriber_id, id_tag)
+    await local_lists.mark_site(conn, row["site_id"])  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -156,6 +159,7 @@ async def accept(
         conn, token, name=name, email=email, language=language, payment_method=payment_method
     )
     row = await subscribers.get_subscriber(conn, subscriber_id)
+    await local_lists.mark_site(conn, row["site_id"])  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,

@@ -1,7 +1,7 @@
-"""`evgate chargers add|import|list|command`.
+"""`evgate chargers add|import|list|command|push-local-list`.
 
-`command` needs the charger's live socket, which only a running `evgate serve` holds: it
-posts to that server's config API (EVGATE_API_URL, default http://HOST:API_PORT, with the
+`command` and `push-local-list` need the charger's live socket, which only a running
+`evgate serve` holds: they post to that server's config API (EVGATE_API_URL, default http://HOST:API_PORT, with the
 token EVGATE_API_TOKEN), so the server checks the role and audits as for any API caller.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 import httpx
 
@@ -54,6 +55,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cmd.add_argument("--api-url", help="default: $EVGATE_API_URL or http://HOST:API_PORT")
     cmd.add_argument("--api-token", help="default: $EVGATE_API_TOKEN (an admin token)")
     cmd.set_defaults(func=_command, user_errors=USER_ERRORS)
+
+    lal = group.add_parser(
+        "push-local-list",
+        help="send a connected charger the local authorization list derived from its site's "
+        "tokens (only what changed since its last accepted version) through `evgate serve`",
+    )
+    lal.add_argument("id", help="the charger")
+    lal.add_argument("--full", action="store_true", help="send the whole list")
+    lal.add_argument("--api-url", help="default: $EVGATE_API_URL or http://HOST:API_PORT")
+    lal.add_argument("--api-token", help="default: $EVGATE_API_TOKEN (an admin token)")
+    lal.set_defaults(func=_push_local_list, user_errors=USER_ERRORS)
 
 
 def _check_row(row: dict[str, str]) -> None:
@@ -104,10 +116,25 @@ def _command(args: argparse.Namespace) -> int:
     if not isinstance(body, dict):
         raise CliError("--json must be a JSON object (the OCPP request payload)")
     command_catalog.find(args.name)  # unknown: the known names, before any network
+    answer = _post(args, f"/api/v1/chargers/{args.id}/commands/{args.name}", body)
+    print(json.dumps(answer["answer"], indent=2))
+    return 0
+
+
+def _push_local_list(args: argparse.Namespace) -> int:
+    result = _post(args, f"/api/v1/chargers/{args.id}/local-list/push", {"full": args.full})
+    print(json.dumps(result, indent=2))
+    if result["status"] not in ("Accepted", "UpToDate"):
+        raise CliError(f"charger {args.id} answered {result['status']}: its list is unchanged")
+    return 0
+
+
+def _post(args: argparse.Namespace, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST to the running server's API; its answer, or a one-line CliError."""
     settings = settings_from(args, api_url=args.api_url, api_token=args.api_token)
     if not settings.api_token:
         raise CliError("no API token: set EVGATE_API_TOKEN or --api-token")
-    url = f"{settings.api_base}/api/v1/chargers/{args.id}/commands/{args.name}"
+    url = f"{settings.api_base}{path}"
     try:
         answer = httpx.post(
             url,
@@ -123,5 +150,5 @@ def _command(args: argparse.Namespace) -> int:
         except ValueError:
             detail = answer.text
         raise CliError(f"{answer.status_code}: {detail}")
-    print(json.dumps(answer.json()["answer"], indent=2))
-    return 0
+    result: dict[str, Any] = answer.json()
+    return result

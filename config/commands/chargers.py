@@ -1,8 +1,9 @@
 """`evgate chargers add|import|list|command|push-local-list`.
 
 `command` and `push-local-list` need the charger's live socket, which only a running
-`evgate serve` holds: they post to that server's config API (EVGATE_API_URL, default http://HOST:API_PORT, with the
-token EVGATE_API_TOKEN), so the server checks the role and audits as for any API caller.
+`evgate serve` holds: they post to that server's config API (EVGATE_API_URL, default
+http://HOST:API_PORT, with the token EVGATE_API_TOKEN), so the server checks the role and
+audits as for any API caller.
 """
 
 from __future__ import annotations

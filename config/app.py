@@ -1,5 +1,6 @@
-"""`evgate serve`: the gateway on the main event loop; the config API, the billing scheduler
-and their engine on a loop of their own, in a thread; billing runs in processes of their own.
+"""`evgate serve`: the gateway on the main event loop; the config API, the billing scheduler,
+the local-list push and their engine on a loop of their own, in a thread; billing runs in
+processes of their own.
 
 The loop that acknowledges charger messages does only OCPP. A request to the API, however
 large or slow, and a month of billing, however big, cannot delay an acknowledgement: the API
@@ -33,6 +34,7 @@ from gateway.command_bus import CommandBus
 from gateway.outbox import OutboxPublisher
 from gateway.server import Gateway, GatewayOptions
 from services.commands import CommandSender
+from services.local_list_job import LocalListJob
 from services.site_power import SiteSharer
 from store import migrate
 
@@ -69,7 +71,8 @@ class LoopBridge:
 
 
 class ApiThread:
-    """The config API and the billing scheduler on their own loop, with their own engine."""
+    """The config API, the billing scheduler and the local-list push on their own loop, with
+    their own engine."""
 
     def __init__(self, settings: Settings, app_of: Callable[[AsyncEngine], FastAPI]) -> None:
         self.settings, self.app_of = settings, app_of
@@ -118,6 +121,9 @@ class ApiThread:
             runner=jobs.run,
             cards=cards.daily if cards is not None else None,
         )
+        # local authorization lists pushed to the chargers of sites whose tokens changed (one
+        # instance at a time: advisory lock); its commands cross to the gateway's loop
+        lists = LocalListJob(engine, app.state.evgate.sender)
         self.server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -135,11 +141,13 @@ class ApiThread:
             await asyncio.sleep(0.01)
         if self.server.started:
             scheduler.start()
+            lists.start()
         self._up.set()
         try:
             await serving
         finally:
             await scheduler.close()
+            await lists.close()
             await jobs.close()
             await engine.dispose()
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.auth import check_password, hash_password
 from services.context import Actor
-from store import admin, audit, charger_admin, outbox_store
+from store import admin, audit, charger_admin, local_lists, outbox_store
 
 
 def check(charger_id: str, password: str | None) -> None:
@@ -79,6 +79,7 @@ async def approve(
     """A pending charger (registered when it first connected) joins a site (super-admin)."""
     actor.check_super()
     before, after = await charger_admin.approve(conn, charger_id, site_id)
+    await local_lists.mark_charger(conn, charger_id)  # its local list is due
     await audit.record(
         conn,
         actor.label,
@@ -155,6 +156,7 @@ async def set_monthly_payment(
     """
     actor.check_super()
     before, after = await charger_admin.set_monthly_payment(conn, charger_id, enabled)
+    await local_lists.mark_charger(conn, charger_id)  # its local list is due
     await audit.record(
         conn,
         actor.label,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
-from services import firmware, reservations, smart_charging
+from services import firmware, local_list, reservations, smart_charging
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store.errors import Invalid, NotFound
@@ -93,6 +93,9 @@ _ACTIONS = (
     "ClearChargingProfile",
     "GetCompositeSchedule",
     "SetChargingProfile",
+    # Local Auth List Management
+    "GetLocalListVersion",
+    "SendLocalList",
 )
 
 
@@ -115,6 +118,7 @@ _CHECKS: dict[str, BeforeSend] = {
     "GetCompositeSchedule": smart_charging.check_composite,
     "ReserveNow": reservations.check_reserve,
     "CancelReservation": reservations.check_cancel,
+    "SendLocalList": local_list.check_send,
 }
 _AFTER: dict[str, AfterReply] = {
     "GetDiagnostics": firmware.after_get_diagnostics,
@@ -124,6 +128,9 @@ _AFTER: dict[str, AfterReply] = {
     "ClearChargingProfile": smart_charging.store_cleared,
     "ReserveNow": reservations.reserve_answered,
     "CancelReservation": reservations.cancel_answered,
+    "GetConfiguration": local_list.after_configuration,
+    "GetLocalListVersion": local_list.after_version,
+    "SendLocalList": local_list.after_send,
 }
 _DEFAULTS: dict[str, Defaults] = {
     "GetDiagnostics": firmware.diagnostics_defaults,

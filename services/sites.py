@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.context import Actor
-from store import admin, audit, site_updates
+from store import admin, audit, local_lists, site_updates
 from store.admin import SiteInput
 
 
@@ -33,6 +33,8 @@ async def update(
     if "plan" in values:
         actor.check_super("only a super-admin may change a site's plan")
     before, after = await site_updates.update_site(conn, site_id, values)
+    if before.get("auth_policy") != after.get("auth_policy"):
+        await local_lists.mark_site(conn, site_id)  # who may charge changed
     await audit.record(
         conn,
         actor.label,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services import leaving
 from services.context import INVITEE, Actor
-from store import admin, audit, subscribers
+from store import admin, audit, local_lists, subscribers
 
 
 async def invite(
@@ -84,6 +84,7 @@ async def transition(
     before, after = await subscribers.transition(conn, subscriber_id, action)
     if action == "cancel":
         await leaving.leave(conn, actor.label, after, datetime.now(UTC))
+    await local_lists.mark_site(conn, row["site_id"])  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -103,6 +104,7 @@ async def add_token(
     """Give a subscriber an RFID token of its site (a new one, or one with no owner yet)."""
     row = await _writable(conn, actor, subscriber_id)
     added = await subscribers.add_token(conn, subscriber_id, id_tag)
+    await local_lists.mark_site(conn, row["site_id"])  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -121,6 +123,7 @@ async def remove_token(
     """Take a token away from a subscriber (the card is deleted from the site)."""
     row = await _writable(conn, actor, subscriber_id)
     await subscribers.remove_token(conn, subscriber_id, id_tag)
+    await local_lists.mark_site(conn, row["site_id"])  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -161,6 +164,7 @@ async def accept(
         conn, token, name=name, email=email, language=language, payment_method=payment_method
     )
     row = await subscribers.get_subscriber(conn, subscriber_id)
+    await local_lists.mark_site(conn, row["site_id"])  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.context import Actor
-from store import admin, audit
+from store import admin, audit, local_lists
 
 check = admin.check_id_tag  # validate a tag before anything is stored (CSV rows: per line)
 
@@ -20,6 +20,7 @@ async def add(conn: AsyncConnection, actor: Actor, site_id: str, id_tag: str) ->
     check(id_tag)
     await admin.get_site(conn, site_id)
     await admin.add_tokens(conn, site_id, [id_tag])
+    await local_lists.mark_site(conn, site_id)  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -40,6 +41,7 @@ async def import_tokens(
         check(id_tag)
     await admin.get_site(conn, site_id)
     count = await admin.add_tokens(conn, site_id, id_tags)
+    await local_lists.mark_site(conn, site_id)  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -58,6 +60,7 @@ async def set_state(
     """Mark a token active or blocked (a blocked card is refused at the next Authorize)."""
     actor.check_write(site_id)
     await admin.set_token_state(conn, site_id, id_tag, state)
+    await local_lists.mark_site(conn, site_id)  # its chargers' local lists are due
     await audit.record(
         conn,
         actor.label,
@@ -75,6 +78,7 @@ async def set_expiry(
     """Set when a token expires (from then on it is Expired everywhere), or clear it (None)."""
     actor.check_write(site_id)
     before = await admin.set_token_expiry(conn, site_id, id_tag, expires_at)
+    await local_lists.mark_site(conn, site_id)  # its chargers' local lists are due
     after = {"id_tag": id_tag, "expires_at": expires_at.isoformat() if expires_at else None}
     await audit.record(
         conn,

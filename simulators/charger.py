@@ -29,6 +29,7 @@ from simulators.clock import VirtualClock, iso_seconds, to_ms
 from simulators.configuration import Configuration
 from simulators.firmware import FirmwareManager, FirmwareSwitches
 from simulators.framing import Call, CallErrorReply, UidSource
+from simulators.local_list import LocalList
 from simulators.offline_queue import OfflineQueue
 from simulators.physics import EV, ChargerSpec, Flow, register_wh
 from simulators.quirks import Quirks
@@ -114,6 +115,7 @@ class SimCharger:
         drop_on: frozenset[str] = frozenset(),
         call_error: dict[str, str] | None = None,
         firmware: FirmwareSwitches | None = None,
+        local_list: bool = True,
     ) -> None:
         self.url = url
         self.id = charger_id
@@ -136,6 +138,8 @@ class SimCharger:
         self.config = Configuration(
             self.spec.connectors, heartbeat_s, sample_interval_s, self.quirks.fw5_profiles
         )
+        self.local_list = LocalList(supported=local_list)  # Local Auth List Management
+        self.local_list.install(self.config)
         self.connectors = {
             n: Connector(n, register_mj=initial_register_wh * 3_600_000)
             for n in range(1, self.spec.connectors + 1)
@@ -610,6 +614,10 @@ class SimCharger:
             answer = await self._call_now("Authorize", {"idTag": id_tag})
             if answer is None and not self.config.flag("LocalAuthorizeOffline"):
                 return None
+            if answer is None and self.local_list.enabled(self.config):
+                listed = self.local_list.status_of(id_tag, self.clock.now())
+                if listed is not None and listed != "Accepted":  # offline: the list says no
+                    return None
             if answer is not None and (answer.get("idTagInfo") or {}).get("status") != "Accepted":
                 return None
             parent = ((answer or {}).get("idTagInfo") or {}).get("parentIdTag")
@@ -928,6 +936,12 @@ class SimCharger:
 
     async def _cs_CancelReservation(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
         return self.reservations.cancel(p), None
+
+    async def _cs_SendLocalList(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.local_list.send(p, self.config), None
+
+    async def _cs_GetLocalListVersion(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.local_list.get_version(self.config), None
 
     async def _cs_ClearCache(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
         return {"status": "Accepted"}, None  # no authorization cache entries to keep

@@ -50,6 +50,10 @@ class Configuration:
             "ReserveConnectorZeroSupported": Key("true", readonly=True, kind="bool"),
         }
 
+    def define(self, key: str, value: str, readonly: bool = False, kind: str = "str") -> None:
+        """Add a key (or set one anew): what an optional profile brings."""
+        self._keys[key] = Key(value, readonly=readonly, kind=kind)
+
     def get(self, keys: list[str] | None) -> dict[str, Any]:
         wanted = keys if keys else list(self._keys)
         known = [

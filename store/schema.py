@@ -224,6 +224,33 @@ charging_profiles = Table(
     Index(None, "charger_id", "cleared_at"),
 )
 
+# Each charger's local authorization list (OCPP 1.6 Local Auth List Management): the version it
+# last accepted and the entries it holds since (idTag -> idTagInfo), so that the next update
+# can be a difference; ``dirty`` counts the changes of its site's tokens and subscribers not
+# pushed yet (services/local_list_job.py pushes them and counts them off).
+charger_local_lists = Table(
+    "charger_local_lists",
+    metadata,
+    Column("charger_id", String(64), ForeignKey("chargers.id"), primary_key=True),
+    # None: not known yet; False: the charger has no local list (or it is disabled)
+    Column("supported", Boolean, nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("0")),  # 0: none accepted
+    Column("entries", JsonText, nullable=False, server_default="{}"),
+    # the next update must be a full one (nothing accepted yet, or a VersionMismatch)
+    Column("full_next", Boolean, nullable=False, server_default=text("true")),
+    Column("dirty", Integer, nullable=False, server_default=text("0")),
+    # the earliest expiryDate of an entry it holds as Accepted: from then on it is due again
+    Column("expires_next", UtcDateTime, nullable=True),
+    # the last SendLocalList's answer (Accepted, Failed, VersionMismatch, NotSupported, ...)
+    Column("last_status", String(16), nullable=True),
+    Column("last_version", Integer, nullable=True),
+    Column("last_at", UtcDateTime, nullable=True),
+    Column("accepted_at", UtcDateTime, nullable=True),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("retry_at", UtcDateTime, nullable=True),  # after a failure: not before then
+    Index(None, "dirty"),
+)
+
 # --- the config API ---------------------------------------------------------------------------
 
 api_tokens = Table(
@@ -367,6 +394,7 @@ __all__ = [
     "subscribers",
     "invitations",
     "reservations",
+    "charger_local_lists",
 ]
 
 # The billing tables live in their own module on the same metadata: importing them here makes

@@ -1,11 +1,12 @@
-"""`evgate chargers add|import|list|command|firmware|diagnostics|reservations`.
+"""`evgate chargers add|import|list|command|firmware|diagnostics|reservations|push-local-list`.
 
 `firmware` and `diagnostics` read the database: a charger's update-firmware and
 get-diagnostics requests, newest first, with every status the charger reported.
 
-`command` needs the charger's live socket, which only a running `evgate serve` holds: it
-posts to that server's config API (EVGATE_API_URL, default http://HOST:API_PORT, with the
-token EVGATE_API_TOKEN), so the server checks the role and audits as for any API caller.
+`command` and `push-local-list` need the charger's live socket, which only a running
+`evgate serve` holds: they post to that server's config API (EVGATE_API_URL, default
+http://HOST:API_PORT, with the token EVGATE_API_TOKEN), so the server checks the role and
+audits as for any API caller.
 """
 
 from __future__ import annotations
@@ -75,6 +76,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     res.add_argument("--json", action="store_true")
     add_database_flag(res)
     res.set_defaults(func=_reservations, user_errors=USER_ERRORS)
+    lal = group.add_parser(
+        "push-local-list",
+        help="send a connected charger the local authorization list derived from its site's "
+        "tokens (only what changed since its last accepted version) through `evgate serve`",
+    )
+    lal.add_argument("id", help="the charger")
+    lal.add_argument("--full", action="store_true", help="send the whole list")
+    lal.add_argument("--api-url", help="default: $EVGATE_API_URL or http://HOST:API_PORT")
+    lal.add_argument("--api-token", help="default: $EVGATE_API_TOKEN (an admin token)")
+    lal.set_defaults(func=_push_local_list, user_errors=USER_ERRORS)
 
 
 def _check_row(row: dict[str, str]) -> None:
@@ -125,10 +136,28 @@ def _command(args: argparse.Namespace) -> int:
     if not isinstance(body, dict):
         raise CliError("--json must be a JSON object (the OCPP request payload)")
     command_catalog.find(args.name)  # unknown: the known names, before any network
+    reply = _post(args, f"/api/v1/chargers/{args.id}/commands/{args.name}", body)
+    filled = {k: v for k, v in (reply.get("request") or {}).items() if k not in body}
+    if filled:  # what evgate gave the request (reserve-now's reservationId)
+        print(f"sent with {json.dumps(filled)}", file=sys.stderr)
+    print(json.dumps(reply["answer"], indent=2))
+    return 0
+
+
+def _push_local_list(args: argparse.Namespace) -> int:
+    result = _post(args, f"/api/v1/chargers/{args.id}/local-list/push", {"full": args.full})
+    print(json.dumps(result, indent=2))
+    if result["status"] not in ("Accepted", "UpToDate"):
+        raise CliError(f"charger {args.id} answered {result['status']}: its list is unchanged")
+    return 0
+
+
+def _post(args: argparse.Namespace, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST to the running server's API; its answer, or a one-line CliError."""
     settings = settings_from(args, api_url=args.api_url, api_token=args.api_token)
     if not settings.api_token:
         raise CliError("no API token: set EVGATE_API_TOKEN or --api-token")
-    url = f"{settings.api_base}/api/v1/chargers/{args.id}/commands/{args.name}"
+    url = f"{settings.api_base}{path}"
     try:
         answer = httpx.post(
             url,
@@ -144,12 +173,8 @@ def _command(args: argparse.Namespace) -> int:
         except ValueError:
             detail = answer.text
         raise CliError(f"{answer.status_code}: {detail}")
-    reply = answer.json()
-    filled = {k: v for k, v in (reply.get("request") or {}).items() if k not in body}
-    if filled:  # what evgate gave the request (reserve-now's reservationId)
-        print(f"sent with {json.dumps(filled)}", file=sys.stderr)
-    print(json.dumps(reply["answer"], indent=2))
-    return 0
+    result: dict[str, Any] = answer.json()
+    return result
 
 
 def _reservations(args: argparse.Namespace) -> int:

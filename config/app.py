@@ -111,6 +111,10 @@ class ApiThread:
         # invoices on the 1st in each site's time zone, daily dunning (one instance at a time
         # works a tick: advisory lock); the runs themselves in processes of their own
         scheduler = BillingScheduler(engine, payer=compose.payer(self.settings), runner=jobs.run)
+        # queued mails out over SMTP (one instance at a time: advisory lock); no host: they wait
+        mailer = compose.mail_sender(self.settings, engine)
+        if mailer is None:
+            log.warning("no EVGATE_SMTP_HOST set: e-mails are queued in mail_outbox, not sent")
         self.server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -128,11 +132,15 @@ class ApiThread:
             await asyncio.sleep(0.01)
         if self.server.started:
             scheduler.start()
+            if mailer is not None:
+                mailer.start()
         self._up.set()
         try:
             await serving
         finally:
             await scheduler.close()
+            if mailer is not None:
+                await mailer.close()
             await jobs.close()
             await engine.dispose()
 

@@ -46,10 +46,32 @@ class Settings:
     # (default http://HOST:API_PORT), and the config API token they send
     api_url: str | None = None
     api_token: str | None = field(default=None, repr=False)
+    # where people reach evgate (the links in mails: invitations); default the API's address
+    public_url: str | None = None
+    # e-mail: no SMTP host, no mails sent (they wait in the mail outbox)
+    smtp_host: str | None = None
+    smtp_port: int = 0  # 0: 587 with STARTTLS, 465 with TLS, 25 without
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_tls: str = "starttls"  # starttls | tls (implicit, "SMTPS") | none
+    mail_from: str | None = None  # default evgate@MAIL_DOMAIN
+    mail_domain: str | None = None  # Message-IDs' domain; default MAIL_FROM's, else localhost
 
     @property
     def api_base(self) -> str:
         return (self.api_url or f"http://{self.host}:{self.api_port}").rstrip("/")
+
+    @property
+    def message_domain(self) -> str:
+        if self.mail_domain:
+            return self.mail_domain
+        if self.mail_from and "@" in self.mail_from:
+            return self.mail_from.rsplit("@", 1)[1].strip(" >")
+        return "localhost"
+
+    @property
+    def sender_address(self) -> str:
+        return self.mail_from or f"evgate@{self.message_domain}"
 
     @classmethod
     def load(
@@ -96,5 +118,17 @@ class Settings:
             raise SettingsError("the API's body limit must be at least 1024 bytes")
         if self.api_url and not self.api_url.startswith(("http://", "https://")):
             raise SettingsError(f"API URL {self.api_url!r} must look like http://HOST:8080")
+        if self.smtp_tls not in ("starttls", "tls", "none"):
+            raise SettingsError(f"SMTP TLS must be starttls, tls or none, not {self.smtp_tls!r}")
+        if not 0 <= self.smtp_port <= 65535:
+            raise SettingsError(f"SMTP port {self.smtp_port} is not a TCP port (0-65535)")
+        if self.mail_from and "@" not in self.mail_from:
+            raise SettingsError(
+                f"mail from {self.mail_from!r} must be an address: evgate@example.com"
+            )
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"public URL {self.public_url!r} must look like https://charge.example.com"
+            )
         if self.heartbeat_interval < 1:
             raise SettingsError("heartbeat interval must be at least 1 second")

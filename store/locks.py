@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 OUTBOX_PUBLISHER = 0x6576_6761_7465_01  # "evgate" + 1
 BILLING_SCHEDULER = 0x6576_6761_7465_02
+MAIL_SENDER = 0x6576_6761_7465_03
 
 
 @asynccontextmanager

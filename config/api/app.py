@@ -15,6 +15,7 @@ from config.api.routers import (
     chargers,
     commands,
     invitations,
+    mail,
     sessions,
     sites,
     subscribers,
@@ -77,6 +78,7 @@ def create_app(
         sessions,
         audit_log,
         api_tokens,
+        mail,
     ):
         app.include_router(module.router)
     app.include_router(billing_routes.router)

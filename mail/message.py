@@ -41,11 +41,12 @@ def build(
     msg["Subject"] = mail["subject"]
     msg["Date"] = format_datetime(at)
     msg["Message-ID"] = mail["message_id"]
-    msg["Content-Language"] = mail["language"]
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
     msg.set_content(mail["text_body"])
     if mail.get("html_body"):
         msg.add_alternative(mail["html_body"], subtype="html")
     for name, data in files:
         msg.add_attachment(data, maintype="application", subtype="pdf", filename=name)
+    # last: set_content and add_attachment move Content-* headers into the parts they make
+    msg["Content-Language"] = mail["language"]
     return msg

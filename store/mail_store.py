@@ -220,7 +220,8 @@ async def retry(conn: AsyncConnection, mail_id: int, now: datetime) -> dict[str,
     is never sent again (Conflict)."""
     row = await get(conn, mail_id)
     if row["state"] == "sent":
-        raise Conflict(f"mail {mail_id} was sent at {row['sent_at']:%Y-%m-%d %H:%M} UTC")
+        when = f" at {row['sent_at']:%Y-%m-%d %H:%M} UTC" if row["sent_at"] else ""
+        raise Conflict(f"mail {mail_id} was sent{when}: a sent mail is never sent again")
     await conn.execute(
         update(mail_outbox)
         .where(mail_outbox.c.id == mail_id, mail_outbox.c.state != "sent")

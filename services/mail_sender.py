@@ -21,7 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -30,7 +33,7 @@ from typing import Any
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing.views import pdf_of
+from billing.views import PdfInputs, pdf_inputs, render_pdf
 from mail.message import attachment_name, build, message_id
 from store import locks, mail_store
 
@@ -69,7 +72,7 @@ def _is_permanent(exc: BaseException) -> bool:
         return bool(exc.recipients) and all(r.code >= 500 for r in exc.recipients)
     if isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
         return 500 <= exc.code < 600
-    return isinstance(exc, Permanent)
+    return False
 
 
 def _describe(exc: BaseException) -> str:
@@ -92,12 +95,18 @@ class MailSender:
         backoff: float = 30.0,
         backoff_cap: float = 3600.0,
         clock: Callable[[], datetime] = _now,
+        pdf_process: bool = True,
     ) -> None:
         self.engine, self.smtp = engine, smtp
         self.batch, self.idle_poll = batch, idle_poll
         self.max_attempts = max_attempts
         self.backoff, self.backoff_cap = backoff, backoff_cap
         self.clock = clock
+        # a PDF costs about a quarter of a second of CPU: drawn in a process of its own, as a
+        # billing run is, so neither the API's loop nor the OCPP loop's share of the
+        # interpreter waits for it (False: in this process, in a thread)
+        self.pdf_process = pdf_process
+        self._pool: ProcessPoolExecutor | None = None
         self.sent = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -115,6 +124,21 @@ class MailSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def _draw(self, inputs: PdfInputs) -> bytes:
+        loop = asyncio.get_running_loop()
+        if not self.pdf_process:
+            return await asyncio.to_thread(render_pdf, inputs)
+        if self._pool is None:  # spawned, not forked: `evgate serve` runs threads
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return await loop.run_in_executor(self._pool, render_pdf, inputs)
+        except BrokenProcessPool:  # the drawing process died: a new one next time
+            self._pool = None
+            raise
 
     def delay(self, attempts: int) -> timedelta:
         """How long after attempt ``attempts`` (1, 2, ...) the next one is due."""
@@ -177,8 +201,15 @@ class MailSender:
                     continue
                 try:
                     message = await self._message(mail, now)
+                except Exception as exc:  # noqa: BLE001 - recorded: the attempts cap applies
+                    permanent = isinstance(exc, Permanent)
+                    if not permanent:
+                        log.exception("mail %s could not be built", mail["id"])
+                    await self._failed(mail, _describe(exc), now, permanent=permanent)
+                    continue
+                try:
                     await client.send_message(message)
-                except (OSError, aiosmtplib.SMTPException, Permanent) as exc:
+                except (OSError, aiosmtplib.SMTPException) as exc:
                     permanent = _is_permanent(exc)
                     await self._failed(mail, _describe(exc), now, permanent=permanent)
                     if not permanent and not client.is_connected:
@@ -223,8 +254,8 @@ class MailSender:
         for ref in mail["attachments"] or []:
             try:
                 async with self.engine.connect() as conn:
-                    data = await pdf_of(conn, str(ref["invoice_number"]), ref.get("reminder"))
+                    inputs = await pdf_inputs(conn, str(ref["invoice_number"]), ref.get("reminder"))
             except LookupError as exc:  # the invoice is gone: no later attempt finds it
                 raise Permanent(f"attachment {attachment_name(ref)}: {exc}") from exc
-            files.append((attachment_name(ref), data))
+            files.append((attachment_name(ref), await self._draw(inputs)))
         return build(mail, self.smtp.sender, now, files)

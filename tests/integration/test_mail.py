@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -64,11 +64,24 @@ def clock() -> Clock:
     return Clock(datetime.now(UTC) + timedelta(seconds=1))
 
 
+_SENDERS: list[MailSender] = []
+
+
 def sender_for(engine: AsyncEngine, port: int, clock: Clock, **kw: Any) -> MailSender:
     settings = SmtpSettings(
         host="127.0.0.1", port=port, security="none", sender="billing@evgate.test", domain=DOMAIN
     )
-    return MailSender(engine, settings, backoff=60, clock=clock, **kw)
+    sender = MailSender(engine, settings, backoff=60, clock=clock, **kw)
+    _SENDERS.append(sender)
+    return sender
+
+
+@pytest.fixture(autouse=True)
+async def _close_senders() -> AsyncIterator[None]:
+    """Every sender a test made is closed (its task, its PDF process) when the test ends."""
+    yield
+    while _SENDERS:
+        await _SENDERS.pop().close()
 
 
 async def mails(engine: AsyncEngine) -> list[dict[str, Any]]:

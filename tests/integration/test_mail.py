@@ -339,3 +339,46 @@ async def test_the_sender_works_one_instance_at_a_time(
         await b.close()
     assert sorted(m["To"] for m in smtp.messages) == [f"m{i}@example.no" for i in range(6)]
     assert {m["state"] for m in await mails(engine)} == {"sent"}
+
+
+async def test_a_declined_card_and_a_card_payment_each_queue_their_mail(
+    engine: AsyncEngine,
+) -> None:
+    from billing.stripe_payments import record_outcome
+
+    w = await World(engine).setup()
+    await w.subscriber("A", language="da", payment_method="stripe")
+    await w.session("A", local("2026-10-05 08:00"), 60, 10_000)
+    await run_billing(engine, OCT)
+    (inv,) = await rows(engine, invoices)
+    ids = []
+    async with engine.begin() as conn:
+        for attempt in (1, 2):
+            ids.append(
+                await bs.insert_payment(
+                    conn,
+                    {
+                        "invoice_id": inv["id"],
+                        "method": "stripe",
+                        "status": "pending",
+                        "amount": inv["total"],
+                        "currency": "NOK",
+                        "attempt": attempt,
+                        "idempotency_key": f"invoice-{inv['id']}-attempt-{attempt}",
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    },
+                )
+            )
+    await record_outcome(engine, ids[0], "failed", "Your card was declined.", "pi_1")
+    await record_outcome(engine, ids[0], "failed", "Your card was declined.", "pi_1")  # again
+    await record_outcome(engine, ids[1], "succeeded", None, "pi_2")
+    queued = {m["kind"]: m for m in await mails(engine)}
+    assert set(queued) == {"invoice_issued", "card_declined", "payment_received"}
+    declined = queued["card_declined"]
+    assert declined["dedup_key"] == f"card_declined:OSLO:{ids[0]}"
+    assert declined["subject"] == "Dit kort blev afvist for faktura OSL-000001"
+    assert "Your card was declined." in declined["text_body"] and "112,50" in declined["text_body"]
+    receipt = queued["payment_received"]
+    assert receipt["dedup_key"] == f"payment_received:OSLO:{ids[1]}"
+    assert "Resterende beløb: 0,00" in receipt["text_body"]

@@ -12,6 +12,7 @@ COPY billing ./billing
 COPY services ./services
 COPY config ./config
 COPY simulators ./simulators
+COPY mail ./mail
 RUN pip install --no-cache-dir --no-deps .
 ENV EVGATE_HOST=0.0.0.0 \
     EVGATE_DATABASE_URL=sqlite+aiosqlite:////data/evgate.db

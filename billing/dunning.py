@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from billing import mails
 from billing.dunning_rules import effective, fee_for, next_reminder
 from billing.lifecycle import Figures, InvoiceEvent, applies_to, next_state
 from store import audit
@@ -64,6 +65,7 @@ async def daily(
             next_state(inv["state"], E.REMINDER_FEE, figures, now)
             fee = fee_for(n, site)
             if await bs.add_reminder(conn, inv["id"], n, fee, now):
+                await mails.reminder_sent(conn, inv, n, now)
                 sent.append({"invoice": inv["number_text"], "reminder": n, "fee": fee})
                 await audit.record(
                     conn,

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from billing import mails
 from billing.errors import BillingError, InvoiceStateError, NotFoundError
 from billing.lifecycle import Figures, InvoiceEvent, InvoiceState, applies_to, next_state
 from billing.money import minor_units, to_minor, vat_of
@@ -127,6 +128,9 @@ async def pay(
     }
     payment_id = await bs.insert_payment(conn, payment)
     after = await settle(conn, invoice, InvoiceEvent.PAYMENT, actor, now)
+    await mails.payment_received(
+        conn, after, {**payment, "id": payment_id}, after["amount_due"], now
+    )
     return {**after, "payment": {**payment, "id": payment_id}}
 
 

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from billing import mails
 from billing.assembly import InvoiceDraft, PricedUsage, assemble
 from billing.balances import carry_period
 from billing.errors import BillingError
@@ -588,6 +589,18 @@ async def _write(
                 }
             )
         await bs.set_numbers(conn, numbered, InvoiceState.DRAFT, actor)
+        await mails.invoices_issued(
+            conn,
+            site.row,
+            [
+                (
+                    site.subscribers[d.subscriber_id],
+                    {**n, "period": d.period, "total": d.total, "currency": d.currency},
+                )
+                for n, (_, d, _) in zip(numbered, written, strict=True)
+            ],
+            now,
+        )
     return [d.subscriber_id in ids for d, _ in priced]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billing import mails
 from billing.errors import BillingError, NotFoundError
 from billing.lifecycle import InvoiceEvent, allowed, outcome_applies
 from billing.payments import settle
@@ -337,11 +338,19 @@ async def record_outcome(
             )
             event = E.PAYMENT if status == "succeeded" else E.PAYMENT_FAILED
             if allowed(state, event):
-                state = (await settle(conn, invoice, event, STRIPE, now))["state"]
+                after = await settle(conn, invoice, event, STRIPE, now)
+                state = after["state"]
+                if status == "succeeded":
+                    await mails.payment_received(conn, after, payment, after["amount_due"], now)
             elif status == "succeeded":  # paid after a credit note: a credit balance
                 log.warning("stripe payment %s for a %s invoice", payment_id, state)
                 await bs.update_invoice(
                     conn, invoice["id"], paid_amount=invoice["paid_amount"] + payment["amount"]
+                )
+            if status == "failed":
+                reason = failure or ""
+                await mails.card_declined(
+                    conn, invoice, str(payment_id), int(payment["amount"]), reason, now
                 )
     return {
         "payment_id": payment_id,

@@ -66,9 +66,17 @@ async def list_public(conn: AsyncConnection, **filters: Any) -> list[dict[str, A
 
 async def pdf_of(conn: AsyncConnection, number: str, reminder: int | None = None) -> bytes:
     """The PDF of an invoice (by number), of a credit note (CN-...), or of an invoice's reminder."""
-    from billing.documents import credit_note_pdf, invoice_pdf
+    return render_pdf(await pdf_inputs(conn, number, reminder))
+
+
+# what one document is drawn from: (which document, its rows), picklable, so that the
+# drawing (CPU, a quarter of a second for a page) can run in a process of its own
+PdfInputs = tuple[str, tuple[Any, ...]]
+
+
+async def pdf_inputs(conn: AsyncConnection, number: str, reminder: int | None = None) -> PdfInputs:
+    """The rows the PDF of ``number`` (or of its reminder ``reminder``) is drawn from."""
     from billing.errors import NotFoundError
-    from billing.reminder_pdf import reminder_pdf
 
     note = await bs.get_credit_note(conn, number) if number.startswith("CN-") else None
     inv = await bs.get_invoice(conn, int(note["invoice_id"]) if note else number)
@@ -81,7 +89,7 @@ async def pdf_of(conn: AsyncConnection, number: str, reminder: int | None = None
     if note is not None:
         if reminder is not None:
             raise NotFoundError(f"{number} is a credit note: reminders belong to invoices")
-        return credit_note_pdf(note, inv, sub, site, seller, buyer)
+        return "credit_note", (note, inv, sub, site, seller, buyer)
     if reminder is not None:
         sent = await bs.reminders_of(conn, inv["id"])
         this = next((r for r in sent if int(r["n"]) == reminder), None)
@@ -89,9 +97,22 @@ async def pdf_of(conn: AsyncConnection, number: str, reminder: int | None = None
             raise NotFoundError(
                 f"invoice {number} has {len(sent)} reminder(s), not reminder {reminder}"
             )
-        return reminder_pdf(inv, this, sent, sub, site, seller)
+        return "reminder", (inv, this, sent, sub, site, seller)
     lines = (await bs.lines_of(conn, [inv["id"]]))[inv["id"]]
-    return invoice_pdf(inv, lines, sub, site, seller, buyer)
+    return "invoice", (inv, lines, sub, site, seller, buyer)
+
+
+def render_pdf(inputs: PdfInputs) -> bytes:
+    """Draw the document ``pdf_inputs`` read (pure: no I/O)."""
+    from billing.documents import credit_note_pdf, invoice_pdf
+    from billing.reminder_pdf import reminder_pdf
+
+    kind, args = inputs
+    if kind == "credit_note":
+        return credit_note_pdf(*args)
+    if kind == "reminder":
+        return reminder_pdf(*args)
+    return invoice_pdf(*args)
 
 
 async def ubl_of(conn: AsyncConnection, number: str) -> bytes:

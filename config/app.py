@@ -124,6 +124,10 @@ class ApiThread:
         # local authorization lists pushed to the chargers of sites whose tokens changed (one
         # instance at a time: advisory lock); its commands cross to the gateway's loop
         lists = LocalListJob(engine, app.state.evgate.sender)
+        # queued mails out over SMTP (one instance at a time: advisory lock); no host: they wait
+        mailer = compose.mail_sender(self.settings, engine)
+        if mailer is None:
+            log.warning("no EVGATE_SMTP_HOST set: e-mails are queued in mail_outbox, not sent")
         self.server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -142,12 +146,16 @@ class ApiThread:
         if self.server.started:
             scheduler.start()
             lists.start()
+            if mailer is not None:
+                mailer.start()
         self._up.set()
         try:
             await serving
         finally:
             await scheduler.close()
             await lists.close()
+            if mailer is not None:
+                await mailer.close()
             await jobs.close()
             await engine.dispose()
 

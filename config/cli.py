@@ -28,6 +28,7 @@ GROUPS: dict[str, str] = {
     "plans": "config.commands.plans",
     "reports": "config.commands.reports",
     "admin": "config.commands.admin",
+    "mail": "config.commands.mail",
     "subscribers": "config.commands.subscribers",
 }
 

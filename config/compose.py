@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from billing.stripe_payments import StripePayments, StripeSettings
     from config.api.context import CommandSender
     from gateway.connection import ConnectionRegistry
+    from services.mail_sender import MailSender
 
 # billing/ and the API are imported where they are built, so `evgate sites add` stays quick
 
@@ -73,4 +74,23 @@ def api_app(
         public_url=settings.public_base,
         diagnostics_dir=settings.diagnostics_path,
         diagnostics_max_bytes=settings.diagnostics_max_bytes,
+        invitation_base_url=settings.public_url,  # None: the address the API was called at
     )
+
+
+def mail_sender(settings: Settings, engine: AsyncEngine) -> MailSender | None:
+    """What sends the queued mails over SMTP; None without an SMTP host (they stay queued)."""
+    if not settings.smtp_host:
+        return None
+    from services.mail_sender import MailSender, SmtpSettings
+
+    smtp = SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        security=settings.smtp_tls,
+        sender=settings.sender_address,
+        domain=settings.message_domain,
+    )
+    return MailSender(engine, smtp)

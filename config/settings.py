@@ -48,13 +48,22 @@ class Settings:
     # (default http://HOST:API_PORT), and the config API token they send
     api_url: str | None = None
     api_token: str | None = field(default=None, repr=False)
-    # where chargers reach evgate's API port (their diagnostics upload URL); default
-    # http://HOST:API_PORT, which a charger cannot reach when HOST is 0.0.0.0 or a proxy fronts it
+    # where chargers and people reach evgate's API port (diagnostics upload URLs, the links in
+    # mails); default http://HOST:API_PORT, which a charger cannot reach when HOST is 0.0.0.0
+    # or a proxy fronts it
     public_url: str | None = None
     # where uploaded diagnostics files are kept (default: "diagnostics" beside the SQLite
     # database file, else ./var/diagnostics), and the most one upload may hold
     diagnostics_dir: str | None = None
     diagnostics_max_bytes: int = 20 * 1024 * 1024
+    # e-mail: no SMTP host, no mails sent (they wait in the mail outbox)
+    smtp_host: str | None = None
+    smtp_port: int = 0  # 0: 587 with STARTTLS, 465 with TLS, 25 without
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_tls: str = "starttls"  # starttls | tls (implicit, "SMTPS") | none
+    mail_from: str | None = None  # default evgate@MAIL_DOMAIN
+    mail_domain: str | None = None  # Message-IDs' domain; default MAIL_FROM's, else localhost
 
     @property
     def api_base(self) -> str:
@@ -76,6 +85,18 @@ class Settings:
         if sqlite and database and database != ":memory:":
             return os.path.join(os.path.dirname(database) or ".", "diagnostics")
         return os.path.join("var", "diagnostics")
+
+    @property
+    def message_domain(self) -> str:
+        if self.mail_domain:
+            return self.mail_domain
+        if self.mail_from and "@" in self.mail_from:
+            return self.mail_from.rsplit("@", 1)[1].strip(" >")
+        return "localhost"
+
+    @property
+    def sender_address(self) -> str:
+        return self.mail_from or f"evgate@{self.message_domain}"
 
     @classmethod
     def load(
@@ -128,5 +149,13 @@ class Settings:
             )
         if self.diagnostics_max_bytes < 1024:
             raise SettingsError("the diagnostics upload limit must be at least 1024 bytes")
+        if self.smtp_tls not in ("starttls", "tls", "none"):
+            raise SettingsError(f"SMTP TLS must be starttls, tls or none, not {self.smtp_tls!r}")
+        if not 0 <= self.smtp_port <= 65535:
+            raise SettingsError(f"SMTP port {self.smtp_port} is not a TCP port (0-65535)")
+        if self.mail_from and "@" not in self.mail_from:
+            raise SettingsError(
+                f"mail from {self.mail_from!r} must be an address: evgate@example.com"
+            )
         if self.heartbeat_interval < 1:
             raise SettingsError("heartbeat interval must be at least 1 second")

@@ -13,9 +13,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services import leaving
+from services import leaving, mail
 from services.context import INVITEE, Actor
 from store import admin, audit, local_lists, subscribers
+
+INVITATION_PATH = "/api/v1/invitations/"  # what the link opens: GET shows, POST .../accept
+
+
+def invitation_link(base: str, token: str) -> str:
+    return f"{base.rstrip('/')}{INVITATION_PATH}{token}"
 
 
 async def invite(
@@ -26,11 +32,18 @@ async def invite(
     *,
     name: str = "",
     language: str = "en",
+    link_base: str | None = None,
 ) -> dict[str, Any]:
-    """An invited subscriber and its invitation token (returned once; stored hashed)."""
+    """An invited subscriber and its invitation token (returned once; stored hashed).
+
+    With ``link_base`` (the public URL the invitee reaches evgate at) the invitation's link
+    is returned as ``link`` and its mail queued in this transaction (services.mail)."""
     actor.check_write(site_id)
-    await admin.get_site(conn, site_id)
+    site = await admin.get_site(conn, site_id)
     created = await subscribers.invite(conn, site_id, email, name=name, language=language)
+    if link_base is not None:
+        created["link"] = invitation_link(link_base, created["token"])
+        await mail.queue_invitation(conn, site, created, email, name, language)
     await audit.record(
         conn,
         actor.label,

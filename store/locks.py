@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 OUTBOX_PUBLISHER = 0x6576_6761_7465_01  # "evgate" + 1
 BILLING_SCHEDULER = 0x6576_6761_7465_02
 LOCAL_LISTS = 0x6576_6761_7465_03  # services/local_list_job.py
+MAIL_SENDER = 0x6576_6761_7465_04  # services/mail_sender.py
 
 
 @asynccontextmanager

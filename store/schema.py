@@ -401,4 +401,5 @@ __all__ = [
 # ``metadata`` the whole schema for whoever imports this module (migrations, tests).
 import store.billing_schema  # noqa: E402,F401
 import store.firmware_schema  # noqa: E402,F401
+import store.mail_schema  # noqa: E402,F401
 import store.payments_schema  # noqa: E402,F401

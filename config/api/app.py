@@ -19,6 +19,7 @@ from config.api.routers import (
     firmware,
     invitations,
     local_list,
+    mail,
     payments,
     plans,
     sessions,
@@ -99,6 +100,7 @@ def create_app(
         api_tokens,
         payments,
         cards,
+        mail,
     ):
         app.include_router(module.router)
     app.include_router(billing_routes.router)

@@ -81,12 +81,11 @@ async def _out(conn: Any, row: dict[str, Any]) -> dict[str, Any]:
 async def invite(
     request: Request, site_id: SiteIdPath, body: Invitation, who: Writer
 ) -> dict[str, Any]:
-    async with transaction(request) as conn:
-        created = await subscribers.invite(
-            conn, who, site_id, body.email, name=body.name, language=body.language
-        )
     base = api_context(request).invitation_base_url or str(request.base_url).rstrip("/")
-    return {**created, "link": f"{base}/api/v1/invitations/{created['token']}"}
+    async with transaction(request) as conn:  # the invitation's mail is queued with it
+        return await subscribers.invite(
+            conn, who, site_id, body.email, name=body.name, language=body.language, link_base=base
+        )
 
 
 @router.get("/subscribers", summary="subscribers this token may see")

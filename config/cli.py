@@ -26,6 +26,7 @@ GROUPS: dict[str, str] = {
     "invoices": "config.commands.billing",
     "payments": "config.commands.billing",
     "admin": "config.commands.admin",
+    "portal": "config.commands.portal",
 }
 
 

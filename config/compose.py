@@ -61,13 +61,17 @@ def api_app(
     *,
     command_sender: CommandSender | None = None,
 ) -> FastAPI:
-    """The config API over ``engine``, with Stripe configured from ``settings``."""
+    """The config API over ``engine``, with Stripe configured from ``settings``, and the
+    web portal (portal/) served beside it."""
     from config.api import create_app  # FastAPI only for the commands that serve it
+    from portal.app import install
 
-    return create_app(
+    app = create_app(
         engine,
         registry,
         command_sender=command_sender,
         stripe=stripe_settings(settings),
         max_body=settings.api_max_body,
     )
+    install(app, public_url=settings.public_url)  # the web portal at /, on the same port
+    return app

@@ -46,6 +46,9 @@ class Settings:
     # (default http://HOST:API_PORT), and the config API token they send
     api_url: str | None = None
     api_token: str | None = field(default=None, repr=False)
+    # the address people reach the portal at (links in mails: https://portal.example.com);
+    # None: the address of the request that made the link
+    public_url: str | None = None
 
     @property
     def api_base(self) -> str:
@@ -96,5 +99,9 @@ class Settings:
             raise SettingsError("the API's body limit must be at least 1024 bytes")
         if self.api_url and not self.api_url.startswith(("http://", "https://")):
             raise SettingsError(f"API URL {self.api_url!r} must look like http://HOST:8080")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"public URL {self.public_url!r} must look like https://portal.example.com"
+            )
         if self.heartbeat_interval < 1:
             raise SettingsError("heartbeat interval must be at least 1 second")

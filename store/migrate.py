@@ -19,8 +19,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database to `revision`; a no-op when it is there already."""
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Bring the database to `revision` (every head, so migrations written side by side all
+    apply until they are chained); a no-op when it is there already."""
 
     def _run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)

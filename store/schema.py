@@ -316,3 +316,4 @@ __all__ = [
 # The billing tables live in their own module on the same metadata: importing them here makes
 # ``metadata`` the whole schema for whoever imports this module (migrations, tests).
 import store.billing_schema  # noqa: E402,F401
+import store.portal_schema  # noqa: E402,F401

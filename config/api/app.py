@@ -10,6 +10,7 @@ from config.api import billing_routes, errors, metrics
 from config.api.context import ApiContext, CommandSender
 from config.api.guard import DEFAULT_MAX_BODY, RequestGuard
 from config.api.routers import (
+    activity,
     api_tokens,
     audit_log,
     chargers,
@@ -77,6 +78,7 @@ def create_app(
         sessions,
         audit_log,
         api_tokens,
+        activity,
     ):
         app.include_router(module.router)
     app.include_router(billing_routes.router)

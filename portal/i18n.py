@@ -101,18 +101,20 @@ _ROWS: dict[str, tuple[str, str, str, str, str]] = {
     "switch_off": ("Switch off", "Stäng av", "Slå av", "Slå fra", "Désactiver"),
     "confirm_on": (
         "Switch to monthly payment? Only subscribers of this site will be able to charge at "
-        "{charger}: {subscribers} active subscribers with {tokens} cards. Anyone else's card "
+        "{charger} (active subscribers: {subscribers}, their cards: {tokens}). Any other card "
         "is refused.",
         "Byta till månadsbetalning? Endast abonnenter på denna plats kommer att kunna ladda "
-        "vid {charger}: {subscribers} aktiva abonnenter med {tokens} kort. Alla andra kort "
-        "nekas.",
+        "vid {charger} (aktiva abonnenter: {subscribers}, deras kort: {tokens}). Alla andra "
+        "kort nekas.",
         "Bytte til månedlig betaling? Bare abonnenter på dette stedet vil kunne lade ved "
-        "{charger}: {subscribers} aktive abonnenter med {tokens} kort. Alle andre kort avvises.",
+        "{charger} (aktive abonnenter: {subscribers}, kortene deres: {tokens}). Alle andre "
+        "kort avvises.",
         "Skift til månedlig betaling? Kun abonnenter på dette sted vil kunne lade ved "
-        "{charger}: {subscribers} aktive abonnenter med {tokens} kort. Alle andre kort afvises.",
+        "{charger} (aktive abonnenter: {subscribers}, deres kort: {tokens}). Alle andre kort "
+        "afvises.",
         "Passer au paiement mensuel ? Seuls les abonnés de ce site pourront recharger à "
-        "{charger} : {subscribers} abonnés actifs avec {tokens} badges. Tout autre badge "
-        "sera refusé.",
+        "{charger} (abonnés actifs : {subscribers}, leurs badges : {tokens}). Tout autre "
+        "badge sera refusé.",
     ),
     "confirm_off": (
         "Switch monthly payment off? Any card of the site that is not blocked will be able to "
@@ -210,11 +212,11 @@ _ROWS: dict[str, tuple[str, str, str, str, str]] = {
         "Prochaine facture estimée",
     ),
     "estimate_note": (
-        "This month so far ({period}), incl. VAT: {sessions} sessions, {kwh} kWh.",
-        "Denna månad hittills ({period}), inkl. moms: {sessions} laddningar, {kwh} kWh.",
-        "Denne måneden så langt ({period}), inkl. mva.: {sessions} ladinger, {kwh} kWh.",
-        "Denne måned indtil nu ({period}), inkl. moms: {sessions} opladninger, {kwh} kWh.",
-        "Ce mois-ci jusqu’à présent ({period}), TVA comprise : {sessions} recharges, {kwh} kWh.",
+        "This month so far ({period}), incl. VAT. Sessions: {sessions}, {kwh} kWh.",
+        "Denna månad hittills ({period}), inkl. moms. Laddningar: {sessions}, {kwh} kWh.",
+        "Denne måneden så langt ({period}), inkl. mva. Ladinger: {sessions}, {kwh} kWh.",
+        "Denne måned indtil nu ({period}), inkl. moms. Opladninger: {sessions}, {kwh} kWh.",
+        "Ce mois-ci jusqu’à présent ({period}), TVA comprise. Recharges : {sessions}, {kwh} kWh.",
     ),
     "my_page": ("My page", "Min sida", "Min side", "Min side", "Mon espace"),
     "activity": (

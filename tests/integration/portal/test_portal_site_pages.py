@@ -71,7 +71,7 @@ async def test_a_super_admin_switches_monthly_payment_after_confirming(portal: P
     assert ask.status_code == 200
     assert (
         "Switch to monthly payment? Only subscribers of this site will be able to charge at "
-        "CP2: 1 active subscribers with 1 cards." in ask.text
+        "CP2 (active subscribers: 1, their cards: 1). Any other card is refused." in ask.text
     )
     assert not await _monthly_payment(portal, "CP2")  # nothing changed yet
     done = await portal.post(

@@ -212,11 +212,11 @@ _ROWS: dict[str, tuple[str, str, str, str, str]] = {
         "Prochaine facture estimée",
     ),
     "estimate_note": (
-        "This month so far ({period}), incl. VAT. Sessions: {sessions}, {kwh} kWh.",
-        "Denna månad hittills ({period}), inkl. moms. Laddningar: {sessions}, {kwh} kWh.",
-        "Denne måneden så langt ({period}), inkl. mva. Ladinger: {sessions}, {kwh} kWh.",
-        "Denne måned indtil nu ({period}), inkl. moms. Opladninger: {sessions}, {kwh} kWh.",
-        "Ce mois-ci jusqu’à présent ({period}), TVA comprise. Recharges : {sessions}, {kwh} kWh.",
+        "This month so far ({period}), incl. VAT. Sessions: {sessions} · {kwh} kWh.",
+        "Denna månad hittills ({period}), inkl. moms. Laddningar: {sessions} · {kwh} kWh.",
+        "Denne måneden så langt ({period}), inkl. mva. Ladinger: {sessions} · {kwh} kWh.",
+        "Denne måned indtil nu ({period}), inkl. moms. Opladninger: {sessions} · {kwh} kWh.",
+        "Ce mois-ci jusqu’à présent ({period}), TVA comprise. Recharges : {sessions} · {kwh} kWh.",
     ),
     "my_page": ("My page", "Min sida", "Min side", "Min side", "Mon espace"),
     "activity": (

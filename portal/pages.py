@@ -180,13 +180,13 @@ async def dashboard(request: Request, site_id: str) -> Response:
         return local_forms.money(minor, site["currency"], lang)
 
     tiles = [
-        ("online", str(online)),
-        ("offline", str(approved - online)),
-        ("sessions_running", str(summary["running_sessions"])),
-        ("energy_month", local_forms.kwh(energy["now"], lang)),
-        ("amount_month", money(amount)),
-        ("outstanding", money(summary["outstanding"])),
-        ("overdue", money(summary["overdue"])),
+        ("online", str(online), online > 0),
+        ("offline", str(approved - online), False),
+        ("sessions_running", str(summary["running_sessions"]), False),
+        ("energy_month", local_forms.kwh(energy["now"], lang), False),
+        ("amount_month", money(amount), False),
+        ("outstanding", money(summary["outstanding"]), False),
+        ("overdue", money(summary["overdue"]), summary["overdue"] > 0),
     ]
     return await render(request, "dashboard.html", site=site, tiles=tiles, section="dashboard")
 
@@ -351,8 +351,11 @@ async def my_sign_in(request: Request) -> Response:
 @ROUTER.get("/s/{token}")
 @page
 async def link_landing(request: Request, token: str) -> Response:
-    # a GET spends nothing (mail scanners follow links): the button below does
-    return await render(request, "link.html", token=token)
+    # a GET spends nothing (mail scanners follow links): the button below does; the page
+    # speaks the language of the subscriber the link was made for
+    async with engine(request).connect() as conn:
+        sub_language = await portal_auth.language_of_link(conn, token)
+    return await render(request, "link.html", in_language=sub_language, token=token)
 
 
 @ROUTER.post("/s/{token}")

@@ -149,9 +149,16 @@ async def form(request: Request) -> dict[str, str]:
     return fields
 
 
-async def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+async def render(
+    request: Request,
+    template: str,
+    status: int = 200,
+    in_language: str | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    """The page in the signed-in person's language (or ``in_language``, or the browser's)."""
     session = await who(request)
-    lang = language(request, session)
+    lang = i18n.language_of(in_language) if in_language else language(request, session)
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     html = (
         state(request)

@@ -215,6 +215,15 @@ async def request_sign_in_links(conn: AsyncConnection, email: str, base_url: str
     return urls
 
 
+async def language_of_link(conn: AsyncConnection, token: str) -> str | None:
+    """The language of the subscriber a (live) link is for, to greet it in; else None."""
+    link = await portal_store.link_of(conn, token)
+    if link is None or link["used_at"] is not None or link["expires_at"] <= datetime.now(UTC):
+        return None
+    sub = await portal_store.subscriber_language(conn, int(link["subscriber_id"]))
+    return sub
+
+
 async def use_sign_in_link(conn: AsyncConnection, token: str) -> tuple[int, str]:
     """Spend a link: (subscriber id, session cookie value). Gone when used or expired,
     NotFound when it never existed."""

@@ -204,3 +204,9 @@ async def subscribers_by_email(conn: AsyncConnection, email: str) -> list[dict[s
         .order_by(subscribers.c.id)
     )
     return [dict(r) for r in rows.mappings()]
+
+
+async def subscriber_language(conn: AsyncConnection, subscriber_id: int) -> str | None:
+    query = select(subscribers.c.language).where(subscribers.c.id == subscriber_id)
+    found: str | None = (await conn.execute(query)).scalar_one_or_none()
+    return found

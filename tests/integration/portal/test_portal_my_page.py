@@ -29,7 +29,7 @@ async def link_for(portal: Portal, subscriber_id: int, **kw: Any) -> str:
 async def follow(portal: Portal, url: str) -> httpx.Response:
     path = url.removeprefix("http://evgate.test")
     landing = await portal.client.get(path)  # spends nothing
-    assert landing.status_code == 200 and "Continue to my page" in landing.text
+    assert landing.status_code == 200 and '<form method="post" action="/s/' in landing.text
     return await portal.post(path, {}, from_page=path)
 
 
@@ -39,6 +39,8 @@ async def test_a_subscriber_signs_in_by_link_and_sees_estimate_invoices_and_char
     seeded = await seed_billing(portal.env)
     url = await link_for(portal, seeded["subscriber"])
     assert url.startswith("http://evgate.test/s/sl_")
+    landing = await portal.client.get(url)
+    assert "Fortsett til min side" in landing.text  # in the subscriber's language
     r = await follow(portal, url)
     assert r.status_code == 303 and r.headers["location"] == "/my"
     assert "HttpOnly" in r.headers["set-cookie"]
@@ -47,7 +49,7 @@ async def test_a_subscriber_signs_in_by_link_and_sees_estimate_invoices_and_char
     text = page.text  # in the subscriber's own language (nb)
     assert 'lang="nb"' in text
     assert "Estimert neste faktura" in text and "37,50\xa0kr" in text  # 12 kWh x 2.50 + VAT
-    assert "Ladinger: 1, 12,000 kWh" in text
+    assert "Ladinger: 1 · 12,000 kWh" in text
     assert seeded["invoice"] in text and "31,25\xa0kr" in text and "Utstedt" in text
     assert '<svg class="chart"' in text and text.count('class="chart-energy"') == 12
     assert "chart-amount chart-estimated" in text  # November: the estimate
@@ -61,7 +63,7 @@ async def test_a_subscriber_signs_in_by_link_and_sees_estimate_invoices_and_char
     assert r.status_code == 303 and r.headers["location"] == "/my"
     page = await portal.client.get("/my")
     assert "Estimated next invoice" in page.text and "NOK37.50" in page.text
-    assert "Sessions: 1, 12.000 kWh" in page.text and "Issued" in page.text
+    assert "Sessions: 1 · 12.000 kWh" in page.text and "Issued" in page.text
     async with portal.env.engine.connect() as conn:
         lang = (
             await conn.execute(

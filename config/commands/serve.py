@@ -48,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="mqtt://HOST:1883: publish events, route commands between "
         "instances (default: none; events wait in the outbox)",
     )
+    p.add_argument(
+        "--public-url",
+        help="where people reach the web portal, for its links and Secure cookies "
+        "(https://portal.example.com; default: the address of each request)",
+    )
     p.set_defaults(func=_serve, user_errors=USER_ERRORS)  # a bad flag or variable: one line
 
 
@@ -71,6 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         log_level=args.log_level,
         mqtt_url=args.mqtt_url,
+        public_url=args.public_url,
     )
     logs.setup(settings.log_level, settings.log_format)
     try:

@@ -101,3 +101,23 @@ async def test_cookies_are_secure_behind_an_https_public_url(portal: Portal) -> 
     ) as client:
         page = await client.get("/sign-in")
         assert "Secure" in page.headers["set-cookie"] and "HttpOnly" in page.headers["set-cookie"]
+
+
+async def test_the_served_app_carries_the_portal_beside_the_api(portal: Portal) -> None:
+    """config.compose.api_app (what `evgate serve` runs) installs the portal at /."""
+    import httpx
+
+    from config import compose
+    from config.settings import Settings
+
+    app = compose.api_app(Settings(public_url="https://portal.example.no"), portal.env.engine)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://evgate.test"
+    ) as client:
+        page = await client.get("/sign-in")
+        css = await client.get("/static/portal/portal.css")
+        api = await client.get("/api/v1/sites")
+    assert page.status_code == 200 and "<form" in page.text
+    assert css.status_code == 200 and "system-ui" in css.text
+    assert api.status_code == 401  # the API is still behind its token
+    assert not any(p.startswith(("/sign-in", "/my")) for p in app.openapi()["paths"])

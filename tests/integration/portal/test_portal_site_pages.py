@@ -170,3 +170,41 @@ async def test_the_tariff_is_assigned_through_the_use_case(portal: Portal) -> No
     assert "/tariff" not in page.text and "Standard" in page.text
     r = await portal.post("/chargers/CP2/tariff", {"tariff_id": ""}, from_page="/chargers/CP2")
     assert r.status_code == 403 and "read only" in r.text
+
+
+async def test_the_dashboard_counts_overdue_and_paid_invoices_apart(portal: Portal) -> None:
+    from sqlalchemy import update
+
+    from store.billing_schema import invoices
+
+    seeded = await seed_billing(portal.env)
+    await portal.sign_in("admin")
+
+    async def tiles() -> dict[str, str]:
+        import re
+
+        text = (await portal.client.get("/sites/S1")).text
+        found = re.findall(
+            r'tile tile-([a-z_]+)[^"]*"><div class="tile-label">[^<]*</div>'
+            r'<div class="tile-value">([^<]*)<',
+            text,
+        )
+        return dict(found)
+
+    assert (await tiles())["overdue"] == "NOK0.00"
+    async with portal.env.engine.begin() as conn:
+        await conn.execute(
+            update(invoices)
+            .where(invoices.c.number_text == seeded["invoice"])
+            .values(state="overdue", paid_amount=1000)
+        )
+    now = await tiles()
+    assert now["overdue"] == now["outstanding"] == "NOK21.25"  # 31.25 less 10.00 paid
+    async with portal.env.engine.begin() as conn:
+        await conn.execute(
+            update(invoices)
+            .where(invoices.c.number_text == seeded["invoice"])
+            .values(state="paid", paid_amount=3125)
+        )
+    now = await tiles()
+    assert now["overdue"] == now["outstanding"] == "NOK0.00"

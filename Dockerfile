@@ -11,6 +11,7 @@ COPY store ./store
 COPY billing ./billing
 COPY services ./services
 COPY config ./config
+COPY portal ./portal
 COPY simulators ./simulators
 COPY mail ./mail
 RUN pip install --no-cache-dir --no-deps .

@@ -16,7 +16,9 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/evgate demo
 
+# the portal's browser tests need Chromium: scripts/ensure-chromium installs it when it may
 test: $(STAMP)
+	@scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

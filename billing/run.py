@@ -663,6 +663,21 @@ async def estimate(
     )
 
 
+async def estimate_site(
+    engine: AsyncEngine, site_id: str, now: datetime | None = None
+) -> list[InvoiceDraft]:
+    """Every subscriber's draft of this month so far on one site (computed, not stored)."""
+    now = now or datetime.now(UTC)
+    async with engine.connect() as conn:
+        site_row = await bs.get_site(conn, site_id)
+    if site_row is None:
+        return []
+    period = period_of(now, site_row["tz"])
+    site = await _load_site(engine, site_row, period)
+    report = RunReport(period, True)
+    return [d async for d, _times in drafts_for_site(engine, site, period, report, end=now)]
+
+
 async def count_billable(engine: AsyncEngine, period: str, site_id: str | None) -> int:
     """How many sessions a run would look at (for a progress bar)."""
     total = 0

@@ -29,6 +29,7 @@ GROUPS: dict[str, str] = {
     "reports": "config.commands.reports",
     "admin": "config.commands.admin",
     "mail": "config.commands.mail",
+    "portal": "config.commands.portal",
     "subscribers": "config.commands.subscribers",
 }
 

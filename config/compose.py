@@ -62,10 +62,12 @@ def api_app(
     *,
     command_sender: CommandSender | None = None,
 ) -> FastAPI:
-    """The config API over ``engine``, with Stripe configured from ``settings``."""
+    """The config API over ``engine``, with Stripe configured from ``settings``, and the
+    web portal (portal/) served beside it."""
     from config.api import create_app  # FastAPI only for the commands that serve it
+    from portal.app import install
 
-    return create_app(
+    app = create_app(
         engine,
         registry,
         command_sender=command_sender,
@@ -76,6 +78,8 @@ def api_app(
         diagnostics_max_bytes=settings.diagnostics_max_bytes,
         invitation_base_url=settings.public_url,  # None: the address the API was called at
     )
+    install(app, public_url=settings.public_url)  # the web portal at /, on the same port
+    return app
 
 
 def mail_sender(settings: Settings, engine: AsyncEngine) -> MailSender | None:

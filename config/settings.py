@@ -49,8 +49,8 @@ class Settings:
     api_url: str | None = None
     api_token: str | None = field(default=None, repr=False)
     # where chargers and people reach evgate's API port (diagnostics upload URLs, the links in
-    # mails); default http://HOST:API_PORT, which a charger cannot reach when HOST is 0.0.0.0
-    # or a proxy fronts it
+    # mails, the portal's Secure cookies); default for chargers http://HOST:API_PORT, which a
+    # charger cannot reach when HOST is 0.0.0.0 or behind a proxy; for people, the request's
     public_url: str | None = None
     # where uploaded diagnostics files are kept (default: "diagnostics" beside the SQLite
     # database file, else ./var/diagnostics), and the most one upload may hold

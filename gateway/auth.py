@@ -37,10 +37,20 @@ def check_password(password: str) -> None:
 
 def hash_password(password: str) -> str:
     check_password(password)
+    return hash_secret(password)
+
+
+def hash_secret(password: str) -> str:
+    """The one scrypt hash (charger passwords, and the portal's, which check their own rules)."""
     salt = os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=_LEN)
     b64 = base64.b64encode
     return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_secret(password: str, stored: str) -> bool:
+    """Whether ``password`` matches a ``hash_secret`` hash (blocking scrypt: run in a thread)."""
+    return _verify_slow(password, stored)
 
 
 def _verify_slow(password: str, stored: str) -> bool:

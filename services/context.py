@@ -27,6 +27,11 @@ class Actor:
         label = f"token:{token_id}" + (f" ({name})" if name else "")
         return cls(label, role, site_id, token_id, name)
 
+    @classmethod
+    def portal_user(cls, user_id: int, email: str, role: str, site_id: str | None) -> Actor:
+        """A person signed in to the web portal (portal_users): the same role rules."""
+        return cls(f"portal:{user_id} ({email})", role, site_id, None, email)
+
     @property
     def actor(self) -> str:
         """The audit log's name for the caller (the API's older spelling of ``label``)."""

@@ -9,6 +9,7 @@ the use case that queues them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from hashlib import sha256
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,6 +51,40 @@ async def queue_invitation(
         dedup_key=f"invitation:{site['id']}:{created['subscriber_id']}",
         site_id=site["id"],
         recipient=email,
+        language=text.language,
+        subject=text.subject,
+        text_body=text.text,
+        at=_now(),
+    )
+
+
+async def queue_sign_in_link(
+    conn: AsyncConnection,
+    site: dict[str, Any],
+    subscriber: dict[str, Any],
+    link: str,
+    minutes: int,
+) -> int | None:
+    """A subscriber's one-time sign-in link by mail, in the link's transaction (one mail per
+    link: a digest of its URL is in the dedup key); none for a subscriber with no address."""
+    if "@" not in str(subscriber.get("email") or ""):
+        return None
+    text = render(
+        "sign_in_link",
+        language_of(str(subscriber.get("language") or "en")),
+        {
+            "name": subscriber.get("name") or "",
+            "site_name": site.get("name") or site["id"],
+            "link": link,
+            "minutes": minutes,
+        },
+    )
+    return await mail_store.queue(
+        conn,
+        kind="sign_in_link",
+        dedup_key=f"sign_in_link:{subscriber['id']}:{sha256(link.encode()).hexdigest()[:24]}",
+        site_id=site["id"],
+        recipient=str(subscriber["email"]),
         language=text.language,
         subject=text.subject,
         text_body=text.text,

@@ -403,3 +403,4 @@ import store.billing_schema  # noqa: E402,F401
 import store.firmware_schema  # noqa: E402,F401
 import store.mail_schema  # noqa: E402,F401
 import store.payments_schema  # noqa: E402,F401
+import store.portal_schema  # noqa: E402,F401

@@ -10,6 +10,7 @@ from config.api import billing_routes, errors, metrics
 from config.api.context import ApiContext, CommandSender
 from config.api.guard import DEFAULT_MAX_BODY, RequestGuard
 from config.api.routers import (
+    activity,
     api_tokens,
     audit_log,
     balances,
@@ -101,6 +102,7 @@ def create_app(
         payments,
         cards,
         mail,
+        activity,
     ):
         app.include_router(module.router)
     app.include_router(billing_routes.router)

@@ -50,8 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--public-url",
-        help="where chargers reach the API port, for their diagnostics upload URL "
-        "(default http://HOST:API_PORT)",
+        help="where chargers and people reach the API port and the web portal: diagnostics "
+        "upload URLs, links in mails, Secure cookies (default http://HOST:API_PORT for "
+        "chargers, the address of each request for people)",
     )
     p.add_argument(
         "--diagnostics-dir",

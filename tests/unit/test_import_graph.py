@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The rooms and whom each may import (besides itself). A new top-level package must be
 # added here before its first import of ours passes.
 SERVER = frozenset(
-    {"gateway", "tariffs", "store", "billing", "config", "metering", "services", "mail"}
+    {"gateway", "tariffs", "store", "billing", "config", "metering", "services", "mail", "portal"}
 )
 ALLOWED: dict[str, frozenset[str]] = {
     # pure cores and the storage room: none of ours
@@ -34,6 +34,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "billing": frozenset({"tariffs", "store", "metering", "mail"}),
     "gateway": frozenset({"tariffs", "store", "metering"}),
     "services": frozenset({"gateway", "billing", "store", "tariffs", "metering", "mail"}),
+    # the web portal: pages over the same use cases as the API (services), the store's reads
+    # as the API's GET routes do, and billing's views, forms and estimate; nothing imports it
+    # but config's composition (config.compose installs it on the API app)
+    "portal": frozenset({"services", "store", "billing"}),
     # the shell: anything shipped but the simulators (whose `simulate` group config/cli.py
     # names as a string in GROUPS and loads with importlib only when asked for)
     "config": SERVER - {"config"},
@@ -170,6 +174,18 @@ def test_rooms_import_only_what_the_house_rule_allows() -> None:
         if (a := src.split(".")[0]) != (b := dst.split(".")[0]) and b not in ALLOWED.get(a, ())
     )
     assert not wrong, "imports against the rooms' direction:\n" + "\n".join(wrong)
+
+
+def test_only_the_composition_imports_the_portal() -> None:
+    wrong = sorted(
+        f"{src} imports {dst}"
+        for src, targets in import_graph().items()
+        for dst in targets
+        if dst.split(".")[0] == "portal"
+        and src.split(".")[0] != "portal"
+        and src != "config.compose"
+    )
+    assert not wrong, "only config.compose may import the portal:\n" + "\n".join(wrong)
 
 
 def test_the_simulate_group_is_loaded_lazily_by_name() -> None:

@@ -77,6 +77,8 @@ CASES: dict[str, Case] = {
         201,
     ),
     "read site": read("/api/v1/sites/S1"),
+    "site activity": read("/api/v1/sites/S1/activity"),
+    "subscriber activity": read("/api/v1/subscribers/{active}/activity"),
     "update site": write("PATCH", "/api/v1/sites/S1", {"payment_terms_days": 14}),
     "change plan": super_only("PATCH", "/api/v1/sites/S1", {"plan": "business"}),
     "list chargers": listing("/api/v1/chargers"),

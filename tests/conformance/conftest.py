@@ -23,6 +23,9 @@ async def sim(env: Env) -> AsyncIterator[SimFactory]:
     started: list[SimCharger] = []
 
     async def make(charger_id: str = "CP1", **options: Any) -> SimCharger:
+        # the driver unplugs at once after a session (the default ten seconds are real time on
+        # the real clock, and no case looks at the cable after the stop)
+        options.setdefault("unplug_delay_s", 0)
         charger = SimCharger(
             f"ws://127.0.0.1:{env.gateway.port}/ocpp", charger_id, backoff=(0.05, 0.2), **options
         )

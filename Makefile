@@ -16,9 +16,11 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/evgate demo
 
-# the portal's browser tests need Chromium: scripts/ensure-chromium installs it when it may
+# the portal's browser tests need Chromium: scripts/ensure-chromium installs it when it may;
+# the independent OCPP client (ocpp-rpc, pinned) comes from npm: scripts/ensure-node-clients
 test: $(STAMP)
 	@scripts/ensure-chromium
+	@scripts/ensure-node-clients
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -65,3 +65,27 @@ async def engine(db_url: str):  # type: ignore[no-untyped-def]
     eng = create_engine(db_url)
     yield eng
     await eng.dispose()
+
+
+# Under `make test` the suite runs in several worker processes (pytest-xdist, --dist
+# loadgroup). These modules stay whole on one worker: each builds something costly once per
+# module, or shares a resource that two workers must not use at the same time.
+XDIST_GROUPS = {
+    "tests/unit/test_packaging.py": "packaging",  # builds a bare venv once (~45 s)
+    "tests/e2e/test_simulator_e2e.py": "simulator-e2e",  # one `evgate serve` for the module
+    # localstripe keeps its objects in one fixed file, /tmp/localstripe.pickle
+    "tests/integration/test_billing_stripe.py": "localstripe",
+    "tests/integration/test_billing_cards.py": "localstripe",
+    "tests/e2e/test_demo.py": "localstripe",
+    # two instances on the shared broker with the default topic prefix and the same charger ids
+    "tests/e2e/test_two_instances.py": "shared-broker-prefix",
+    "tests/e2e/test_site_power_two_instances.py": "shared-broker-prefix",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        group = XDIST_GROUPS.get(Path(str(item.path)).relative_to(root).as_posix())
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

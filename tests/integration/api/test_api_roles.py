@@ -10,6 +10,7 @@ tried in ROLES order, refused ones first; a refused call must leave no audit ent
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from tests.integration.api.conftest import ROLES, Api
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """SQLite only here (overrides tests/conftest.py's two-engine db_url)."""
+def db_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """SQLite only here (overrides tests/conftest.py's two-engine db_url): a migrated copy."""
+    shutil.copyfile(sqlite_template, tmp_path / "evgate.db")
     return f"sqlite+aiosqlite:///{tmp_path}/evgate.db"
 
 

@@ -7,10 +7,10 @@ Both invoices are locked and their credit recomputed from their records first, s
 repeated (a re-run, a retry) finds no balance left to move. The billing run carries balances
 into the invoices it has just issued, before any card is charged.
 
-On request a balance is refunded instead (``refund_balance``): what a card paid of an invoice
-that holds credit goes back to that card (a pending Stripe refund, when cards are set up),
-the rest is a bank refund to pay out; either way the pending refund payment leaves no credit
-to carry, so asking twice refunds nothing more.
+On request a balance is refunded instead (``refund_balance``): the credit is the latest money
+in, so what of it a card paid (and no refund took back yet) goes back to that card (a pending
+Stripe refund, when cards are set up), the rest is a bank refund to pay out; either way the
+pending refund payment leaves no credit to carry, so asking twice refunds nothing more.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ async def refund_balance(
         n = len(await ps.refunds_of_invoice(conn, int(invoice["id"]))) + 1
         key = f"evgate-refund-balance-{invoice['id']}-{n}"
         reason = f"credit balance of {invoice['number_text']}"
-        by_card = min(credit, await card_paid_left(conn, int(invoice["id"]))) if cards else 0
+        by_card = await _from_card(conn, invoice, credit) if cards else 0
         if by_card > 0:
             made.append(await card_refund(conn, invoice, by_card, key, reason, actor, now))
         if credit - by_card > 0:
@@ -174,3 +174,17 @@ async def refund_balance(
                 )
             )
     return made
+
+
+async def _from_card(conn: AsyncConnection, invoice: dict[str, Any], credit: int) -> int:
+    """How much of the invoice's credit a card paid: the credit is the latest money in."""
+    left, by_card = credit, 0
+    for p in reversed(await bs.payments_of(conn, int(invoice["id"]))):
+        if p["status"] != "succeeded" or int(p["amount"]) <= 0 or p["method"] == METHOD:
+            continue
+        take = min(left, int(p["amount"]))
+        by_card += take if p["method"] == "stripe" else 0
+        left -= take
+        if left == 0:
+            break
+    return min(by_card, await card_paid_left(conn, int(invoice["id"])))

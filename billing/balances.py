@@ -6,6 +6,11 @@ plus on the one it pays, so it is a payment on account and not a price change (n
 Both invoices are locked and their credit recomputed from their records first, so a carry
 repeated (a re-run, a retry) finds no balance left to move. The billing run carries balances
 into the invoices it has just issued, before any card is charged.
+
+On request a balance is refunded instead (``refund_balance``): the credit is the latest money
+in, so what of it a card paid (and no refund took back yet) goes back to that card (a pending
+Stripe refund, when cards are set up), the rest is a bank refund to pay out; either way the
+pending refund payment leaves no credit to carry, so asking twice refunds nothing more.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billing.lifecycle import Figures, InvoiceEvent
 from billing.payments import fees_of, settle
-from billing.refunds import pending_refunds_of
+from billing.refunds import bank_refund, card_paid_left, card_refund, pending_refunds_of
 from store import billing_store as bs
+from store import payments_store as ps
 
 METHOD = "balance"
 
@@ -140,3 +146,45 @@ async def carry_period(
         async with engine.begin() as conn:
             moves.extend(await carry(conn, subscriber_id, actor, now))
     return moves
+
+
+async def refund_balance(
+    conn: AsyncConnection, subscriber_id: int, actor: str, now: datetime, *, cards: bool
+) -> list[dict[str, Any]]:
+    """Turn the subscriber's credit balance into refunds, invoice by invoice (each locked):
+    to the card that paid it when ``cards`` (Stripe is set up), else by bank; the refunds
+    recorded (none when there is no balance)."""
+    made: list[dict[str, Any]] = []
+    for listed in await bs.credit_candidates(conn, subscriber_id=subscriber_id):
+        invoice = await bs.lock_invoice(conn, int(listed["id"]))
+        assert invoice is not None
+        credit = await credit_of(conn, invoice)
+        if credit <= 0:
+            continue
+        n = len(await ps.refunds_of_invoice(conn, int(invoice["id"]))) + 1
+        key = f"evgate-refund-balance-{invoice['id']}-{n}"
+        reason = f"credit balance of {invoice['number_text']}"
+        by_card = await _from_card(conn, invoice, credit) if cards else 0
+        if by_card > 0:
+            made.append(await card_refund(conn, invoice, by_card, key, reason, actor, now))
+        if credit - by_card > 0:
+            made.append(
+                await bank_refund(
+                    conn, invoice, credit - by_card, f"{key}-bank", reason, actor, now
+                )
+            )
+    return made
+
+
+async def _from_card(conn: AsyncConnection, invoice: dict[str, Any], credit: int) -> int:
+    """How much of the invoice's credit a card paid: the credit is the latest money in."""
+    left, by_card = credit, 0
+    for p in reversed(await bs.payments_of(conn, int(invoice["id"]))):
+        if p["status"] != "succeeded" or int(p["amount"]) <= 0 or p["method"] == METHOD:
+            continue
+        take = min(left, int(p["amount"]))
+        by_card += take if p["method"] == "stripe" else 0
+        left -= take
+        if left == 0:
+            break
+    return min(by_card, await card_paid_left(conn, int(invoice["id"])))

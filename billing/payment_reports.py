@@ -177,7 +177,11 @@ def unmatched(
             "payer_account": r["payer_account"],
             "reason": r["reason"],
             "state": r["state"],
+            # bank: to pay out (due) until marked paid; stripe: back to the card
+            "method": r.get("method", "bank"),
+            "invoice_id": r.get("invoice_id"),
             "created_at": r["created_at"].isoformat() if r.get("created_at") else None,
+            "paid_at": r["paid_at"].isoformat() if r.get("paid_at") else None,
         }
         for r in refund_rows
     ]

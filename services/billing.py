@@ -35,6 +35,9 @@ from store import billing_store as bs
 from store.errors import Forbidden
 
 Authorize = Callable[[str], None]  # raises when the caller may not change the site
+# payments.method of what a person records by hand: the seam where a Vipps or eFaktura
+# integration would record its own payments instead (docs/payments.md)
+MANUAL_METHODS = ("offline", "vipps", "efaktura", "paper")
 
 
 def _amount(amount: str | int, currency: str) -> int:
@@ -52,14 +55,19 @@ async def record_offline_payment(
     actor: str,
     authorize: Authorize | None = None,
     now: datetime | None = None,
+    method: str = "offline",
 ) -> dict[str, Any]:
-    """A payment received outside Stripe; the invoice after it (with ``amount_due``)."""
+    """A payment received outside Stripe and the bank giro file (``method``: a bank transfer
+    ``offline``, or ``vipps``, ``efaktura``, ``paper``, recorded by hand until they are
+    integrated); the invoice after it (with ``amount_due``)."""
+    if method not in MANUAL_METHODS:
+        raise BillingError(f"a payment recorded by hand is one of {', '.join(MANUAL_METHODS)}")
     now = now or datetime.now(UTC)
     invoice = await payments.locked_invoice(conn, invoice_key)
     if authorize is not None:
         authorize(invoice["site_id"])
     cents = _amount(amount, invoice["currency"])
-    done = await payments.pay(conn, invoice, cents, paid_on, reference, actor, now)
+    done = await payments.pay(conn, invoice, cents, paid_on, reference, actor, now, method=method)
     await audit.record(
         conn,
         actor,
@@ -82,18 +90,20 @@ async def credit_invoice(
     authorize: Authorize | None = None,
     now: datetime | None = None,
     vat_bp: int | None = None,
+    pay_out: bool = False,
 ) -> dict[str, Any]:
     """A credit note for all that is left (``net`` None) or a net amount (at the invoice's
     main VAT rate, or ``vat_bp``); the note with the invoice after it, and the card refund it
     calls for (``refund``, pending: send it after the commit with
-    ``StripePayments.send_refunds``), if any."""
+    ``StripePayments.send_refunds``), if any. With ``pay_out`` what else it makes owed back
+    is a bank refund to pay out (billing.refunds) instead of a credit balance to carry."""
     now = now or datetime.now(UTC)
     invoice = await payments.locked_invoice(conn, invoice_key)
     if authorize is not None:
         authorize(invoice["site_id"])
     cents = None if net is None else _amount(net, invoice["currency"])
     note = await payments.credit(conn, invoice, cents, reason, actor, now, vat_bp)
-    note["refund"] = await refunds.after_credit(conn, invoice, note, actor, now)
+    note["refund"] = await refunds.after_credit(conn, invoice, note, actor, now, pay_out=pay_out)
     await audit.record(
         conn,
         actor,

@@ -322,3 +322,31 @@ async def record_event(
         )
     )
     return True
+
+
+async def lock_refund(conn: AsyncConnection, refund_id: int) -> dict[str, Any] | None:
+    """The refund, locked until the transaction ends (PostgreSQL FOR UPDATE)."""
+    query = select(refunds).where(refunds.c.id == refund_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return _one((await conn.execute(query)).mappings().first())
+
+
+async def payer_account_of(conn: AsyncConnection, invoice_id: int) -> str | None:
+    """The payer's account of the latest giro payment of the invoice (from its OCR file)."""
+    query = (
+        select(ocr_transactions.c.debit_account)
+        .select_from(
+            ocr_transactions.join(payments, payments.c.id == ocr_transactions.c.payment_id)
+        )
+        .where(payments.c.invoice_id == invoice_id, ocr_transactions.c.debit_account.is_not(None))
+        .order_by(ocr_transactions.c.id.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return str(row[0]) if row is not None else None
+
+
+async def refunds_of_invoice(conn: AsyncConnection, invoice_id: int) -> list[dict[str, Any]]:
+    query = select(refunds).where(refunds.c.invoice_id == invoice_id).order_by(refunds.c.id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]

@@ -319,7 +319,7 @@ subscribers = Table(
     Column("name", String(200), nullable=False, server_default=""),
     Column("email", String(254), nullable=False),
     Column("language", String(8), nullable=False, server_default="en"),
-    Column("payment_method", String(16), nullable=True),  # manual | stripe
+    Column("payment_method", String(16), nullable=True),  # store.subscribers.PAYMENT_METHODS
     # None: the site's default payment terms
     Column("payment_terms_days", Integer, nullable=True),
     # discount in basis points: 1500 = 15 %
@@ -399,6 +399,7 @@ __all__ = [
 
 # The billing tables live in their own module on the same metadata: importing them here makes
 # ``metadata`` the whole schema for whoever imports this module (migrations, tests).
+import store.avtalegiro_schema  # noqa: E402,F401
 import store.billing_schema  # noqa: E402,F401
 import store.firmware_schema  # noqa: E402,F401
 import store.mail_schema  # noqa: E402,F401

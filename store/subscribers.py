@@ -22,7 +22,9 @@ from store.schema import invitations, sites, subscribers, tokens
 from store.secrets import new_secret, secret_hash
 
 STATES = ("invited", "active", "suspended", "cancelled")
-PAYMENT_METHODS = ("manual", "stripe")
+# manual: a bank transfer recorded by hand; vipps, efaktura, paper: paid that way, recorded by
+# hand until integrated (docs/payments.md); avtalegiro: direct debit by a mandate (its KID)
+PAYMENT_METHODS = ("manual", "stripe", "avtalegiro", "vipps", "efaktura", "paper")
 INVITATION_TTL = timedelta(days=14)
 INVITATION_PREFIX = "inv_"
 

@@ -41,6 +41,9 @@ class PaymentIn(BaseModel):
     amount: Text = Field(max_length=24, examples=["1250.00"])
     date: date
     reference: Text = Field("", max_length=200)
+    method: Literal["offline", "vipps", "efaktura", "paper"] = Field(
+        "offline", description="how it was paid: a bank transfer, Vipps, eFaktura, a paper giro"
+    )
 
 
 class BillingSettingsIn(BaseModel):
@@ -115,6 +118,9 @@ class BuyerIn(BaseModel):
 class CreditIn(BaseModel):
     amount: Text | None = Field(None, max_length=24, description="net; omit to credit all")
     reason: Text = Field("", max_length=200)
+    pay_out: bool = Field(
+        False, description="a bank payment made owed back: a refund to pay out, not a balance"
+    )
 
 
 def _fail(exc: Exception) -> HTTPException:
@@ -446,6 +452,7 @@ async def add_payment(
                 body.reference,
                 actor=who.actor,
                 authorize=_writable(who),
+                method=body.method,
             )
         except (BillingError, NotFoundError) as exc:
             raise _fail(exc) from None
@@ -468,15 +475,21 @@ async def credit(request: Request, number: Number, body: CreditIn, who: Writer) 
                 body.reason,
                 actor=who.actor,
                 authorize=_writable(who),
+                pay_out=body.pay_out,
             )
         except (BillingError, NotFoundError) as exc:
             raise _fail(exc) from None
     refund = note["refund"]
+    bank = None
+    if refund is not None and refund["method"] == "bank":
+        bank = {"id": refund["id"], "amount": refund["amount"]}
+        refund = refund.get("card")
     if refund is not None:  # committed: now Stripe may be asked (the key makes it once)
         await cards.send_refunds(api_context(request).engine, _stripe(request))
     return {k: note[k] for k in ("number", "net", "vat", "total")} | {
         "invoice_state": note["invoice"]["state"],
         "card_refund": None if refund is None else {"id": refund["id"], "amount": refund["amount"]},
+        "bank_refund": bank,
     }
 
 

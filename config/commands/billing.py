@@ -70,6 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     credit.add_argument("number")
     credit.add_argument("--amount", help="net amount to credit, e.g. 100.00 (default: all)")
     credit.add_argument("--reason", default="")
+    credit.add_argument(
+        "--pay-out",
+        action="store_true",
+        help="what a bank payment made owed back is a refund to pay out, not a balance to carry",
+    )
     add_database_flag(credit)
     credit.set_defaults(func=_credit)
     charge = actions.add_parser("charge", help="charge a declined invoice's card again now")
@@ -88,6 +93,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument("--amount", required=True, help="amount received, e.g. 1250.00")
     add.add_argument("--date", required=True, help="payment date, YYYY-MM-DD")
     add.add_argument("--reference", default="", help="bank reference (KID, OCR, ...)")
+    add.add_argument(
+        "--method",
+        choices=("offline", "vipps", "efaktura", "paper"),
+        default="offline",
+        help="how it was paid (default offline: a bank transfer)",
+    )
     add_database_flag(add)
     add.set_defaults(func=_pay)
     from config.commands import payments as giro  # import-ocr, assign, refund
@@ -251,11 +262,18 @@ def _credit(args: argparse.Namespace) -> int:
     from services.billing import credit_invoice
 
     async def work(conn: Any) -> Any:
-        return await credit_invoice(conn, args.number, args.amount, args.reason, actor=CLI)
+        return await credit_invoice(
+            conn, args.number, args.amount, args.reason, actor=CLI, pay_out=args.pay_out
+        )
 
     note = in_transaction(args, _guard(work))
     cur = note["invoice"]["currency"]
     print(f"credit note {note['number']}: {format_amount(note['total'], cur)} {cur}")
+    refund = note["refund"]
+    if refund is not None and refund["method"] == "bank":
+        amount = format_amount(refund["amount"], cur)
+        print(f"bank refund {refund['id']} of {amount} {cur} to pay out")
+        note["refund"] = refund.get("card")
     if note["refund"] is not None:
         from services.cards import send_refunds
 
@@ -304,7 +322,7 @@ def _pay(args: argparse.Namespace) -> int:
 
     async def work(conn: Any) -> Any:
         return await record_offline_payment(
-            conn, args.invoice, args.amount, paid_on, args.reference, actor=CLI
+            conn, args.invoice, args.amount, paid_on, args.reference, actor=CLI, method=args.method
         )
 
     inv = in_transaction(args, _guard(work))

@@ -127,6 +127,7 @@ async def test_run_list_pay_credit_pdf_and_estimate(engine: AsyncEngine) -> None
             "total": 1250,
             "invoice_state": "paid",
             "card_refund": None,  # a manual invoice: nothing goes back to a card
+            "bank_refund": None,  # nor paid out: without pay_out the credit stays a balance
         }
         r = await http.get("/api/v1/invoices/CN-OSL-000001/pdf", headers=auth(tok["viewer"]))
         assert r.content.startswith(b"%PDF")

@@ -36,7 +36,8 @@ class SubscriberChange(BaseModel):
     name: Name | None = None
     email: Email | None = None
     language: Language | None = None
-    payment_method: Literal["manual", "stripe"] | None = None
+    # avtalegiro takes a mandate: PUT /subscribers/{id}/payment-method
+    payment_method: Literal["manual", "stripe", "vipps", "efaktura", "paper"] | None = None
     payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
         None, description="days to pay an invoice; null: the site's default"
     )

@@ -44,11 +44,12 @@ async def payment_method(
     card = await cards.card_of(engine(request), settings, int(sub["id"]))
     async with engine(request).connect() as conn:
         seller = await bs.get_seller(conn, str(sub["site_id"])) or {}
+        fresh = await bs.get_subscriber(conn, int(sub["id"])) or {}
     expiry = ""
     if card and card.get("exp_month") and card.get("exp_year"):
         expiry = f"{int(card['exp_month']):02d}/{int(card['exp_year']) % 100:02d}"
     return {
-        "by_card": sub.get("payment_method") == "stripe" and card is not None,
+        "by_card": fresh.get("payment_method") == "stripe" and card is not None,
         "card": card,
         "brand": str((card or {}).get("brand") or "").capitalize(),
         "expiry": expiry,

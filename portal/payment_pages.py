@@ -19,8 +19,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from billing.lifecycle import amount_due
-from billing.payments import fees_of
 from billing.money import format_amount
+from billing.payments import fees_of
 from portal import i18n
 from portal.web import (
     CSRF_COOKIE,

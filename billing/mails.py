@@ -66,6 +66,7 @@ def _row(
         "language": text.language,
         "subject": text.subject,
         "text_body": text.text,
+        "html_body": text.html,
         "attachments": attachments,
         "at": at,
     }

@@ -38,6 +38,7 @@ class StripeSettings:
     api_key: str
     webhook_secret: str = ""
     api_base: str | None = None  # e.g. localstripe's http://127.0.0.1:PORT
+    publishable_key: str = ""  # Stripe.js in the portal's card page (pk_live_/pk_test_)
 
 
 def idempotency_key(invoice_id: int, attempt: int) -> str:
@@ -113,6 +114,12 @@ class StripePayments:
         except stripe.InvalidRequestError:
             raise NotFoundError(f"Stripe knows no setup intent {setup_intent_id!r}") from None
         return await save_setup(engine, _plain(intent))
+
+    async def card_details(self, payment_method_id: str) -> dict[str, Any]:
+        """Brand, last four digits and expiry of a card Stripe holds (all Stripe tells us)."""
+        method = await self.client.v1.payment_methods.retrieve_async(payment_method_id)
+        card = method.to_dict().get("card") or {}
+        return {k: card.get(k) for k in ("brand", "last4", "exp_month", "exp_year")}
 
     # -- charging -----------------------------------------------------------------------------
     async def charge_period(

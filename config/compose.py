@@ -37,7 +37,10 @@ def stripe_settings(settings: Settings) -> StripeSettings | None:
     if not settings.stripe_api_key:
         return None
     return StripeSettings(
-        settings.stripe_api_key, settings.stripe_webhook_secret, settings.stripe_api_base or None
+        settings.stripe_api_key,
+        settings.stripe_webhook_secret,
+        settings.stripe_api_base or None,
+        settings.stripe_publishable_key,
     )
 
 

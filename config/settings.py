@@ -42,6 +42,8 @@ class Settings:
     stripe_api_key: str | None = field(default=None, repr=False)
     stripe_webhook_secret: str = field(default="", repr=False)
     stripe_api_base: str | None = None  # e.g. localstripe's http://127.0.0.1:PORT
+    # the publishable key the portal's card page gives Stripe.js (pk_live_... / pk_test_...)
+    stripe_publishable_key: str = ""
     # the most a config API request body may hold (larger: 413 before it is read)
     api_max_body: int = 1024 * 1024
     # where CLI commands that need a charger's live socket reach a running `evgate serve`

@@ -1,6 +1,7 @@
 """The words of every mail, in English, Swedish, Norwegian (bokmål), Danish and French.
 
-``render(kind, language, params)`` gives the subject and the plain-text body. Templates are
+``render(kind, language, params)`` gives the subject, the plain-text body and the same words
+as HTML (mail/html.py). Templates are
 ``str.format`` strings over named parameters the caller formats first (money, dates in the
 reader's own forms: billing.local_forms), so this module only puts words around them.
 A language evgate has no words for falls back to English.
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
 from typing import Any
+
+from mail.html import render_html
 
 KINDS = (
     "invitation",
@@ -30,6 +33,7 @@ class Rendered:
     subject: str
     text: str
     language: str
+    html: str = ""  # the same words as HTML (mail/html.py)
 
 
 _GREETING = {
@@ -260,4 +264,6 @@ def render(kind: str, language: str | None, params: Mapping[str, Any]) -> Render
     named, anonymous = _GREETING[lang]
     greeting = named.format(name=values["name"]) if values["name"] else anonymous
     text = "\n\n".join((greeting, body.format(**values), _SIGNATURE[lang].format(**values)))
-    return Rendered(subject.format(**values)[:300], text + "\n", lang)
+    title = subject.format(**values)[:300]
+    html = render_html(lang, title, greeting, body, _SIGNATURE[lang], values)
+    return Rendered(title, text + "\n", lang, html)

@@ -14,7 +14,7 @@ from billing import local_forms
 from billing.months import month_bounds, period_of
 from billing.run import estimate
 from billing.views import pdf_of
-from portal import i18n
+from portal import card_pages, i18n
 from portal.chart import activity_svg
 from portal.web import (
     LANG_COOKIE,
@@ -410,6 +410,7 @@ async def my_page(request: Request) -> Response:
         chart=chart,
         series=series,
         pdf_base="/my/invoices",
+        payment=await card_pages.payment_method(request, sub, invoices),
     )
 
 

@@ -7,14 +7,19 @@ the setting to set, and card refunds stay pending until a key is set (the daily 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import stripe
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing.errors import BillingError
 from billing.stripe_payments import StripePayments, StripeSettings
 from services.context import Actor
+from store import billing_store as bs
 from store import subscribers
+
+log = logging.getLogger("evgate.cards")
 
 NOT_CONFIGURED = "cards are not configured: set EVGATE_STRIPE_API_KEY"
 
@@ -32,9 +37,29 @@ async def start_card_setup(
     async with engine.connect() as conn:
         sub = await subscribers.get_subscriber(conn, subscriber_id)
     actor.check_write(sub["site_id"])
+    return await _setup(engine, settings, sub)
+
+
+async def start_own_card_setup(
+    engine: AsyncEngine, settings: StripeSettings | None, subscriber_id: int
+) -> dict[str, Any]:
+    """The same SetupIntent, asked for by the subscriber on their own page (the portal's
+    session proves who they are), with the publishable key Stripe.js needs."""
+    async with engine.connect() as conn:
+        sub = await subscribers.get_subscriber(conn, subscriber_id)
+    found = await _setup(engine, settings, sub)
+    assert settings is not None  # _setup refused otherwise
+    if not settings.publishable_key:
+        raise BillingError("cards cannot be registered here: set EVGATE_STRIPE_PUBLISHABLE_KEY")
+    return {**found, "publishable_key": settings.publishable_key}
+
+
+async def _setup(
+    engine: AsyncEngine, settings: StripeSettings | None, sub: dict[str, Any]
+) -> dict[str, Any]:
     if sub["state"] not in ("active", "suspended"):
-        raise BillingError(f"subscriber {subscriber_id} is {sub['state']}: no card to register")
-    return await _stripe(settings).start_card_setup(engine, subscriber_id)
+        raise BillingError(f"subscriber {sub['id']} is {sub['state']}: no card to register")
+    return await _stripe(settings).start_card_setup(engine, int(sub["id"]))
 
 
 async def finish_card_setup(
@@ -42,6 +67,24 @@ async def finish_card_setup(
 ) -> dict[str, Any]:
     """Stripe's form returned: the SetupIntent, read back from Stripe, says which card."""
     return await _stripe(settings).finish_card_setup(engine, setup_intent_id)
+
+
+async def card_of(
+    engine: AsyncEngine, settings: StripeSettings | None, subscriber_id: int
+) -> dict[str, Any] | None:
+    """The card a subscriber pays with (brand, last4, expiry, asked of Stripe: evgate keeps
+    only the payment method's id), ``{}`` when Stripe cannot say now, None with no card."""
+    async with engine.connect() as conn:
+        customer = await bs.get_stripe_customer(conn, subscriber_id)
+    if customer is None or not customer["payment_method_id"]:
+        return None
+    if settings is None:
+        return {}
+    try:
+        return await StripePayments(settings).card_details(str(customer["payment_method_id"]))
+    except stripe.StripeError as exc:
+        log.warning("card details of subscriber %s: %s", subscriber_id, exc)
+        return {}
 
 
 async def retry_card(

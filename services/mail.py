@@ -54,6 +54,7 @@ async def queue_invitation(
         language=text.language,
         subject=text.subject,
         text_body=text.text,
+        html_body=text.html,
         at=_now(),
     )
 
@@ -88,6 +89,7 @@ async def queue_sign_in_link(
         language=text.language,
         subject=text.subject,
         text_body=text.text,
+        html_body=text.html,
         at=_now(),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from portal import pages  # noqa: F401 - its routes are on ROUTER
+from portal import owner_pages, pages  # noqa: F401 - their routes are on ROUTER
 from portal.web import HERE, ROUTER, STATIC_PATH, Portal
 from services import portal_auth
 

@@ -7,6 +7,8 @@ this), and the key terms are the product's own: "Monthly payment", "Estimated ne
 
 from __future__ import annotations
 
+from portal import owner_words
+
 LANGUAGES = ("en", "sv", "nb", "da", "fr")
 NAMES = {"en": "English", "sv": "Svenska", "nb": "Norsk bokmål", "da": "Dansk", "fr": "Français"}
 
@@ -287,6 +289,7 @@ _ROWS: dict[str, tuple[str, str, str, str, str]] = {
     "role_viewer": ("Viewer", "Läsare", "Leser", "Læser", "Lecteur"),
 }
 
+_ROWS.update(owner_words.ROWS)  # the site owner's pages
 CATALOG: dict[str, dict[str, str]] = {
     lang: {key: row[i] for key, row in _ROWS.items()} for i, lang in enumerate(LANGUAGES)
 }

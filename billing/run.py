@@ -40,7 +40,7 @@ from billing.months import month_bounds, parse_period, period_of
 from billing.numbering import invoice_number, invoice_series
 from billing.parties import buyer_snapshot, seller_snapshot
 from billing.pricing import SessionTotals, VersionPricer
-from store import audit, presence
+from store import audit, presence, session_reviews
 from store import billing_store as bs
 
 log = logging.getLogger("evgate.billing")
@@ -83,6 +83,9 @@ class RunReport:
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
     held_back: list[dict[str, Any]] = field(default_factory=list)
     held_back_count: int = 0
+    # flagged sessions a person excluded from billing, that stopped in this period
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    excluded_count: int = 0
     conflicts: list[int] = field(default_factory=list)
     # sites that could not be billed, with the one-line reason; every other site is billed
     failed_sites: dict[str, str] = field(default_factory=dict)
@@ -102,6 +105,11 @@ class RunReport:
         self.held_back_count += 1
         if len(self.held_back) < HELD_BACK_LISTED:
             self.held_back.append({"session_id": session_id, "reason": reason})
+
+    def exclude(self, session_id: int) -> None:
+        self.excluded_count += 1
+        if len(self.excluded) < HELD_BACK_LISTED:
+            self.excluded.append({"session_id": session_id, "reason": "excluded"})
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -134,6 +142,8 @@ class _Site:
     # who sells and who buys, as the invoices issued now keep them (billing/parties.py)
     seller: dict[str, Any] | None = None
     buyers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # flagged sessions a person reviewed: {session id: "approve" | "exclude"}
+    reviews: dict[int, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -225,7 +235,8 @@ async def _load_site(engine: AsyncEngine, row: dict[str, Any], period: str) -> _
         plans = await bs.site_plans(conn, row["id"])
         seller = await bs.get_seller(conn, row["id"])
         buyers = await bs.buyers_of(conn, list(subs))
-    return _Site(row, start, end, subs, plans, seller_snapshot(seller), buyers)
+        reviews = await session_reviews.decisions_of_site(conn, row["id"])
+    return _Site(row, start, end, subs, plans, seller_snapshot(seller), buyers, reviews)
 
 
 async def _bill_site(
@@ -383,11 +394,17 @@ async def _flush(
         sid, charger, _, started, stopped, wh, charging, parking, _, tariff, flags, _ = row
         pricer = cache.get(tariff)
         if flags != "[]" or pricer is None or wh is None or not known:
+            review = site.reviews.get(sid) if flags != "[]" else None
+            if review == "exclude":  # never billed; reported in the month it stopped
+                if utc(stopped) >= start:
+                    report.exclude(sid)
+                continue
             reason = hold_reason(
                 () if flags == "[]" else json.loads(flags),
                 wh,
                 tariff,
                 owner if known else None,
+                approved=review == "approve",
             )
             if reason is None:
                 pricer = await pricers.get(tariff)

@@ -7,6 +7,7 @@ this), and the key terms are the product's own: "Monthly payment", "Estimated ne
 
 from __future__ import annotations
 
+from portal import owner_words
 from portal.payment_words import ROWS as PAYMENT_ROWS
 
 LANGUAGES = ("en", "sv", "nb", "da", "fr")
@@ -291,6 +292,7 @@ _ROWS: dict[str, tuple[str, str, str, str, str]] = {
 
 _ROWS.update(PAYMENT_ROWS)  # the payment pages' words (portal/payment_words.py)
 
+_ROWS.update(owner_words.ROWS)  # the site owner's pages
 CATALOG: dict[str, dict[str, str]] = {
     lang: {key: row[i] for key, row in _ROWS.items()} for i, lang in enumerate(LANGUAGES)
 }

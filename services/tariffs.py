@@ -7,14 +7,29 @@ version always parses again and its numbers stay exact.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.context import Actor
 from store import admin, audit, tariff_store
-from tariffs import Tariff, TariffError, check_tariff, dumps
+from tariffs import Tariff, TariffError, check_tariff, dumps, parse_simple_tariff
 from tariffs import tariff_to_json as to_json
+
+
+FormError = TariffError  # what a tariff the engine refuses raises (it names the field)
+
+
+def simple_form(
+    energy: Decimal | None, per_hour: Decimal | None, vat: Decimal | None, currency: str
+) -> Tariff:
+    """The portal's simple tariff: a price per kWh, per hour charging, or both (excl. VAT)."""
+    terms = [f"{energy} per kWh"] if energy is not None else []
+    terms += [f"{per_hour} per hour"] if per_hour is not None else []
+    if not terms:
+        raise TariffError("energy", "give a price per kWh, a price per hour, or both")
+    return parse_simple_tariff(" + ".join(terms), currency, vat)
 
 
 def stored_text(tariff: Tariff) -> str:

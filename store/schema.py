@@ -405,3 +405,4 @@ import store.firmware_schema  # noqa: E402,F401
 import store.mail_schema  # noqa: E402,F401
 import store.payments_schema  # noqa: E402,F401
 import store.portal_schema  # noqa: E402,F401
+import store.review_schema  # noqa: E402,F401

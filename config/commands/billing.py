@@ -205,6 +205,8 @@ def _bill(args: argparse.Namespace) -> int:
         print(f"already invoiced (skipped): {report.already_invoiced}")
     if report.held_back_count:
         print(f"held back (not billed, see --json): {report.held_back_count} sessions")
+    if report.excluded_count:
+        print(f"excluded from billing by a review: {report.excluded_count} sessions")
     return _failed(failed)
 
 

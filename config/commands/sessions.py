@@ -1,4 +1,4 @@
-"""`evgate sessions list [--json]`."""
+"""`evgate sessions list [--json]`, `evgate sessions approve|exclude ID --reason TEXT`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from config.commands.common import add_database_flag, in_transaction
+from services import session_review
+from services.context import CLI
 from store.session_views import list_sessions
 
 FIELDS = (
@@ -34,6 +36,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ls.add_argument("--charger")
     add_database_flag(ls)
     ls.set_defaults(func=_list)
+    helps = {
+        "approve": "bill a flagged session despite its flags (from the next billing run)",
+        "exclude": "never bill a flagged session",
+    }
+    for decision, text in helps.items():
+        p = group.add_parser(decision, help=text)
+        p.add_argument("id", type=int, metavar="ID", help="the session id (sessions list)")
+        p.add_argument("--reason", required=True, help="why: kept in the audit log")
+        add_database_flag(p)
+        p.set_defaults(func=_review, decision=decision)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -65,4 +77,14 @@ def _list(args: argparse.Namespace) -> int:
                 f"{s['started_at']}\t{s['stopped_at'] or 'open'}\t{energy}\t"
                 f"{','.join(s['flags'])}"
             )
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    done = in_transaction(
+        args,
+        lambda conn: session_review.review(conn, CLI, args.id, args.decision, args.reason),
+    )
+    verb = "approved for billing" if done["decision"] == "approve" else "excluded from billing"
+    print(f"session {args.id} {verb} (flags: {','.join(done['flags'])})")
     return 0

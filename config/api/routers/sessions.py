@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
-from config.api.auth import Reader
-from config.api.context import reading
+from config.api.auth import Reader, Writer
+from config.api.context import reading, transaction
 from config.api.output import ExactJSONResponse
 from config.api.pricing import price
 from config.api.tariff_input import stored_json
-from config.api.types import MAX_BIGINT, ChargerIdQuery, IdPath, SiteIdQuery, UtcTime
+from config.api.types import MAX_BIGINT, ChargerIdQuery, IdPath, SiteIdQuery, Text, UtcTime
+from services import session_review
 from store import session_views, tariff_store
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -79,3 +81,31 @@ async def get_session(request: Request, session_id: IdPath, who: Reader) -> Exac
             "price": priced,
         }
     )
+
+
+class ReviewIn(BaseModel):
+    reason: Text = Field(max_length=500, examples=["meter swapped on 10 October, reading checked"])
+
+
+async def _review(
+    request: Request, session_id: int, decision: str, body: ReviewIn, who: Reader
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return await session_review.review(conn, who, session_id, decision, body.reason)
+
+
+@router.post(
+    "/{session_id}/approve",
+    summary="bill a flagged session despite its flags (from the next run), with a reason",
+)
+async def approve(
+    request: Request, session_id: IdPath, body: ReviewIn, who: Writer
+) -> dict[str, Any]:
+    return await _review(request, session_id, "approve", body, who)
+
+
+@router.post("/{session_id}/exclude", summary="never bill a flagged session, with a reason")
+async def exclude(
+    request: Request, session_id: IdPath, body: ReviewIn, who: Writer
+) -> dict[str, Any]:
+    return await _review(request, session_id, "exclude", body, who)

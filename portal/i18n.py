@@ -288,11 +288,30 @@ _ROWS: dict[str, tuple[str, str, str, str, str]] = {
         "Administrateur du site",
     ),
     "role_viewer": ("Viewer", "Läsare", "Leser", "Læser", "Lecteur"),
+    # words both the payment pages and the site owner's pages use
+    "month": ("Month", "Månad", "Måned", "Måned", "Mois"),
+    "payment_method": (
+        "Payment method",
+        "Betalningssätt",
+        "Betalingsmåte",
+        "Betalingsmetode",
+        "Moyen de paiement",
+    ),
+    "reason": ("Reason", "Anledning", "Begrunnelse", "Begrundelse", "Motif"),
 }
 
-_ROWS.update(PAYMENT_ROWS)  # the payment pages' words (portal/payment_words.py)
 
-_ROWS.update(owner_words.ROWS)  # the site owner's pages
+def _joined(*parts: dict[str, tuple[str, str, str, str, str]]) -> None:
+    """Add each page group's words; a key defined twice is refused, so no word silently
+    replaces another (one definition of each word)."""
+    for part in parts:
+        twice = sorted(_ROWS.keys() & part.keys())
+        if twice:
+            raise ValueError(f"portal words defined twice: {', '.join(twice)}")
+        _ROWS.update(part)
+
+
+_joined(PAYMENT_ROWS, owner_words.ROWS)  # portal/payment_words.py, portal/owner_words.py
 CATALOG: dict[str, dict[str, str]] = {
     lang: {key: row[i] for key, row in _ROWS.items()} for i, lang in enumerate(LANGUAGES)
 }

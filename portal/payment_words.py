@@ -66,7 +66,6 @@ ROWS: dict[str, tuple[str, str, str, str, str]] = {
     "count": ("Count", "Antal", "Antall", "Antal", "Nombre"),
     "kid": ("KID", "KID", "KID", "KID", "KID"),
     "paid_on": ("Paid on", "Betald", "Betalt", "Betalt", "Payé le"),
-    "reason": ("Reason", "Orsak", "Årsak", "Årsag", "Motif"),
     "unmatched_payments": (
         "Unmatched payments",
         "Omatchade betalningar",
@@ -154,7 +153,6 @@ ROWS: dict[str, tuple[str, str, str, str, str]] = {
         "Modtagne betalinger pr. måned og metode",
         "Paiements reçus par mois et moyen",
     ),
-    "month": ("Month", "Månad", "Måned", "Måned", "Mois"),
     "method": ("Method", "Sätt", "Måte", "Metode", "Moyen"),
     "method_ocr_giro": (
         "Bank giro (OCR)",
@@ -261,13 +259,6 @@ ROWS: dict[str, tuple[str, str, str, str, str]] = {
         "Kreditnota {number} udstedt.",
         "Avoir {number} émis.",
     ),
-    "payment_method": (
-        "Payment method",
-        "Betalningssätt",
-        "Betalingsmåte",
-        "Betalingsmetode",
-        "Moyen de paiement",
-    ),
     "card_on_file": (
         "{brand} card ending in {last4}, expires {expiry}",
         "{brand}-kort som slutar på {last4}, går ut {expiry}",
@@ -318,7 +309,6 @@ ROWS: dict[str, tuple[str, str, str, str, str]] = {
         "ce site ne voit jamais le numéro de carte.",
     ),
     "save_card": ("Save card", "Spara kort", "Lagre kort", "Gem kort", "Enregistrer la carte"),
-    "cancel": ("Cancel", "Avbryt", "Avbryt", "Annullér", "Annuler"),
     "pay_by_bank": (
         "You pay by bank transfer: pay each invoice to the account below with the invoice’s KID.",
         "Du betalar med banköverföring: betala varje faktura till kontot nedan med fakturans KID.",

@@ -100,19 +100,8 @@ async def card_refund(
     credit_note_id: int | None = None,
 ) -> dict[str, Any]:
     """A card refund recorded pending (sent after the commit by StripePayments.send_refunds)."""
-    row = {
-        "site_id": invoice["site_id"],
-        "invoice_id": invoice["id"],
-        "credit_note_id": credit_note_id,
-        "method": "stripe",
-        "amount": amount,
-        "currency": invoice["currency"],
-        "reason": reason[:200],
-        "state": "pending",
-        "created_by": actor[:120],
-        "created_at": now,
-        "idempotency_key": key,
-    }
+    row = _row(invoice, amount, key, reason, actor, now, method="stripe", state="pending")
+    row["credit_note_id"] = credit_note_id
     return await _record(conn, invoice, row, f"card refund: {reason}", now)
 
 
@@ -126,21 +115,36 @@ async def bank_refund(
     now: datetime,
 ) -> dict[str, Any]:
     """A refund to pay out by bank (``due``) with the payer's account when known."""
-    row = {
+    row = _row(invoice, amount, key, reason, actor, now, method="bank", state="due")
+    row["payer_account"] = await payer_account(conn, int(invoice["id"]))
+    row["kid"] = invoice["kid"]
+    return await _record(conn, invoice, row, f"bank refund: {reason}", now)
+
+
+def _row(
+    invoice: dict[str, Any],
+    amount: int,
+    key: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    *,
+    method: str,
+    state: str,
+) -> dict[str, Any]:
+    """The refunds row every method shares (text cut to the columns' sizes)."""
+    return {
         "site_id": invoice["site_id"],
         "invoice_id": invoice["id"],
-        "method": "bank",
+        "method": method,
         "amount": amount,
         "currency": invoice["currency"],
-        "payer_account": await payer_account(conn, int(invoice["id"])),
-        "kid": invoice["kid"],
         "reason": reason[:200],
-        "state": "due",
+        "state": state,
         "created_by": actor[:120],
         "created_at": now,
         "idempotency_key": key,
     }
-    return await _record(conn, invoice, row, f"bank refund: {reason}", now)
 
 
 async def after_credit(

@@ -48,6 +48,12 @@ SESSIONS_SHOWN = 200
 Problem = tuple[int, str] | None  # a refused change: (status, its message)
 
 
+def _shown(problem: Problem) -> dict[str, Any]:
+    """A page's status and error line: 200 and none, or what a refused change said."""
+    status, error = problem or (200, None)
+    return {"status": status, "error": error}
+
+
 def _clock(dt: datetime | None, tz: str) -> str:
     return "" if dt is None else dt.astimezone(ZoneInfo(tz)).strftime("%H:%M")
 
@@ -119,8 +125,7 @@ async def _tariffs_page(request: Request, site_id: str, problem: Problem = None)
     return await render(
         request,
         "tariffs.html",
-        status=problem[0] if problem else 200,
-        error=problem[1] if problem else None,
+        **_shown(problem),
         site=site,
         tariffs=shown,
         own=[t for t in shown if t["site_id"] == site_id],
@@ -171,8 +176,7 @@ async def _subscribers_page(request: Request, site_id: str, problem: Problem = N
     return await render(
         request,
         "subscribers.html",
-        status=problem[0] if problem else 200,
-        error=problem[1] if problem else None,
+        **_shown(problem),
         site=site,
         subscribers=rows,
         may_write=_may_write(actor, site_id),
@@ -222,8 +226,7 @@ async def _subscriber_page(
     return await render(
         request,
         "subscriber.html",
-        status=problem[0] if problem else 200,
-        error=problem[1] if problem else None,
+        **_shown(problem),
         site=site,
         sub=sub,
         plans=fees,
@@ -358,8 +361,7 @@ async def _sessions_page(request: Request, site_id: str, problem: Problem = None
     return await render(
         request,
         "sessions.html",
-        status=problem[0] if problem else 200,
-        error=problem[1] if problem else None,
+        **_shown(problem),
         site=site,
         sessions=rows,
         names=names,
@@ -424,8 +426,7 @@ async def _billing_page(
     return await render(
         request,
         "billing.html",
-        status=problem[0] if problem else 200,
-        error=problem[1] if problem else None,
+        **_shown(problem),
         site=site,
         runs=runs,
         preview=preview,

@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
-from contextlib import nullcontext
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import insert, select
 
 from services import portal_auth
@@ -87,8 +88,6 @@ def _browser_or_skip() -> None:
 @pytest.fixture
 async def served(env: Env, tmp_path: Path) -> AsyncIterator[Served]:
     _browser_or_skip()
-    from playwright.async_api import async_playwright
-
     await add_users(env)
     seeded = await seed_billing(env)
     async with env.engine.begin() as conn:  # what CP1's StatusNotifications would have left
@@ -99,8 +98,23 @@ async def served(env: Env, tmp_path: Path) -> AsyncIterator[Served]:
                 for n, status in ((1, "Available"), (2, "Charging"))
             ],
         )
+    async with serve(env, tmp_path, seeded) as served:
+        yield served
+
+
+@asynccontextmanager
+async def serve(
+    env: Env,
+    tmp_path: Path,
+    seeded: dict[str, Any],
+    configure: Callable[[FastAPI], None] = lambda app: None,
+) -> AsyncIterator[Served]:
+    """The portal app (``configure`` adds to it) on a free port, and one browser for the test."""
+    from playwright.async_api import async_playwright
+
     port = free_port()
     app = portal_app(env, public_url=f"http://127.0.0.1:{port}")
+    configure(app)
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
@@ -239,7 +253,7 @@ async def test_a_subscriber_follows_a_sign_in_link_once(served: Served) -> None:
     await page.wait_for_url(f"{served.base}/my")
     assert await page.get_by_test_id("estimate").inner_text() == "37,50\xa0kr"
     assert await page.locator("h2 >> text=Estimert neste faktura").count() == 1
-    assert served.seeded["invoice"] in await page.locator("table").inner_text()
+    assert served.seeded["invoice"] in await page.locator("table.invoices").inner_text()
     assert await page.locator("svg.chart rect.chart-energy").count() == 12
     await served.shoot(page, "my-page")
     async with page.expect_download() as downloading:

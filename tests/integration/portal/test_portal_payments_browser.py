@@ -6,26 +6,22 @@ back on my page with the card. Desktop and phone PNGs of each page."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import AsyncIterator
-from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
-import uvicorn
+from fastapi import FastAPI
 
 from services import portal_auth
 from services.billing import set_seller
 from services.context import CLI
 from store import billing_store as bs
 from tests.integration.conftest import Env
-from tests.integration.portal.conftest import add_users, portal_app, seed_billing
-from tests.integration.portal.test_portal_browser import Served, _browser_or_skip
+from tests.integration.portal.conftest import add_users, seed_billing
+from tests.integration.portal.test_portal_browser import Served, _browser_or_skip, serve
 from tests.integration.portal.test_portal_card import stripe_settings
 from tests.integration.test_billing_stripe import localstripe
 from tests.support.ocr_files import ocr_file
-from tests.support.services import free_port
 
 __all__ = ["localstripe"]
 pytestmark = pytest.mark.stripe
@@ -35,39 +31,16 @@ pytestmark = pytest.mark.stripe
 async def served(env: Env, tmp_path: Path, localstripe: str) -> AsyncIterator[Served]:
     """One browser for the test; the portal with Stripe (localstripe) on a free port."""
     _browser_or_skip()
-    from playwright.async_api import async_playwright
-
     await add_users(env)
     seeded = await seed_billing(env)
     async with env.engine.begin() as conn:
         await set_seller(conn, "S1", {"account": "86011117947"}, actor="t")
-    port = free_port()
-    app = portal_app(env, public_url=f"http://127.0.0.1:{port}")
-    app.state.billing_stripe = stripe_settings(localstripe)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
-        )
-    )
-    server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the portal did not start"
-        await asyncio.sleep(0.01)
-    shots = Path(os.environ.get("EVGATE_TEST_PNG_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    try:
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path="/usr/bin/chromium", args=["--no-sandbox"]
-            )
-            try:
-                yield Served(env, f"http://127.0.0.1:{port}", browser, shots, seeded)
-            finally:
-                await browser.close()
-    finally:
-        server.should_exit = True
-        await serving
+
+    def with_stripe(app: FastAPI) -> None:
+        app.state.billing_stripe = stripe_settings(localstripe)
+
+    async with serve(env, tmp_path, seeded, with_stripe) as served:
+        yield served
 
 
 async def test_payments_upload_unmatched_and_reports(served: Served, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEST_WORKERS ?= 3
 
 .PHONY: demo test lint bench bench-billing soak lock clean serve
 
@@ -18,10 +19,12 @@ demo: $(STAMP)
 
 # the portal's browser tests need Chromium: scripts/ensure-chromium installs it when it may;
 # the independent OCPP client (ocpp-rpc, pinned) comes from npm: scripts/ensure-node-clients
+# in TEST_WORKERS processes (pytest-xdist): the tests mostly wait on sockets and child
+# processes, so three share two cores well; tests/conftest.py keeps together what must be
 test: $(STAMP)
 	@scripts/ensure-chromium
 	@scripts/ensure-node-clients
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -17,7 +17,6 @@ from store import admin, audit, tariff_store
 from tariffs import Tariff, TariffError, check_tariff, dumps, parse_simple_tariff
 from tariffs import tariff_to_json as to_json
 
-
 FormError = TariffError  # what a tariff the engine refuses raises (it names the field)
 
 

@@ -73,9 +73,7 @@ async def engine(db_url: str):  # type: ignore[no-untyped-def]
 XDIST_GROUPS = {
     "tests/unit/test_packaging.py": "packaging",  # builds a bare venv once (~45 s)
     "tests/e2e/test_simulator_e2e.py": "simulator-e2e",  # one `evgate serve` for the module
-    # localstripe keeps its objects in one fixed file, /tmp/localstripe.pickle
-    "tests/integration/test_billing_stripe.py": "localstripe",
-    "tests/integration/test_billing_cards.py": "localstripe",
+    # the demo starts its own localstripe (see LOCALSTRIPE below)
     "tests/e2e/test_demo.py": "localstripe",
     # two instances on the shared broker with the default topic prefix and the same charger ids
     "tests/e2e/test_two_instances.py": "shared-broker-prefix",
@@ -83,9 +81,16 @@ XDIST_GROUPS = {
 }
 
 
+# localstripe keeps its objects in one fixed file, /tmp/localstripe.pickle: every test that
+# asks for the `localstripe` fixture runs on the same worker
+LOCALSTRIPE = "localstripe"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = Path(str(config.rootpath))
     for item in items:
         group = XDIST_GROUPS.get(Path(str(item.path)).relative_to(root).as_posix())
+        if group is None and "localstripe" in getattr(item, "fixturenames", ()):
+            group = LOCALSTRIPE
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))

@@ -15,7 +15,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/evgate demo
+	$(BIN)/evgate demo $(if $(PORTAL),--portal)
 
 # the portal's browser tests need Chromium: scripts/ensure-chromium installs it when it may;
 # the independent OCPP client (ocpp-rpc, pinned) comes from npm: scripts/ensure-node-clients

@@ -75,6 +75,7 @@ XDIST_GROUPS = {
     "tests/e2e/test_simulator_e2e.py": "simulator-e2e",  # one `evgate serve` for the module
     # the demo starts its own localstripe (see LOCALSTRIPE below)
     "tests/e2e/test_demo.py": "localstripe",
+    "tests/e2e/test_demo_portal.py": "localstripe",
     # two instances on the shared broker with the default topic prefix and the same charger ids
     "tests/e2e/test_two_instances.py": "shared-broker-prefix",
     "tests/e2e/test_site_power_two_instances.py": "shared-broker-prefix",

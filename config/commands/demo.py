@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from config.cli import CliError
+from config.commands.demo_portal import open_portal
 
 SITE = "demo-condo"
 TZ = "Europe/Oslo"
@@ -43,6 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=45,
         help="wall-clock seconds the month takes to play (default 45)",
     )
+    p.add_argument(
+        "--portal",
+        action="store_true",
+        help="afterwards keep the web portal up with a super-admin's and a subscriber's "
+        "sign-in printed, until Ctrl-C",
+    )
     p.set_defaults(func=_demo)
 
 
@@ -50,9 +57,15 @@ def step(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def evgate(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+def evgate(
+    *args: str, env: dict[str, str], check: bool = True, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "config.cli", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "config.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        input=input,
     )
     if check and result.returncode != 0:
         raise CliError(
@@ -200,6 +213,8 @@ def _demo(args: argparse.Namespace) -> int:
         bill = evgate("bill", "--month", month, "--site", SITE, env=env, check=False)
         print(bill.stdout.rstrip() or bill.stderr.rstrip(), flush=True)
         summarize(work, env, month)
+        if args.portal:
+            open_portal(evgate, env, f"http://127.0.0.1:{api_port}", server)
     finally:
         if stripe is not None:
             stripe[1].terminate()

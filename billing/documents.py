@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from fpdf import FPDF
@@ -18,7 +19,7 @@ from fpdf import FPDF
 from billing import local_forms as lf
 from billing import parties, unit_prices
 from billing.labels import labels
-from billing.money import format_amount
+from billing.money import format_amount, minor_units
 from billing.pdf_layout import FONT, MARKS, document, facts, header, parties_and_facts, payment_box
 
 Row = Mapping[str, Any]
@@ -59,6 +60,14 @@ def unit_prices_text(text: str | None, cur: str, lang: str, t: Mapping[str, str]
         else:
             parts.append(f"{money} {t['per_session']}")
     return " · ".join(parts)
+
+
+def item_text(ln: Row, cur: str, lang: str) -> str:
+    """A manual invoice's line: ``Key card  2 x 50,00 kr  (25 %)``."""
+    qty = lf.quantity(int(ln["quantity_milli"]), lang)
+    price = lf.unit_money(Decimal(int(ln["unit_price"])).scaleb(-minor_units(cur)), cur, lang)
+    vat = lf.percent(int(ln["vat_bp"]), lang)
+    return f"{ln.get('description') or ''}   {qty} × {price}   ({vat})"
 
 
 def payment_rows(
@@ -137,6 +146,8 @@ def invoice_pdf(
             )
             for i, (w, c) in enumerate(zip(widths, cells, strict=False)):
                 pdf.cell(w, 5.5, c, align="R" if i in right else "L")
+        elif ln["kind"] == "item" and ln.get("quantity_milli") is not None:
+            pdf.cell(sum(widths[:-1]), 5.5, item_text(ln, cur, lang))
         else:
             label = t["discount"] if ln["kind"] == "discount" else t["fee"]
             pdf.cell(sum(widths[:-1]), 5.5, f"{label}: {ln.get('description') or ''}")

@@ -29,6 +29,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     type_coerce,
     union_all,
     update,
@@ -434,7 +435,7 @@ async def insert_invoices(conn: Conn, rows: list[dict[str, Any]]) -> dict[int, i
     if not rows:
         return {}
     stmt = _insert(conn)(invoices).on_conflict_do_nothing(
-        index_elements=["subscriber_id", "period"], index_where=invoices.c.kind == "automatic"
+        index_elements=["subscriber_id", "period"], index_where=text("kind = 'automatic'")
     )
     await conn.execute(stmt, rows)
     wanted = [r["subscriber_id"] for r in rows]

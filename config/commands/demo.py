@@ -179,7 +179,9 @@ def _demo(args: argparse.Namespace) -> int:
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
-        chargers, card_payers = setup_site(api, args.chargers, args.subscribers, stripe is not None)
+        chargers, card_payers, company = setup_site(
+            api, args.chargers, args.subscribers, stripe is not None
+        )
         if card_payers:
             asyncio.run(attach_cards(url, env["EVGATE_STRIPE_API_BASE"], card_payers))
 
@@ -200,6 +202,7 @@ def _demo(args: argparse.Namespace) -> int:
         bill = evgate("bill", "--month", month, "--site", SITE, env=env, check=False)
         print(bill.stdout.rstrip() or bill.stderr.rstrip(), flush=True)
         summarize(work, env, month)
+        documents(work, url, company)
     finally:
         if stripe is not None:
             stripe[1].terminate()
@@ -213,10 +216,31 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+SELLER = {
+    "legal_name": "Demo Condo Lading AS",
+    "street": "Strandveien 1",
+    "postcode": "0150",
+    "city": "Oslo",
+    "orgnr": "923609016",
+    "vat_number": "NO923609016MVA",
+    "foretaksregisteret": True,
+    "account": "86011117947",
+    "invoice_email": "faktura@democondo.example",
+}
+COMPANY = {  # the first subscriber is a company: its invoices go out as EHF
+    "street": "Kundegata 9",
+    "postcode": "5003",
+    "city": "Bergen",
+    "orgnr": "974760673",
+    "buyer_reference": "Garage 7",
+}
+
+
 def setup_site(
     api: httpx.Client, n_chargers: int, n_subscribers: int, cards: bool
-) -> tuple[list[str], list[int]]:
-    """The site over the API; returns the chargers and the subscribers who pay by card."""
+) -> tuple[list[str], list[int], int]:
+    """The site over the API; returns the chargers, the subscribers who pay by card and the
+    company subscriber (whose documents are EHF)."""
 
     def call(method: str, path: str, **kw: Any) -> Any:
         response = api.request(method, path, **kw)
@@ -262,7 +286,9 @@ def setup_site(
         tariff = energy if i < (n_chargers * 6) // 10 else timed
         call("PUT", f"/chargers/{cid}/tariff", json={"tariff_id": tariff["id"]})
         call("PUT", f"/chargers/{cid}/monthly-payment", json={"enabled": True})
+    call("PATCH", f"/sites/{SITE}/seller", json=SELLER)
     card_payers = []
+    company = 0
     for i in range(1, n_subscribers + 1):
         email = f"resident{i:02d}@example.com"
         method = "stripe" if cards and i % 3 == 0 else "manual"
@@ -284,7 +310,10 @@ def setup_site(
         )
         if method == "stripe":
             card_payers.append(int(accepted["subscriber_id"]))
-    return chargers, card_payers
+        if i == 1:
+            company = int(accepted["subscriber_id"])
+            call("PATCH", f"/subscribers/{company}/buyer", json=COMPANY)
+    return chargers, card_payers, company
 
 
 def start_localstripe(work: Path) -> tuple[str, subprocess.Popen[bytes]] | None:
@@ -379,6 +408,23 @@ def all_sessions(api: httpx.Client) -> list[dict[str, Any]]:
         items += page.json()
         if len(page.json()) < 1000:
             return items
+
+
+def documents(work: Path, url: str, company: int) -> None:
+    """Sample documents per language in documents/, then the payment report."""
+    from config.commands.demo_documents import pay_some_and_report, write_documents
+
+    folder = work / "documents"
+    written = asyncio.run(write_documents(url, folder, SITE, company))
+    pdfs = sum(1 for p in written if p.suffix == ".pdf")
+    xmls = sum(1 for p in written if p.suffix == ".xml")
+    step(
+        f"documents in {folder}: {pdfs} PDFs (an invoice, a credit note and a reminder in "
+        f"en, sv, nb, da, fr, and a manual invoice) and {xmls} EHF XML files of the company"
+    )
+    step("payment report")
+    for line in asyncio.run(pay_some_and_report(url, SITE, date.today())):
+        print(f"  {line}", flush=True)
 
 
 def summarize(work: Path, env: dict[str, str], month: str) -> None:

@@ -93,13 +93,15 @@ async def write_documents(url: str, folder: Path, site_id: str, company: int) ->
 
 
 def _pick(issued: list[dict[str, Any]], lang: str, company: int) -> dict[str, Any]:
-    """The invoice shown in ``lang``: the company's in Norwegian, else one written in that
-    language, else the first (drawn in that language)."""
+    """The invoice shown in ``lang`` (its reminder needs money owed: an unpaid one): the
+    company's in Norwegian, else an unpaid one written in that language, else any unpaid
+    one (drawn in that language), else the first."""
+    unpaid = [i for i in issued if i["state"] in ("issued", "overdue")] or issued
     if lang == "nb":
         for inv in issued:
             if inv["subscriber_id"] == company:
                 return inv
-    return next((i for i in issued if i["language"] == lang), issued[0])
+    return next((i for i in unpaid if i["language"] == lang), unpaid[0])
 
 
 async def pay_some_and_report(url: str, site_id: str, today: date) -> list[str]:

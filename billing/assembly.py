@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from billing.money import minor_units, round_half_up, vat_of
 
-SESSION, FEE, DISCOUNT = "session", "fee", "discount"
+SESSION, FEE, DISCOUNT, ITEM = "session", "fee", "discount", "item"
 _ONE = Decimal(1)
 
 
@@ -54,6 +54,18 @@ class Fee:
     vat_bp: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A line of a manual invoice: quantity (thousandths) x unit price (minor units, net),
+    already rounded to its net, with its VAT rate."""
+
+    description: str
+    quantity_milli: int
+    unit_price: int
+    net: int
+    vat_bp: int
+
+
 class Line(NamedTuple):
     """One invoice line; a NamedTuple for the same reason as PricedUsage (a million a run)."""
 
@@ -70,6 +82,9 @@ class Line(NamedTuple):
     parking_s: int | None = None
     late: bool = False
     unit_prices: str | None = None
+    # an item line's (a manual invoice's): quantity in thousandths, unit price in minor units
+    quantity_milli: int | None = None
+    unit_price: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +134,10 @@ def assemble(
     fees: Sequence[Fee] = (),
     discount_bp: int = 0,
     discount_text: str = "Discount",
+    items: Sequence[Item] = (),
 ) -> InvoiceDraft:
-    """One subscriber's invoice for ``period``: a line per session, per fee, per discount."""
+    """One subscriber's invoice for ``period``: a line per session, per fee, per item (a
+    manual invoice's), per discount."""
     scale = Decimal(10) ** minor_units(currency)
     lines: list[Line] = [
         Line(
@@ -143,6 +160,11 @@ def assemble(
     lines.extend(
         Line(FEE, f.description, f.net, site_vat_bp if f.vat_bp is None else f.vat_bp) for f in fees
     )
+    lines.extend(
+        Line(ITEM, i.description, i.net, i.vat_bp, quantity_milli=i.quantity_milli,
+             unit_price=i.unit_price)
+        for i in items
+    )  # fmt: skip
     if discount_bp:
         for group in vat_groups(lines):
             amount = round_half_up(Decimal(group.net) * discount_bp / 10000)

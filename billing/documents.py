@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from fpdf import FPDF
@@ -18,7 +19,7 @@ from fpdf import FPDF
 from billing import local_forms as lf
 from billing import parties, unit_prices
 from billing.labels import labels
-from billing.money import format_amount
+from billing.money import format_amount, minor_units
 from billing.pdf_layout import FONT, MARKS, document, facts, header, parties_and_facts, payment_box
 
 Row = Mapping[str, Any]
@@ -108,6 +109,19 @@ def invoice_pdf(
     if invoice.get("kid"):
         known.append((t["kid"], str(invoice["kid"])))
     parties_and_facts(pdf, t["customer"], buyer_lines(bought_by, t), known)
+    if any(ln["kind"] == "session" for ln in lines):
+        _session_table(pdf, lines, t, tz, cur, lang)
+    else:  # a manual invoice (or fees only): what, how many, at what price and VAT
+        _item_table(pdf, lines, t, cur, lang)
+    _totals(pdf, t, invoice, cur, lang, t["total"])
+    payment_box(pdf, t["how_to_pay"], payment_rows(invoice, sold_by, t, tz, cur, lang))
+    return bytes(pdf.output())
+
+
+def _session_table(
+    pdf: FPDF, lines: Sequence[Row], t: Mapping[str, str], tz: str, cur: str, lang: str
+) -> None:
+    """A run's lines: one per session (with the unit prices under it), fees, discounts."""
     widths = (20, 32, 38, 20, 20, 20, 30)
     cols = (
         t["session"],
@@ -150,9 +164,36 @@ def invoice_pdf(
             pdf.cell(sum(widths[1:]), 4, prices, new_x="LMARGIN", new_y="NEXT")
             pdf.set_text_color(0, 0, 0)
             pdf.set_font(FONT, size=9)
-    _totals(pdf, t, invoice, cur, lang, t["total"])
-    payment_box(pdf, t["how_to_pay"], payment_rows(invoice, sold_by, t, tz, cur, lang))
-    return bytes(pdf.output())
+
+
+ITEM_WIDTHS = (80, 20, 30, 20, 30)
+
+
+def _item_table(pdf: FPDF, lines: Sequence[Row], t: Mapping[str, str], cur: str, lang: str) -> None:
+    """Lines without sessions: text, quantity, unit price, VAT rate, amount."""
+    cols = (t["item"], t["quantity"], t["unit_price"], t["vat_rate"], f"{t['amount']} ({cur})")
+    pdf.set_font(FONT, "B", 9)
+    for i, (w, c) in enumerate(zip(ITEM_WIDTHS, cols, strict=True)):
+        pdf.cell(w, 6, c, border="B", align="R" if i else "L")
+    pdf.ln()
+    pdf.set_font(FONT, size=9)
+    for ln in lines:
+        vat = lf.percent(int(ln["vat_bp"]), lang)
+        if ln["kind"] == "item" and ln.get("quantity_milli") is not None:
+            price = Decimal(int(ln["unit_price"])).scaleb(-minor_units(cur))
+            cells = (
+                str(ln.get("description") or ""),
+                lf.quantity(int(ln["quantity_milli"]), lang),
+                lf.unit_money(price, cur, lang),
+                vat,
+            )
+        else:
+            label = t["discount"] if ln["kind"] == "discount" else t["fee"]
+            cells = (f"{label}: {ln.get('description') or ''}", "", "", vat)
+        for i, (w, c) in enumerate(zip(ITEM_WIDTHS, cells, strict=False)):
+            pdf.cell(w, 5.5, c, align="R" if i else "L")
+        pdf.cell(ITEM_WIDTHS[-1], 5.5, lf.number(ln["net"], cur, lang), align="R")
+        pdf.ln()
 
 
 def credit_note_pdf(

@@ -72,3 +72,9 @@ def unit_money(price: Decimal, currency: str, language: str | None) -> str:
     """A unit price as the tariff states it: at least the currency's digits, never rounded
     (``Decimal("2.5")`` -> ``"2,50 kr"``, ``Decimal("2.4375")`` -> ``"2,4375 kr"``)."""
     return format_currency(price, currency, locale=locale_of(language), decimal_quantization=False)
+
+
+def quantity(milli: int, language: str | None) -> str:
+    """A manual line's quantity from thousandths: ``1500`` -> ``"1,5"`` / ``"1.5"`` (exact)."""
+    value = Decimal(milli).scaleb(-3)
+    return format_decimal(value, format="#,##0.###", locale=locale_of(language))

@@ -274,6 +274,21 @@ def _one_line(
     _cbc(_cac(line, "Price"), "PriceAmount", format_amount(net, doc.cur), currencyID=doc.cur)
 
 
+def _item_line(doc: _Doc, root: ET.Element, ln: Row) -> None:
+    """A manual invoice's line: its quantity (``C62``, one) and unit price as typed, so that
+    quantity x price is its net within the rounding of one line (PEPPOL-EN16931-R120)."""
+    line = _cac(root, "InvoiceLine")
+    _cbc(line, "ID", str(ln["position"]))
+    qty = (Decimal(int(ln["quantity_milli"])) / 1000).normalize()
+    _cbc(line, "InvoicedQuantity", f"{qty:f}", unitCode="C62")
+    doc.amount(line, "LineExtensionAmount", int(ln["net"]))
+    item = _cac(line, "Item")
+    _cbc(item, "Name", str(ln.get("description") or ""))
+    doc.category(item, "ClassifiedTaxCategory", int(ln["vat_bp"]))
+    price = format_amount(int(ln["unit_price"]), doc.cur)
+    _cbc(_cac(line, "Price"), "PriceAmount", price, currencyID=doc.cur)
+
+
 def _root(name: str, ns: str) -> ET.Element:
     """The document element in its namespace as the default one (ElementTree's own
     ``default_namespace`` refuses the unqualified attributes UBL uses, e.g. currencyID)."""
@@ -330,6 +345,8 @@ def invoice_ubl(
     for ln in billed:
         if ln["kind"] == "session":
             _session_line(doc, root, ln, t, tz, lang)
+        elif ln["kind"] == "item" and ln.get("quantity_milli") is not None:
+            _item_line(doc, root, ln)
         else:
             name = f"{t['fee']}: {ln.get('description') or ''}".strip()
             _one_line(

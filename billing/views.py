@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +16,13 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def _quantity(milli: int | None) -> str | None:
+    """A manual line's quantity as exact text ('1.5'); None on other lines."""
+    if milli is None:
+        return None
+    return f"{(Decimal(milli) / 1000).normalize():f}"
+
+
 def invoice_public(inv: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {
         "id": inv["id"],
@@ -23,6 +31,7 @@ def invoice_public(inv: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -
         "subscriber_id": inv["subscriber_id"],
         "site_id": inv["site_id"],
         "period": inv["period"],
+        "kind": inv.get("kind") or "automatic",
         "state": inv["state"],
         "currency": inv["currency"],
         "net": inv["net"],
@@ -52,6 +61,8 @@ def invoice_public(inv: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -
                 "net": ln["net"],
                 "vat_bp": ln["vat_bp"],
                 "unit_prices": ln.get("unit_prices"),
+                "quantity": _quantity(ln.get("quantity_milli")),
+                "unit_price": ln.get("unit_price"),
             }
             for ln in lines
         ],

@@ -1,8 +1,8 @@
 """Billing tables, declared on the shared metadata so migrations and tests see them.
 
 Money is integer minor units, times are UTC, billing periods are "YYYY-MM" strings of the
-site's local calendar. The unique constraints carry the billing rules: one invoice per
-subscriber and period, a session on exactly one invoice, gap-free numbers per series.
+site's local calendar. The unique constraints carry the billing rules: one automatic invoice
+per subscriber and period, a session on exactly one invoice, gap-free numbers per series.
 """
 
 from __future__ import annotations
@@ -80,11 +80,22 @@ invoices = Table(
     # issued invoice never change; None on invoices issued before these were kept
     Column("seller", JsonText, nullable=True),
     Column("buyer", JsonText, nullable=True),
-    UniqueConstraint("subscriber_id", "period"),
+    # 'automatic' (the monthly run's: one per subscriber and period) or 'manual' (made by
+    # hand, any number; billing/manual.py)
+    Column("kind", String(16), nullable=False, server_default="automatic"),
     UniqueConstraint("series", "number"),
     UniqueConstraint("site_id", "kid"),
     Index(None, "state", "due_at"),
     Index(None, "site_id", "period"),
+    # the run's one invoice per subscriber and period; manual invoices are not counted
+    Index(
+        "uq_invoices_automatic_subscriber_period",
+        "subscriber_id",
+        "period",
+        unique=True,
+        sqlite_where=text("kind = 'automatic'"),
+        postgresql_where=text("kind = 'automatic'"),
+    ),
 )
 
 invoice_lines = Table(
@@ -107,6 +118,9 @@ invoice_lines = Table(
     Column("vat_bp", Integer, nullable=False),
     # the tariff's unit prices that priced a session line (billing/unit_prices.py)
     Column("unit_prices", String(200), nullable=True),
+    # a manual invoice's line ('item'): quantity in thousandths and unit price (minor units)
+    Column("quantity_milli", BigInteger, nullable=True),
+    Column("unit_price", BigInteger, nullable=True),
     Index(None, "invoice_id", "position"),
 )
 

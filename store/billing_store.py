@@ -29,6 +29,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     type_coerce,
     union_all,
     update,
@@ -434,13 +435,14 @@ async def insert_invoices(conn: Conn, rows: list[dict[str, Any]]) -> dict[int, i
     if not rows:
         return {}
     stmt = _insert(conn)(invoices).on_conflict_do_nothing(
-        index_elements=["subscriber_id", "period"]
+        index_elements=["subscriber_id", "period"], index_where=text("kind = 'automatic'")
     )
     await conn.execute(stmt, rows)
     wanted = [r["subscriber_id"] for r in rows]
     query = select(invoices.c.subscriber_id, invoices.c.id).where(
         invoices.c.period == rows[0]["period"],
         invoices.c.state == "draft",
+        invoices.c.kind == "automatic",
         invoices.c.subscriber_id.in_(wanted),
     )
     return {int(r[0]): int(r[1]) for r in (await conn.execute(query)).all()}
@@ -451,7 +453,11 @@ async def invoiced_subscribers(conn: Conn, site_id: str, period: str) -> set[int
     query = (
         select(invoices.c.subscriber_id)
         .join(subscribers, subscribers.c.id == invoices.c.subscriber_id)
-        .where(invoices.c.period == period, subscribers.c.site_id == site_id)
+        .where(
+            invoices.c.period == period,
+            invoices.c.kind == "automatic",
+            subscribers.c.site_id == site_id,
+        )
     )
     return {int(r[0]) for r in (await conn.execute(query)).all()}
 
@@ -604,6 +610,7 @@ _EVENT_COLUMNS = tuple(
         "credited_amount",
         "currency",
         "due_at",
+        "kind",
     )
 )
 
@@ -634,6 +641,7 @@ async def state_changed(
                 "credited_amount": inv["credited_amount"],
                 "currency": inv["currency"],
                 "due_at": inv["due_at"].isoformat() if inv["due_at"] else None,
+                "kind": inv["kind"],
             }
             events.append(event_row(f"invoice_{inv['state']}", inv["site_id"], None, data, at))
             entries.append(

@@ -51,7 +51,9 @@ async def set_last_period(conn: AsyncConnection, plan_id: int, last_period: str 
 
 async def invoiced_periods(conn: AsyncConnection, subscriber_id: int) -> set[str]:
     """The usage months the subscriber already has an invoice for (the run never reissues)."""
-    query = select(invoices.c.period).where(invoices.c.subscriber_id == subscriber_id)
+    query = select(invoices.c.period).where(
+        invoices.c.subscriber_id == subscriber_id, invoices.c.kind == "automatic"
+    )
     return set((await conn.execute(query)).scalars())
 
 
@@ -59,8 +61,10 @@ async def invoiced_lines(
     conn: AsyncConnection, subscriber_id: int, states: list[str]
 ) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Usage month -> (invoice, its lines) of the subscriber's invoices in ``states``."""
-    query = select(invoices).where(
-        invoices.c.subscriber_id == subscriber_id, invoices.c.state.in_(states)
+    query = select(invoices).where(  # the run's invoices: a manual one carries no fee periods
+        invoices.c.subscriber_id == subscriber_id,
+        invoices.c.state.in_(states),
+        invoices.c.kind == "automatic",
     )
     found = {r["id"]: dict(r) for r in (await conn.execute(query)).mappings()}
     if not found:

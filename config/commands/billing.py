@@ -77,6 +77,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_database_flag(credit)
     credit.set_defaults(func=_credit)
+    manual = actions.add_parser(
+        "manual", help="issue a manual invoice now (numbered in the site's series, mailed)"
+    )
+    manual.add_argument("--subscriber", type=int, required=True)
+    manual.add_argument(
+        "--line",
+        action="append",
+        required=True,
+        metavar="TEXT;QTY;UNIT_PRICE;VAT%",
+        help="a line, e.g. 'Key card;1;50.00;25' (repeat for more)",
+    )
+    manual.add_argument("--json", action="store_true", help="print the invoice as JSON")
+    add_database_flag(manual)
+    manual.set_defaults(func=_manual)
     charge = actions.add_parser("charge", help="charge a declined invoice's card again now")
     charge.add_argument("number")
     add_database_flag(charge)
@@ -235,7 +249,8 @@ def _list(args: argparse.Namespace) -> int:
     for i in items:
         cur = i["currency"]
         print(
-            f"{i['number'] or '-'}\t{i['subscriber_id']}\t{i['period']}\t{i['state']}\t"
+            f"{i['number'] or '-'}\t{i['subscriber_id']}\t{i['period']}\t{i['kind']}\t"
+            f"{i['state']}\t"
             f"{format_amount(i['net'], cur)}\t{format_amount(i['vat'], cur)}\t"
             f"{format_amount(i['total'], cur)} {cur}"
         )
@@ -284,6 +299,28 @@ def _credit(args: argparse.Namespace) -> int:
         state = sent[0]["state"] if sent else "pending (no Stripe key: the daily job sends it)"
         amount = format_amount(note["refund"]["amount"], cur)
         print(f"card refund of {amount} {cur}: {state}")
+    return 0
+
+
+def _manual(args: argparse.Namespace) -> int:
+    from billing.manual import split_line
+    from services.context import CLI as CLI_ACTOR
+    from services.manual_invoices import issue_manual_invoice
+
+    lines = [split_line(text) for text in args.line]
+
+    async def work(conn: Any) -> Any:
+        return await issue_manual_invoice(conn, CLI_ACTOR, args.subscriber, lines)
+
+    inv = in_transaction(args, _guard(work))
+    if args.json:
+        print(json.dumps(inv, indent=2))
+        return 0
+    cur = inv["currency"]
+    print(
+        f"manual invoice {inv['number']} to subscriber {inv['subscriber_id']}: "
+        f"{format_amount(inv['total'], cur)} {cur} (KID {inv['kid']}, due {inv['due_at'][:10]})"
+    )
     return 0
 
 

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -192,7 +193,9 @@ def _demo(args: argparse.Namespace) -> int:
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
-        chargers, card_payers = setup_site(api, args.chargers, args.subscribers, stripe is not None)
+        chargers, card_payers, company = setup_site(
+            api, args.chargers, args.subscribers, stripe is not None
+        )
         if card_payers:
             asyncio.run(attach_cards(url, env["EVGATE_STRIPE_API_BASE"], card_payers))
 
@@ -206,13 +209,14 @@ def _demo(args: argparse.Namespace) -> int:
         )
         records = play(work, ocpp_port, api)
         items = all_sessions(api)
-        kwh = sum(s["energy_wh"] or 0 for s in items) / 1000
+        kwh = Decimal(sum(s["energy_wh"] or 0 for s in items)).scaleb(-3)
         step(f"{len(records)} sessions played, {len(items)} stored, {kwh:,.1f} kWh metered")
 
         step(f"billing {month}")
         bill = evgate("bill", "--month", month, "--site", SITE, env=env, check=False)
         print(bill.stdout.rstrip() or bill.stderr.rstrip(), flush=True)
         summarize(work, env, month)
+        documents(work, url, company)
         if args.portal:
             open_portal(evgate, env, f"http://127.0.0.1:{api_port}", server)
     finally:
@@ -228,10 +232,31 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+SELLER = {
+    "legal_name": "Demo Condo Lading AS",
+    "street": "Strandveien 1",
+    "postcode": "0150",
+    "city": "Oslo",
+    "orgnr": "923609016",
+    "vat_number": "NO923609016MVA",
+    "foretaksregisteret": True,
+    "account": "86011117947",
+    "invoice_email": "faktura@democondo.example",
+}
+COMPANY = {  # the first subscriber is a company: its invoices go out as EHF
+    "street": "Kundegata 9",
+    "postcode": "5003",
+    "city": "Bergen",
+    "orgnr": "974760673",
+    "buyer_reference": "Garage 7",
+}
+
+
 def setup_site(
     api: httpx.Client, n_chargers: int, n_subscribers: int, cards: bool
-) -> tuple[list[str], list[int]]:
-    """The site over the API; returns the chargers and the subscribers who pay by card."""
+) -> tuple[list[str], list[int], int]:
+    """The site over the API; returns the chargers, the subscribers who pay by card and the
+    company subscriber (whose documents are EHF)."""
 
     def call(method: str, path: str, **kw: Any) -> Any:
         response = api.request(method, path, **kw)
@@ -277,7 +302,9 @@ def setup_site(
         tariff = energy if i < (n_chargers * 6) // 10 else timed
         call("PUT", f"/chargers/{cid}/tariff", json={"tariff_id": tariff["id"]})
         call("PUT", f"/chargers/{cid}/monthly-payment", json={"enabled": True})
+    call("PATCH", f"/sites/{SITE}/seller", json=SELLER)
     card_payers = []
+    company = 0
     for i in range(1, n_subscribers + 1):
         email = f"resident{i:02d}@example.com"
         method = "stripe" if cards and i % 3 == 0 else "manual"
@@ -299,7 +326,10 @@ def setup_site(
         )
         if method == "stripe":
             card_payers.append(int(accepted["subscriber_id"]))
-    return chargers, card_payers
+        if i == 1:
+            company = int(accepted["subscriber_id"])
+            call("PATCH", f"/subscribers/{company}/buyer", json=COMPANY)
+    return chargers, card_payers, company
 
 
 def start_localstripe(work: Path) -> tuple[str, subprocess.Popen[bytes]] | None:
@@ -396,6 +426,23 @@ def all_sessions(api: httpx.Client) -> list[dict[str, Any]]:
             return items
 
 
+def documents(work: Path, url: str, company: int) -> None:
+    """Sample documents per language in documents/, then the payment report."""
+    from config.commands.demo_documents import pay_some_and_report, write_documents
+
+    folder = work / "documents"
+    written = asyncio.run(write_documents(url, folder, SITE, company))
+    pdfs = sum(1 for p in written if p.suffix == ".pdf")
+    xmls = sum(1 for p in written if p.suffix == ".xml")
+    step(
+        f"documents in {folder}: {pdfs} PDFs (an invoice, a credit note and a reminder in "
+        f"en, sv, nb, da, fr, and a manual invoice) and {xmls} EHF XML files of the company"
+    )
+    step("payment report")
+    for line in asyncio.run(pay_some_and_report(url, SITE, date.today())):
+        print(f"  {line}", flush=True)
+
+
 def summarize(work: Path, env: dict[str, str], month: str) -> None:
     listed = evgate("invoices", "list", "--json", env=env, check=False)
     if listed.returncode != 0:
@@ -422,4 +469,4 @@ def summarize(work: Path, env: dict[str, str], month: str) -> None:
     shown = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
     step(f"{len(invoices)} invoices for {month} ({shown}); PDFs in {pdfs}")
     for currency, total in totals.items():
-        print(f"  total invoiced: {total / 100:,.2f} {currency}", flush=True)
+        print(f"  total invoiced: {Decimal(total).scaleb(-2):,.2f} {currency}", flush=True)

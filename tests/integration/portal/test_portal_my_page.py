@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from billing.manual import LineInput
 from services import portal_auth
 from services.context import CLI
+from services.manual_invoices import issue_manual_invoice
 from store import api_tokens
 from store import billing_store as bs
 from store.portal_schema import portal_sign_in_links
@@ -37,6 +39,10 @@ async def test_a_subscriber_signs_in_by_link_and_sees_estimate_invoices_and_char
     portal: Portal,
 ) -> None:
     seeded = await seed_billing(portal.env)
+    async with portal.env.engine.begin() as conn:  # a manual invoice beside the run's
+        manual = await issue_manual_invoice(
+            conn, CLI, seeded["subscriber"], [LineInput("Nøkkelbrikke", "1", "50.00", "25")]
+        )
     url = await link_for(portal, seeded["subscriber"])
     assert url.startswith("http://evgate.test/s/sl_")
     landing = await portal.client.get(url)
@@ -51,6 +57,9 @@ async def test_a_subscriber_signs_in_by_link_and_sees_estimate_invoices_and_char
     assert "Estimert neste faktura" in text and "37,50\xa0kr" in text  # 12 kWh x 2.50 + VAT
     assert "Ladinger: 1 · 12,000 kWh" in text
     assert seeded["invoice"] in text and "31,25\xa0kr" in text and "Utstedt" in text
+    assert manual["number"] in text and "62,50\xa0kr" in text
+    kinds = [c.split("<")[0] for c in text.split('data-testid="invoice-kind">')[1:]]
+    assert sorted(kinds) == ["Manuell", "Månedlig"]  # the type of each, in nb
     assert '<svg class="chart"' in text and text.count('class="chart-energy"') == 12
     assert "chart-amount chart-estimated" in text  # November: the estimate
     pdf = await portal.client.get(f"/my/invoices/{seeded['invoice']}/pdf")

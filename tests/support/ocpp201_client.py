@@ -73,7 +73,12 @@ class Charger201(Charger):
         assert ts is not None
         await self.call(
             "StatusNotification",
-            {"timestamp": iso(ts), "connectorStatus": status, "evseId": connector, "connectorId": 1},
+            {
+                "timestamp": iso(ts),
+                "connectorStatus": status,
+                "evseId": connector,
+                "connectorId": 1,
+            },
         )
 
     async def authorize(self, id_tag: str) -> dict[str, Any]:

@@ -167,3 +167,51 @@ async def test_version_chosen_by_subprotocol_and_recorded(env: Env) -> None:
     await moved.boot()
     await moved.close()
     assert await _version(env, "CP1") == "ocpp2.0.1"
+
+
+async def test_commands_by_either_name_are_translated(env: Env) -> None:
+    from services.command_catalog import send_by_name
+    from services.context import Actor
+
+    actor = Actor("test")
+    cp = await Charger201.connect201(env.url("CP1"))
+    old = await Charger.connect(env.url("CP2"))
+    try:
+        await cp.boot()
+        await old.boot()
+        start16 = {"idTag": "TAG1", "connectorId": 1}
+        sent = env.gateway.registry
+        await send_by_name(env.engine, sent, actor, "CP1", "remote-start-transaction", start16)
+        await send_by_name(env.engine, sent, actor, "CP1", "reset", {"type": "Hard"})
+        await send_by_name(env.engine, sent, actor, "CP1", "reset", {"type": "OnIdle"})
+        await send_by_name(
+            env.engine, sent, actor, "CP1", "trigger-message", {"requestedMessage": "Heartbeat"}
+        )
+        start201 = {"idToken": {"idToken": "TAG1", "type": "Central"}, "remoteStartId": 7}
+        await send_by_name(env.engine, sent, actor, "CP2", "request-start-transaction", start201)
+        await send_by_name(env.engine, sent, actor, "CP2", "reset", {"type": "Immediate"})
+        await send_by_name(
+            env.engine,
+            sent,
+            actor,
+            "CP2",
+            "change-availability",
+            {"operationalStatus": "Inoperative"},
+        )
+    finally:
+        await cp.close()
+        await old.close()
+    request_start = cp.received_calls[0]
+    assert request_start[0] == "RequestStartTransaction"
+    assert request_start[1]["idToken"] == {"idToken": "TAG1", "type": "Central"}
+    assert request_start[1]["evseId"] == 1 and request_start[1]["remoteStartId"] > 0
+    assert cp.received_calls[1:] == [
+        ("Reset", {"type": "Immediate"}),
+        ("Reset", {"type": "OnIdle"}),
+        ("TriggerMessage", {"requestedMessage": "Heartbeat"}),
+    ]
+    assert old.received_calls == [
+        ("RemoteStartTransaction", {"idTag": "TAG1"}),
+        ("Reset", {"type": "Hard"}),
+        ("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}),
+    ]

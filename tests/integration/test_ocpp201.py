@@ -215,3 +215,28 @@ async def test_commands_by_either_name_are_translated(env: Env) -> None:
         ("Reset", {"type": "Hard"}),
         ("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}),
     ]
+
+
+async def test_updated_with_samples_takes_the_quick_path(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handled: list[str] = []
+    real = env.gateway.adapter201.handle
+
+    async def counting(ctx, action, payload):  # type: ignore[no-untyped-def]
+        handled.append(action)
+        return await real(ctx, action, payload)
+
+    monkeypatch.setattr(env.gateway.adapter201, "handle", counting)
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        await cp.boot()
+        begin = [meter_value(at(0), energy(1000, "Transaction.Begin"))]
+        await cp.event("Started", "q", at(0), id_tag="TAG1", charging_state="Charging", meter=begin)
+        for minute in (1, 2, 3):
+            meter = [meter_value(at(minute), energy(1000 + minute * 100, "Sample.Periodic"))]
+            await cp.event("Updated", "q", at(minute), charging_state="Charging", meter=meter)
+    finally:
+        await cp.close()
+    assert handled == ["BootNotification", "TransactionEvent"]  # the Updated ones: quick
+    assert len([s for s in await env.samples() if s["context"] == "Sample.Periodic"]) == 3

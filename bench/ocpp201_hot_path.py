@@ -147,12 +147,14 @@ async def window(
     }
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
+def main(args: argparse.Namespace) -> dict[str, Any]:
+    """served() makes its database with asyncio.run: the windows run in a loop of their own."""
     n = args.chargers
     with served(args.db, 2 * n) as server:
         ids = [f"CP-{i:06d}" for i in range(1, 2 * n + 1)]
-        v16 = await window(server.ws_url, server.proc.pid, ids[:n], False, args)
-        v201 = await window(server.ws_url, server.proc.pid, ids[n:], True, args)
+        pid = server.proc.pid
+        v16 = asyncio.run(window(server.ws_url, pid, ids[:n], False, args))
+        v201 = asyncio.run(window(server.ws_url, pid, ids[n:], True, args))
     ratio = v201["server_us_per_msg"] / v16["server_us_per_msg"]
     return {
         "db": args.db,
@@ -175,4 +177,4 @@ def parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(parser().parse_args()))))
+    print(json.dumps(main(parser().parse_args())))

@@ -79,8 +79,9 @@ async def charger(url: str, cid: str, v201: bool, stop_at: list[float], acks: li
         if v201:
             station = {"model": "PulsarPlus", "vendorName": "Wallbox"}
             await c.call("BootNotification", {"reason": "PowerUp", "chargingStation": station})
-            begin = {"timestamp": iso(T0), "sampledValue": sampled(1000, True)[:1]}
-            begin["sampledValue"][0]["context"] = "Transaction.Begin"
+            first = sampled(1000, True)[:1]
+            first[0]["context"] = "Transaction.Begin"
+            begin = {"timestamp": iso(T0), "sampledValue": first}
             base = {"transactionId": f"tx-{cid}", "chargingState": "Charging"}
             await c.call(
                 "TransactionEvent",

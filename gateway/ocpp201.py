@@ -23,7 +23,7 @@ from gateway import schemas
 from gateway.ocpp16 import iso_now
 from gateway.ocpp_j import OcppError
 from gateway.service import ChargerContext, ChargingService
-from metering import EAIR, MAX_REGISTER_WH, POWER, Reading, parse_reading, parse_timestamp
+from metering import EAIR, POWER, Reading, parse_reading, parse_timestamp
 from store import transaction_refs
 from store.batcher import Batch
 
@@ -440,4 +440,4 @@ class Ocpp201Adapter:
         await self.service.committer.run(op)
 
 
-__all__ = ["MAX_REGISTER_WH", "SUBPROTOCOL", "VERSION", "Ocpp201Adapter"]
+__all__ = ["SUBPROTOCOL", "VERSION", "Ocpp201Adapter"]

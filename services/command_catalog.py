@@ -14,6 +14,7 @@ has come back.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import schemas
 from gateway.ocpp16 import VERSION
 from gateway.ocpp_j import OcppError
+from services import command_translation as translation
 from services import firmware, local_list, reservations, smart_charging
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
+from store import admin, charging
 from store.errors import Invalid, NotFound
 
 # (engine, charger_id, payload): completes the payload in place, before the schema check
@@ -50,19 +53,27 @@ class Command:
     defaults: Defaults | None = None
     redact: Redact | None = None
     prepare: Prepare | None = None
+    version: str = VERSION  # v16 | v201
 
     def schema(self) -> dict[str, Any]:
         """The official request schema (the library ships one per action)."""
-        found = schemas.schema(VERSION, self.action)
+        found = schemas.schema(self.version, schemas.request_name(self.version, self.action))
         assert found is not None, f"the ocpp library has no schema for {self.action}"
         return found
 
     def check(self, payload: dict[str, Any]) -> None:
         """Invalid naming the field when the payload breaks the action's schema."""
         try:
-            schemas.check(VERSION, self.action, payload)
+            schemas.check(self.version, schemas.request_name(self.version, self.action), payload)
         except OcppError as exc:
             raise Invalid(f"{self.name}: {exc.description}") from None
+
+    def accepts(self, payload: dict[str, Any]) -> bool:
+        try:
+            self.check(payload)
+        except Invalid:
+            return False
+        return True
 
 
 def kebab(action: str) -> str:
@@ -153,12 +164,120 @@ CATALOG: dict[str, Command] = {
 }
 
 
+_ACTIONS_201 = (
+    "RequestStartTransaction",
+    "RequestStopTransaction",
+    "Reset",
+    "UnlockConnector",
+    "ChangeAvailability",
+    "TriggerMessage",
+    "GetVariables",
+    "SetVariables",
+    "GetBaseReport",
+    "ClearCache",
+    "SendLocalList",
+    "GetLocalListVersion",
+    "ReserveNow",
+    "CancelReservation",
+    "SetChargingProfile",
+    "ClearChargingProfile",
+    "GetCompositeSchedule",
+    "UpdateFirmware",
+    "GetLog",
+    "DataTransfer",
+)
+
+
+async def _may_charge_201(
+    engine: AsyncEngine, actor: Actor, charger_id: str, p: dict[str, Any]
+) -> None:
+    await check_remote_start(engine, actor, charger_id, str(p["idToken"]["idToken"]))
+
+
+# the OCPP 2.0.1 rows: a charger that speaks 2.0.1 is sent these (same kebab-case names)
+CATALOG_201: dict[str, Command] = {
+    kebab(a): Command(
+        kebab(a),
+        a,
+        before_send=_may_charge_201 if a == "RequestStartTransaction" else None,
+        version="v201",
+    )
+    for a in _ACTIONS_201
+}
+
+
 def find(name: str) -> Command:
-    """The catalog row for ``name``; NotFound listing the known names."""
-    command = CATALOG.get(name)
+    """The catalog row for ``name`` (the 1.6 one where both versions have it); NotFound
+    listing the known names."""
+    command = CATALOG.get(name) or CATALOG_201.get(name)
     if command is None:
-        raise NotFound(f"unknown command {name!r}; known: {', '.join(sorted(CATALOG))}")
+        known = sorted({*CATALOG, *CATALOG_201})
+        raise NotFound(f"unknown command {name!r}; known: {', '.join(known)}")
     return command
+
+
+async def _charger_version(engine: AsyncEngine, charger_id: str) -> str:
+    async with engine.connect() as conn:
+        charger = await admin.get_charger(conn, charger_id)
+    return "v201" if charger.get("ocpp_version") == "ocpp2.0.1" else VERSION
+
+
+async def resolve(
+    engine: AsyncEngine, charger_id: str, name: str, payload: dict[str, Any]
+) -> tuple[Command, dict[str, Any]]:
+    """The row and payload to send ``name`` with to this charger, in its own version: a name
+    both versions have takes a payload of either (the charger's first); a command with an
+    equivalent in the other version is translated (services.command_translation)."""
+    version = await _charger_version(engine, charger_id)
+    ours, other = (CATALOG_201, CATALOG) if version == "v201" else (CATALOG, CATALOG_201)
+    own = ours.get(name)
+    if own is not None and (name not in other or own.accepts(payload)):
+        return own, payload
+    theirs = other.get(name)
+    if theirs is None:
+        find(name)  # NotFound with the known names
+        raise Invalid(f"{name} has no OCPP {version} equivalent")
+    if not isinstance(payload, dict) or not theirs.accepts(payload):
+        return (own, payload) if own is not None else (theirs, payload)  # its Invalid follows
+    if version == "v201":
+        target = translation.EQUIVALENT_201.get(theirs.action)
+        row = CATALOG_201.get(kebab(target)) if target else None
+        if row is None:
+            raise Invalid(f"{name} has no OCPP 2.0.1 equivalent evgate translates")
+        return row, await _to_201(engine, charger_id, theirs.action, payload)
+    target = translation.EQUIVALENT_16.get(theirs.action)
+    row = CATALOG.get(kebab(target)) if target else None
+    if row is None or (
+        theirs.action not in translation.TO_16 and row.action != "RemoteStopTransaction"
+    ):
+        raise Invalid(f"{name} has no OCPP 1.6 equivalent evgate translates")
+    if theirs.action == "RequestStopTransaction":
+        return row, await _stop_to_16(engine, charger_id, str(payload["transactionId"]))
+    return row, translation.TO_16[theirs.action](payload)
+
+
+async def _to_201(
+    engine: AsyncEngine, charger_id: str, action: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    if action == "RemoteStartTransaction":
+        return translation.start_to_201(payload, secrets.randbelow(2**31 - 1) + 1)
+    if action == "RemoteStopTransaction":
+        async with engine.connect() as conn:
+            session = await charging.get_session(conn, int(payload["transactionId"]))
+        if session is None or session["charger_id"] != charger_id or not session["transaction_ref"]:
+            raise NotFound(f"no 2.0.1 transaction {payload['transactionId']} on {charger_id!r}")
+        return translation.stop_to_201(str(session["transaction_ref"]))
+    convert = translation.TO_201.get(action)
+    if convert is None:
+        raise Invalid(f"{kebab(action)}: the payload translation to OCPP 2.0.1 is not built yet")
+    return convert(payload)
+
+
+async def _stop_to_16(engine: AsyncEngine, charger_id: str, ref: str) -> dict[str, Any]:
+    """A 2.0.1-style stop of a 1.6 session: its transactionId is the session id."""
+    if not ref.isdigit():
+        raise Invalid(f"transactionId {ref!r} of a 1.6 charger is a session id")
+    return translation.stop_to_16(int(ref))
 
 
 async def send_by_name(
@@ -177,7 +296,7 @@ async def send_by_name(
     makes a copy, since it may hold a secret such as evgate's own upload URL, ``public_url``),
     schema, before-send check, then services.commands.send (role check, audit under
     ``label``, default the name, a secret masked), then the after-reply hook."""
-    command = find(name)
+    command, payload = await resolve(engine, charger_id, name, payload)
     if command.prepare is not None and isinstance(payload, dict):
         await command.prepare(engine, charger_id, payload)
     if command.defaults is not None:

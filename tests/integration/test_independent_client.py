@@ -43,15 +43,18 @@ async def drive(env: Env, charger: str, protocol: str, id_tag: str) -> dict[str,
     return result
 
 
-@pytest.mark.parametrize("protocol", ["ocpp1.6"])
+@pytest.mark.parametrize("protocol", ["ocpp1.6", "ocpp2.0.1"])
 async def test_a_strict_outside_client_charges_and_is_metered(env: Env, protocol: str) -> None:
     result = await drive(env, "CP1", protocol, "TAG1")
     answers = result["answers"]
     assert result["protocol"] == protocol
     assert answers["boot"]["status"] == "Accepted"
-    assert answers["authorize"]["idTagInfo"]["status"] == "Accepted"
-    assert answers["start"]["idTagInfo"]["status"] == "Accepted"
+    info = "idTagInfo" if protocol == "ocpp1.6" else "idTokenInfo"
+    assert answers["authorize"][info]["status"] == "Accepted"
+    assert answers["start"][info]["status"] == "Accepted"
     [session] = await env.sessions()
     assert session["charger_id"] == "CP1" and session["id_tag"] == "TAG1"
     assert session["energy_wh"] == 8400 - 1000
     assert session["stopped_at"] is not None
+    if protocol == "ocpp2.0.1":
+        assert session["transaction_ref"] == "rpc-tx-1"

@@ -163,13 +163,15 @@ async def trigger(
 CommandName = Annotated[
     str,
     Path(
-        description="kebab-case OCPP 1.6 action: " + ", ".join(sorted(command_catalog.CATALOG)),
+        description="kebab-case OCPP 1.6 or 2.0.1 action (docs/ocpp201.md: a charger of either "
+        "version takes either name where both have the command): "
+        + ", ".join(sorted({*command_catalog.CATALOG, *command_catalog.CATALOG_201})),
         examples=["get-configuration"],
     ),
 ]
 
 
-@router.post("/{name}", summary="Any OCPP 1.6 command of the catalog, by name")
+@router.post("/{name}", summary="Any OCPP 1.6 or 2.0.1 command of the catalog, by name")
 async def by_name(
     request: Request,
     charger_id: ChargerIdPath,
@@ -178,8 +180,8 @@ async def by_name(
     body: Annotated[
         dict[str, Any],
         Body(
-            description="the OCPP 1.6 request payload (camelCase), checked against the "
-            "official schema",
+            description="the OCPP request payload (camelCase) of the charger's version, or of "
+            "the other version where evgate translates it, checked against the official schema",
             examples=[{"key": ["HeartbeatInterval"]}],
         ),
     ],

@@ -1,0 +1,242 @@
+"""OCPP 2.0.1 over a real WebSocket into the real store (both engines): boot, heartbeat,
+status, authorize, a whole transaction, replays by seqNo, a lost Started, the offline flag,
+CallErrors for bad payloads and unknown actions, and which version a connection speaks."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from store.schema import chargers
+from tests.integration.conftest import Env
+from tests.support.ocpp201_client import Charger201, energy, meter_value
+from tests.support.ocpp_client import CallErrorReceived, Charger, at
+
+
+async def _version(env: Env, charger: str) -> str | None:
+    async with env.engine.connect() as conn:
+        return (
+            await conn.execute(select(chargers.c.ocpp_version).where(chargers.c.id == charger))
+        ).scalar_one()
+
+
+async def test_boot_heartbeat_status_authorize(env: Env) -> None:
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        assert cp.subprotocol == "ocpp2.0.1"
+        boot = await cp.boot()
+        assert boot["status"] == "Accepted" and boot["interval"] == 300
+        assert "currentTime" in await cp.call("Heartbeat", {})
+        await cp.status("Occupied", ts=at(0))
+        assert (await cp.authorize("TAG1"))["idTokenInfo"]["status"] == "Accepted"
+        assert (await cp.authorize("BLOCKED"))["idTokenInfo"]["status"] == "Blocked"
+    finally:
+        await cp.close()
+    [status] = await env.statuses()
+    assert (status["connector_id"], status["status"]) == (1, "Occupied")
+    assert await _version(env, "CP1") == "ocpp2.0.1"
+
+
+async def test_a_transaction_in_kwh_and_decimal_wh_replayed_by_seq_no(env: Env) -> None:
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        await cp.boot()
+        started = await cp.event(
+            "Started",
+            "tx-1",
+            at(0),
+            trigger="Authorized",
+            charging_state="Charging",
+            id_tag="TAG1",
+            meter=[meter_value(at(0), energy(1.5, "Transaction.Begin", "kWh"))],
+        )
+        assert started["idTokenInfo"]["status"] == "Accepted"
+        updated = cp.event_payload(
+            "Updated",
+            "tx-1",
+            at(30),
+            meter=[meter_value(at(30), energy(4700.5, "Sample.Periodic"))],
+        )
+        await cp.call("TransactionEvent", updated)
+        await cp.call("TransactionEvent", updated)  # the same seqNo again: nothing new
+        await cp.event(
+            "Updated", "tx-1", at(40), charging_state="SuspendedEV", trigger="ChargingStateChanged"
+        )
+        await cp.event(
+            "Ended",
+            "tx-1",
+            at(60),
+            trigger="EVCommunicationLost",
+            charging_state="Idle",
+            stopped_reason="EVDisconnected",
+            meter=[meter_value(at(60), energy(8400.25, "Transaction.End"))],
+        )
+    finally:
+        await cp.close()
+    [session] = await env.sessions()
+    assert session["transaction_ref"] == "tx-1"
+    assert session["meter_start_wh"] == 1500 and session["meter_stop_wh"] == 8400
+    assert session["energy_wh"] == 6900
+    assert (session["charging_s"], session["parking_s"]) == (40 * 60, 20 * 60)
+    assert session["stop_reason"] == "EVDisconnected" and session["flags"] == []
+    samples = [s for s in await env.samples() if s["context"] == "Sample.Periodic"]
+    assert [s["energy_mwh"] for s in samples] == [4_700_500]  # the replay added no row
+
+
+async def test_lost_started_and_offline(env: Env) -> None:
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        await cp.boot()
+        await cp.event(
+            "Updated",
+            "lost",
+            at(10),
+            seq=3,
+            charging_state="Charging",
+            meter=[meter_value(at(10), energy(2000, "Sample.Periodic"))],
+        )
+        await cp.event(
+            "Ended",
+            "lost",
+            at(20),
+            seq=4,
+            meter=[meter_value(at(20), energy(3000, "Transaction.End"))],
+        )
+        await cp.event(
+            "Started",
+            "off",
+            at(30),
+            offline=True,
+            id_tag="TAG2",
+            evse=2,
+            meter=[meter_value(at(30), energy(100, "Transaction.Begin"))],
+        )
+    finally:
+        await cp.close()
+    lost, offline = await env.sessions()
+    assert lost["transaction_ref"] == "lost" and lost["energy_wh"] == 1000
+    assert "start_missing" in lost["flags"] and "review" in lost["flags"]
+    assert offline["connector_id"] == 2 and "offline" in offline["flags"]
+    assert offline["stopped_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "code"),
+    [
+        ("Heartbeat", {"extra": 1}, "FormatViolation"),
+        ("Authorize", {}, "ProtocolError"),
+        ("Authorize", {"idToken": {"idToken": 5, "type": "ISO14443"}}, "TypeConstraintViolation"),
+        (
+            "NotifyReport",
+            {"requestId": 1, "generatedAt": "2026-10-14T08:00:00Z", "seqNo": 0, "reportData": []},
+            "OccurrenceConstraintViolation",
+        ),
+        ("Frobnicate", {}, "NotImplemented"),
+        ("RequestStartTransaction", {}, "NotSupported"),
+        ("NotifyEVChargingNeeds", {}, "NotSupported"),
+    ],
+)
+async def test_bad_calls_get_their_call_errors(
+    env: Env, action: str, payload: dict[str, object], code: str
+) -> None:
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        await cp.boot()
+        with pytest.raises(CallErrorReceived) as caught:
+            await cp.call(action, payload)
+        assert caught.value.code == code
+    finally:
+        await cp.close()
+
+
+async def test_version_chosen_by_subprotocol_and_recorded(env: Env) -> None:
+    both = ["ocpp1.6", "ocpp2.0.1"]
+    first = await Charger201.connect201(env.url("CP1"), subprotocols=both)
+    assert first.subprotocol == "ocpp2.0.1"  # nothing recorded: 2.0.1
+    await first.close()
+    old = await Charger.connect(env.url("CP1"))  # after a firmware downgrade: 1.6 only
+    assert old.ws.subprotocol == "ocpp1.6"
+    assert (await old.boot())["status"] == "Accepted"
+    await old.close()
+    assert await _version(env, "CP1") == "ocpp1.6"
+    again = await Charger201.connect201(env.url("CP1"), subprotocols=both)
+    assert again.subprotocol == "ocpp1.6"  # both offered: the one recorded
+    await again.close()
+    moved = await Charger201.connect201(env.url("CP1"))  # firmware update: 2.0.1 only
+    assert moved.subprotocol == "ocpp2.0.1"
+    await moved.boot()
+    await moved.close()
+    assert await _version(env, "CP1") == "ocpp2.0.1"
+
+
+async def test_commands_by_either_name_are_translated(env: Env) -> None:
+    from services.command_catalog import send_by_name
+    from services.context import Actor
+
+    actor = Actor("test")
+    cp = await Charger201.connect201(env.url("CP1"))
+    old = await Charger.connect(env.url("CP2"))
+    try:
+        await cp.boot()
+        await old.boot()
+        start16 = {"idTag": "TAG1", "connectorId": 1}
+        sent = env.gateway.registry
+        await send_by_name(env.engine, sent, actor, "CP1", "remote-start-transaction", start16)
+        await send_by_name(env.engine, sent, actor, "CP1", "reset", {"type": "Hard"})
+        await send_by_name(env.engine, sent, actor, "CP1", "reset", {"type": "OnIdle"})
+        await send_by_name(
+            env.engine, sent, actor, "CP1", "trigger-message", {"requestedMessage": "Heartbeat"}
+        )
+        start201 = {"idToken": {"idToken": "TAG1", "type": "Central"}, "remoteStartId": 7}
+        await send_by_name(env.engine, sent, actor, "CP2", "request-start-transaction", start201)
+        await send_by_name(env.engine, sent, actor, "CP2", "reset", {"type": "Immediate"})
+        await send_by_name(
+            env.engine,
+            sent,
+            actor,
+            "CP2",
+            "change-availability",
+            {"operationalStatus": "Inoperative"},
+        )
+    finally:
+        await cp.close()
+        await old.close()
+    request_start = cp.received_calls[0]
+    assert request_start[0] == "RequestStartTransaction"
+    assert request_start[1]["idToken"] == {"idToken": "TAG1", "type": "Central"}
+    assert request_start[1]["evseId"] == 1 and request_start[1]["remoteStartId"] > 0
+    assert cp.received_calls[1:] == [
+        ("Reset", {"type": "Immediate"}),
+        ("Reset", {"type": "OnIdle"}),
+        ("TriggerMessage", {"requestedMessage": "Heartbeat"}),
+    ]
+    assert old.received_calls == [
+        ("RemoteStartTransaction", {"idTag": "TAG1"}),
+        ("Reset", {"type": "Hard"}),
+        ("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}),
+    ]
+
+
+async def test_updated_with_samples_takes_the_quick_path(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handled: list[str] = []
+    real = env.gateway.adapter201.handle
+
+    async def counting(ctx, action, payload):  # type: ignore[no-untyped-def]
+        handled.append(action)
+        return await real(ctx, action, payload)
+
+    monkeypatch.setattr(env.gateway.adapter201, "handle", counting)
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        await cp.boot()
+        begin = [meter_value(at(0), energy(1000, "Transaction.Begin"))]
+        await cp.event("Started", "q", at(0), id_tag="TAG1", charging_state="Charging", meter=begin)
+        for minute in (1, 2, 3):
+            meter = [meter_value(at(minute), energy(1000 + minute * 100, "Sample.Periodic"))]
+            await cp.event("Updated", "q", at(minute), charging_state="Charging", meter=meter)
+    finally:
+        await cp.close()
+    assert handled == ["BootNotification", "TransactionEvent"]  # the Updated ones: quick
+    assert len([s for s in await env.samples() if s["context"] == "Sample.Periodic"]) == 3

@@ -62,6 +62,7 @@ async def test_a_session_is_started_updated_and_ended_in_order(cs: Csms) -> None
     rec = await sim.charge(1, "RFID-1", small_ev(), target_percent=60, parking_s=120)
     await sim.stop()
     assert rec is not None and rec.energy_wh == 1_000
+    assert sim.stats.link.call_errors == 0  # the CSMS validated every frame against its schema
     assert cs.state.actions()[:3] == ["BootNotification", "StatusNotification", "Authorize"]
     (boot,) = cs.state.of("BootNotification")
     assert boot["reason"] == "PowerUp"
@@ -72,6 +73,7 @@ async def test_a_session_is_started_updated_and_ended_in_order(cs: Csms) -> None
         for s in cs.state.of("StatusNotification")
     ]
     assert statuses == [(1, 1, "Available"), (1, 1, "Occupied"), (1, 1, "Available")]
+    assert sim.queue.dropped == []
     evs = events(cs)
     assert [e["seqNo"] for e in evs] == list(range(len(evs)))
     assert {e["transactionInfo"]["transactionId"] for e in evs} == {rec.transaction_id}
@@ -166,6 +168,7 @@ async def test_remote_start_and_stop(cs: Csms) -> None:
     assert started["triggerReason"] == "RemoteStart"
     assert started["transactionInfo"]["remoteStartId"] == 7
     assert started["transactionInfo"]["chargingState"] == "SuspendedEV"  # the Wallbox quirk
+    assert sim.stats.link.call_errors == 0
     assert (evs[-1]["triggerReason"], evs[-1]["transactionInfo"]["stoppedReason"]) == (
         "RemoteStop",
         "Remote",
@@ -245,6 +248,7 @@ async def test_commands_are_answered(cs: Csms) -> None:
     statuses = [s["connectorStatus"] for s in cs.state.of("StatusNotification")]
     assert "Unavailable" in statuses  # the scheduled Inoperative took effect at the end
     await sim.stop()
+    assert sim.stats.link.call_errors == 0
 
 
 async def test_no_boot_quirk_boots_when_triggered(cs: Csms) -> None:

@@ -192,7 +192,10 @@ class ChargerConnection:
                     await self._on_call(msg[1], msg[2], msg[3])
                 else:  # a frame we could not read but whose id we know: its CallError, in turn
                     exc = msg[2]
-                    self.socket.send_text(ocpp_j.call_error(msg[1], exc.code, exc.reason))
+                    code = exc.code
+                    if self.adapter.version == "v201":  # 2.0.1's spelling of 1.6's code
+                        code = ocpp_j.CODES_201.get(code, code)
+                    self.socket.send_text(ocpp_j.call_error(msg[1], code, exc.reason))
                 msg = None
         finally:
             self._worker = None
@@ -322,7 +325,7 @@ class ChargerConnection:
         """Send a command and return the charger's answer (one outstanding call at a time)."""
         version = self.adapter.version
         try:
-            schemas.check(version, action, payload)
+            schemas.check(version, schemas.request_name(version, action), payload)
         except OcppError as exc:
             raise CommandError("invalid", exc.description) from None
         if self._call_lock is None:
@@ -350,7 +353,7 @@ class ChargerConnection:
             )
         result: dict[str, Any] = answer[2]
         try:
-            schemas.check(version, f"{action}Response", result)
+            schemas.check(version, schemas.response_name(version, action), result)
         except OcppError as exc:
             log.warning(
                 "invalid answer",

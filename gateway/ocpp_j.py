@@ -19,6 +19,13 @@ MAX_MESSAGE_ID = 36
 _ID_PREFIX = re.compile(rb'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
 
 
+# CallError codes whose 2.0.1 spelling differs from 1.6's
+CODES_201 = {
+    "FormationViolation": "FormatViolation",
+    "OccurenceConstraintViolation": "OccurrenceConstraintViolation",
+}
+
+
 class OcppError(Exception):
     """Becomes a CallError (OCPP 1.6 error codes)."""
 

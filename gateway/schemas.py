@@ -31,6 +31,23 @@ _CODES = {
     "minItems": "OccurenceConstraintViolation",
     "maxItems": "OccurenceConstraintViolation",
 }
+# OCPP 2.0.1 spells two of them anew (OCPP-J 2.0.1, section 4.3)
+_CODES_201 = {
+    **_CODES,
+    "additionalProperties": "FormatViolation",
+    "minItems": "OccurrenceConstraintViolation",
+    "maxItems": "OccurrenceConstraintViolation",
+}
+_CODES_OF = {"v16": _CODES, "v201": _CODES_201}
+
+
+def request_name(version: str, action: str) -> str:
+    """The schema of an action's request: 'Reset' in 1.6, 'ResetRequest' in 2.0.1."""
+    return f"{action}Request" if version == "v201" else action
+
+
+def response_name(version: str, action: str) -> str:
+    return f"{action}Response"
 
 
 @cache
@@ -66,7 +83,7 @@ def check(version: str, name: str, payload: dict[str, Any]) -> None:
     try:
         exact(payload)
     except SchemaViolation as exc:
-        code = _CODES.get(exc.rule, "PropertyConstraintViolation")
+        code = _CODES_OF.get(version, _CODES).get(exc.rule, "PropertyConstraintViolation")
         path = exc.path.replace("data", name, 1)
         message = exc.message.replace("data", name, 1)
         raise OcppError(code, message, {"path": path}) from None

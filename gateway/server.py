@@ -20,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from gateway import versions
 from gateway.auth import FailureThrottle, PasswordCache, parse_basic_auth
 from gateway.connection import ChargerConnection, ConnectionRegistry
-from gateway.ocpp16 import SUBPROTOCOL, Ocpp16Adapter
+from gateway.ocpp16 import Ocpp16Adapter
+from gateway.ocpp201 import Ocpp201Adapter
 from gateway.service import ChargerContext, ChargingService
 from gateway.ws_server import Socket, WsServer
 from store import charging as db
@@ -56,6 +58,7 @@ class Gateway:
         self.committer = GroupCommitter(engine)
         self.service = ChargingService(engine, self.committer)
         self.adapter = Ocpp16Adapter(self.service, options.heartbeat_interval)
+        self.adapter201 = Ocpp201Adapter(self.service, options.heartbeat_interval)
         self.registry = ConnectionRegistry()
         self.passwords = PasswordCache()
         self.host = socket_module.gethostname()
@@ -85,7 +88,7 @@ class Gateway:
         self._server = WsServer(
             self._admit,
             self._open,
-            subprotocols=[SUBPROTOCOL],
+            subprotocols=list(versions.SPOKEN),
             max_size=MAX_WS_MESSAGE,
             ping_interval=self.options.ping_interval,
             open_timeout=self.options.open_timeout,
@@ -141,16 +144,17 @@ class Gateway:
             charger_id = unquote(parts[-1])
         else:
             return self._refuse(HTTPStatus.NOT_FOUND, "connect to ws://HOST:PORT/ocpp/{charger_id}")
-        offered = ",".join(request.headers.get_all("Sec-WebSocket-Protocol"))
-        if SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
+        offers = versions.offered(request.headers.get_all("Sec-WebSocket-Protocol"))
+        if versions.choose(offers, None) is None:
+            offered = ",".join(offers)
             log.info(
                 "subprotocol refused",
-                extra={"charger": charger_id, "offered": offered or None, "speaks": SUBPROTOCOL},
+                extra={"charger": charger_id, "offered": offered or None, "speaks": "both"},
             )
             return self._refuse(
                 HTTPStatus.BAD_REQUEST,
-                f"evgate speaks OCPP 1.6J: offer the WebSocket subprotocol "
-                f"'{SUBPROTOCOL}' (offered: {offered or 'none'})",
+                f"evgate speaks OCPP 1.6J and 2.0.1: offer the WebSocket subprotocol "
+                f"'{versions.OCPP16}' or '{versions.OCPP201}' (offered: {offered or 'none'})",
             )
         # the charger and what its connection needs to know (open sessions, recent stops),
         # read before the upgrade so that the first message finds it ready; lookups of
@@ -178,6 +182,11 @@ class Gateway:
                 {"WWW-Authenticate": 'Basic realm="evgate", charset="UTF-8"'},
             )
         assert ctx is not None
+        # both offered: the version this charger spoke last (recorded on connect), else 2.0.1
+        chosen = versions.choose(offers, charger.get("ocpp_version"))
+        assert chosen is not None
+        socket.ws.available_subprotocols = [chosen]  # type: ignore[list-item]
+        ctx.ocpp_version = chosen
         return ctx
 
     async def _check_password(
@@ -232,7 +241,8 @@ class Gateway:
     # -- connection -----------------------------------------------------------------------
     def _open(self, socket: Socket, ctx: ChargerContext) -> ChargerConnection:
         ctx.connection_id = uuid.uuid4().hex
-        conn = ChargerConnection(socket, ctx, self.adapter, self._gone)
+        adapter = self.adapter201 if ctx.ocpp_version == versions.OCPP201 else self.adapter
+        conn = ChargerConnection(socket, ctx, adapter, self._gone)
         old = self.registry.attach(conn)
         if old is not None:
             old.replaced()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway import reservations as booking
 from metering import Reading, sane_timestamp, session_energy, session_timeline
 from store import charging as db
-from store import firmware, presence
+from store import firmware, presence, transaction_refs
 from store import reservations as reserved
 from store.batcher import Batch, GroupCommitter
 from store.outbox_store import event_row
@@ -107,6 +107,13 @@ class ChargerContext:
     known_sessions: set[int] = field(default_factory=set)
     # running session -> (meter start in Wh, time of its last session_updated event)
     progress: dict[int, tuple[int, datetime | None]] = field(default_factory=dict)
+    # the subprotocol of this connection, and the one the store had for the charger
+    ocpp_version: str = "ocpp1.6"
+    recorded_version: str | None = None
+    # OCPP 2.0.1: the charger's transactionId -> session, and session -> what this
+    # connection knows of its transaction (gateway.ocpp201.TxState: seqNos taken, state)
+    refs: dict[str, int] = field(default_factory=dict)
+    tx: dict[int, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +139,12 @@ def _context(charger: dict[str, Any], recent: list[dict[str, Any]]) -> ChargerCo
         state=charger["state"],
         lenient=bool(charger["lenient"]),
         max_power_w=int(charger["max_power_w"]),
+        recorded_version=charger.get("ocpp_version"),
     )
     for row in recent:  # open ones first, then stops oldest first: the latest stop wins
         ctx.known_sessions.add(row["id"])
+        if row.get("transaction_ref") is not None:
+            ctx.refs[row["transaction_ref"]] = row["id"]
         if row["stopped_at"] is None:
             ctx.open_sessions[row["connector_id"]] = (row["id"], row["started_at"])
             ctx.progress[row["id"]] = (row["meter_start_wh"], None)
@@ -258,6 +268,8 @@ class ChargingService:
 
         async def op(batch: Batch) -> None:
             presence.claim(batch, ctx.id, self.instance_id, ctx.connection_id, at)
+            if ctx.ocpp_version != ctx.recorded_version:  # first connect, or a firmware update
+                transaction_refs.record_version(batch, ctx.id, ctx.ocpp_version)
             db.add_event(batch, "charger_online", ctx.site_id, ctx.id, {"at": at.isoformat()}, at)
 
         await self.committer.run(op)
@@ -394,7 +406,11 @@ class ChargingService:
         meter_start: int,
         charger_ts: datetime,
         reservation_id: int | None,
+        transaction_ref: str | None = None,
+        extra_flags: Sequence[str] = (),
     ) -> StartResult:
+        """A session opened (1.6 StartTransaction, 2.0.1 TransactionEvent Started, or the
+        first event of a 2.0.1 transaction whose Started was lost): one decision for both."""
         received = now()
         started_at, corrected = sane_timestamp(charger_ts, received)
         key = {
@@ -428,7 +444,7 @@ class ChargingService:
             )
             # who pays for it: the token's subscriber on this site now (billing snapshot)
             owner = snap["subscriber_id"]
-            flags = []
+            flags = list(extra_flags)
             if corrected:
                 flags.append("clock_corrected")
             if booked.refused_by is not None:
@@ -454,6 +470,7 @@ class ChargingService:
                     ),
                     "flags": flags,
                     "received_at": received,
+                    "transaction_ref": transaction_ref,
                 },
             )
             if booked.taken is not None:
@@ -481,6 +498,8 @@ class ChargingService:
             self._mark_stopped(ctx, connector_id, previous[0], closed_at)
         if created:
             self._sessions_changed(ctx)
+        if transaction_ref is not None:
+            ctx.refs[transaction_ref] = session_id
         if created or session_id not in ctx.known_sessions:
             ctx.known_sessions.add(session_id)
             # a replayed start of a session that has since stopped stays stopped
@@ -625,12 +644,13 @@ class ChargingService:
         self,
         ctx: ChargerContext,
         transaction_id: int,
-        meter_stop: int,
+        meter_stop: int | None,
         charger_ts: datetime,
         reason: str | None,
         id_tag: str | None,
         readings: Sequence[tuple[Reading, Any]],
     ) -> str | None:
+        """A session ended; ``meter_stop`` None when the charger sent no stop register."""
         received = now()
         stopped_at, corrected = sane_timestamp(charger_ts, received)
         sample_rows = [
@@ -654,7 +674,7 @@ class ChargingService:
             if session is None or session["charger_id"] != ctx.id:
                 # a stop for a transaction we never saw: keep it as a session for review
                 session = await self._orphan_session(
-                    batch, ctx, transaction_id, meter_stop, stopped_at, id_tag, received
+                    batch, ctx, transaction_id, meter_stop or 0, stopped_at, id_tag, received
                 )
             if session["stopped_at"] is not None and "closed_without_stop" not in session["flags"]:
                 return status, None, session["id"], None  # a repeated stop changes nothing

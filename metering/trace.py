@@ -41,9 +41,15 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from tariffs import SessionTrace
 from tariffs.periods import CHARGING, IDLE, PARKING
 
-# Connector statuses (OCPP 1.6) that are charging / parking time (OCPI TIME vs PARKING_TIME).
+# Connector statuses (OCPP 1.6) and 2.0.1 chargingStates (EVConnected, Idle; the others share
+# 1.6's names) that are charging / parking time (OCPI TIME vs PARKING_TIME).
 CHARGING_STATES = frozenset({"Charging"})
-PARKING_STATES = frozenset({"SuspendedEV", "SuspendedEVSE", "Finishing", "Preparing", "Reserved"})
+PARKING_STATES = frozenset(
+    {"SuspendedEV", "SuspendedEVSE", "Finishing", "Preparing", "Reserved", "EVConnected", "Idle"}
+)
+# 2.0.1 connector statuses that say nothing about charging (a cable is in): they change no
+# state; the session's chargingState says what it does
+NEUTRAL_STATES = frozenset({"Occupied"})
 
 _THOUSAND = Decimal(1000)
 _MICRO_WH = Decimal("0.000001")
@@ -140,6 +146,8 @@ def _states(
     """(instant, state) changes, the first at ``start``, no two in a row alike."""
     status: str | None = None
     since: datetime | None = None
+    if any(value in NEUTRAL_STATES for _, value in statuses):
+        statuses = [(ts, value) for ts, value in statuses if value not in NEUTRAL_STATES]
     for ts, value in statuses:  # the status in force at the start: the last one at or before
         if ts <= start:
             status, since = value, ts

@@ -74,7 +74,14 @@ async def register_pending(conn: AsyncConnection, charger_id: str, at: datetime)
     )
 
 
-_RECENT_KEYS = ("id", "connector_id", "started_at", "stopped_at", "meter_start_wh")
+_RECENT_KEYS = (
+    "id",
+    "connector_id",
+    "started_at",
+    "stopped_at",
+    "meter_start_wh",
+    "transaction_ref",
+)
 _RECENT = (
     select(*(sessions.c[k] for k in _RECENT_KEYS))
     .where(

@@ -60,6 +60,8 @@ chargers = Table(
     Column("last_boot_at", UtcDateTime, nullable=True),
     Column("last_seen_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # the OCPP subprotocol of its last connection (ocpp1.6 | ocpp2.0.1); None: never connected
+    Column("ocpp_version", String(12), nullable=True),
 )
 
 # Which instance holds each connected charger's socket, so that every instance can say whether
@@ -113,7 +115,7 @@ sessions = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("charger_id", String(64), ForeignKey("chargers.id"), nullable=False),
     Column("connector_id", Integer, nullable=False),
-    Column("id_tag", String(20), nullable=False),
+    Column("id_tag", String(36), nullable=False),  # 1.6 idTag (20) or 2.0.1 idToken (36)
     Column("auth_status", String(16), nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     # the start time exactly as the charger sent it (started_at may be corrected)
@@ -125,7 +127,7 @@ sessions = Table(
     Column("charging_s", Integer, nullable=True),
     Column("parking_s", Integer, nullable=True),
     Column("stop_reason", String(32), nullable=True),
-    Column("stop_id_tag", String(20), nullable=True),
+    Column("stop_id_tag", String(36), nullable=True),
     # snapshots taken at start: later edits of the charger never change them
     Column("monthly_payment", Boolean, nullable=False),
     Column("tariff_id", BigInteger, nullable=True),
@@ -135,10 +137,13 @@ sessions = Table(
     # who the session belongs to, snapshotted at StartTransaction (None on older rows: billing
     # then falls back to the token's current subscriber); added by migration 0003
     Column("subscriber_id", BigInteger, nullable=True),
+    # OCPP 2.0.1: the charger's own transactionId (a string); None for a 1.6 session
+    Column("transaction_ref", String(36), nullable=True),
     # a replayed StartTransaction finds its session again through this key
     UniqueConstraint(
         "charger_id", "connector_id", "id_tag", "charger_started_at", "meter_start_wh"
     ),
+    UniqueConstraint("charger_id", "transaction_ref"),
     Index(None, "charger_id", "connector_id", "stopped_at"),
     Index(None, "stopped_at"),
 )
@@ -175,6 +180,21 @@ status_events = Table(
     Column("ts", UtcDateTime, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Index(None, "charger_id", "connector_id", "ts"),
+)
+
+# What a 2.0.1 charger reports that is no session's: NotifyReport (a GetBaseReport's answer,
+# in parts by seq_no), NotifyEvent, SecurityEventNotification, LogStatusNotification
+charger_reports = Table(
+    "charger_reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("charger_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("request_id", Integer, nullable=True),
+    Column("seq_no", Integer, nullable=True),
+    Column("payload", JsonText, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "charger_id", "kind", "request_id"),
 )
 
 data_transfers = Table(

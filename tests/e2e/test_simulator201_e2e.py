@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from simulators import scenario
+from simulators import Quirks, SimCharger201, VirtualClock, scenario
 from simulators.rpc import open_socket
 from tests.e2e.simhelpers import Gateway
-from tests.e2e.test_simulator_e2e import assert_same, by_start, iso
+from tests.e2e.test_simulator_e2e import TAGS, assert_same, by_start, iso, two_sessions
 from tests.support.server_process import add_business_site
 
 SITE = "SIM201-E2E"
@@ -29,7 +29,8 @@ TAG = "RFID-201-1"
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw = Gateway(tmp_path_factory.mktemp("evgate-sim201-e2e"))
     add_business_site(gw.db_url, SITE)
-    gw.cli("tokens", "add", TAG, "--site", SITE)
+    for tag in (TAG, *TAGS):
+        gw.cli("tokens", "add", tag, "--site", SITE)
     gw.cli("chargers", "add", CHARGER, "--site", SITE, "--password", PASSWORD)
     gw.start()
     yield gw
@@ -68,6 +69,42 @@ async def test_scenario_in_201_is_metered_as_integrated(gateway: Gateway) -> Non
     assert [r.energy_wh for r in records] == [2_000, 1_300]
     await asyncio.sleep(0.2)  # acked means committed; the CLI reads the same database
     stored = by_start(gateway.sessions(CHARGER))
+    assert len(stored) == 2
+    for record in records:
+        assert_same(stored[iso(record, "start")], record)
+
+
+@pytest.mark.parametrize(
+    "quirk",
+    [
+        "sample_after_stop",
+        "per_session_register",
+        "kwh_units",
+        "zero_power",
+        "empty_transaction_data",
+        "frequent_reconnects",
+    ],
+)
+async def test_quirks_in_201_are_metered_as_integrated(gateway: Gateway, quirk: str) -> None:
+    await skip_unless_201(gateway)
+    charger_id = f"E2E-201-{quirk.upper().replace('_', '-')}"
+    gateway.cli("chargers", "add", charger_id, "--site", SITE, "--password", PASSWORD)
+    quirks = Quirks.parse(quirk)
+    if quirk == "frequent_reconnects":
+        quirks = quirks.with_(reconnect_every_s=(0.3, 0.6))
+    sim = SimCharger201(
+        gateway.url,
+        charger_id,
+        password=PASSWORD,
+        quirks=quirks,
+        clock=VirtualClock(600),
+        sample_interval_s=60,
+        backoff=(0.05, 0.5),
+    )
+    records = await two_sessions(sim)
+    assert sim.stats.link.call_errors == 0
+    await asyncio.sleep(0.2)
+    stored = by_start(gateway.sessions(charger_id))
     assert len(stored) == 2
     for record in records:
         assert_same(stored[iso(record, "start")], record)

@@ -34,7 +34,15 @@ from simulators.offline_queue import OfflineQueue
 from simulators.physics import EV, ChargerSpec, Flow, register_wh
 from simulators.quirks import Quirks
 from simulators.reservations import Reservations
-from simulators.rpc import AfterReply, ConnectionLost, Link, LinkStats, backoff_delay, open_socket
+from simulators.rpc import (
+    AfterReply,
+    ConnectionLost,
+    Link,
+    LinkStats,
+    TlsFiles,
+    backoff_delay,
+    open_socket,
+)
 from simulators.session import SessionRecord
 from simulators.smart_charging import SmartCharging
 
@@ -96,6 +104,8 @@ class ChargerStats:
 class SimCharger:
     """One simulated charge point (see the module docstring for a session in a few lines)."""
 
+    SUBPROTOCOL = "ocpp1.6"
+
     def __init__(
         self,
         url: str,
@@ -116,10 +126,12 @@ class SimCharger:
         call_error: dict[str, str] | None = None,
         firmware: FirmwareSwitches | None = None,
         local_list: bool = True,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.url = url
         self.id = charger_id
         self.password = password
+        self.tls = tls  # wss:// trust anchors and a client certificate (security profile 3)
         self.quirks = quirks or Quirks()
         self.clock = clock or VirtualClock()
         self.spec = spec or ChargerSpec(firmware="5.5.10" if self.quirks.fw5_profiles else "6.4.2")
@@ -239,7 +251,13 @@ class SimCharger:
         while not self._stopping:
             await self._network_up.wait()
             try:
-                ws = await open_socket(self.url, self.id, self.password_to_send())
+                ws = await open_socket(
+                    self.url,
+                    self.id,
+                    self.password_to_send(),
+                    subprotocol=self.SUBPROTOCOL,
+                    ssl_context=self.tls.context() if self.tls else None,
+                )
             except Exception as exc:  # refused, timed out, 401, bad handshake
                 self.stats.connect_failures += 1
                 log.debug("%s: connect failed: %s", self.id, exc)
@@ -296,7 +314,7 @@ class SimCharger:
         while True:
             try:
                 answer = await link.call(
-                    "BootNotification", payloads.boot(self.spec, self.id), self.call_timeout_s
+                    "BootNotification", self._boot_payload(), self.call_timeout_s
                 )
             except TimeoutError:
                 continue
@@ -309,8 +327,15 @@ class SimCharger:
             if isinstance(interval, int) and interval > 0:
                 self.config.change("HeartbeatInterval", str(interval))
             if self.registration == "Accepted":
+                self._booted(link)
                 return
             await asyncio.sleep(max(interval if isinstance(interval, int) else 10, 1))
+
+    def _boot_payload(self) -> dict[str, Any]:
+        return payloads.boot(self.spec, self.id)
+
+    def _booted(self, link: Link) -> None:
+        """BootNotification Accepted on this link (2.0.1 keeps track of it)."""
 
     async def _heartbeats(self, link: Link) -> None:
         """Heartbeat every HeartbeatInterval (re-read each second: ChangeConfiguration)."""
@@ -346,14 +371,18 @@ class SimCharger:
                     await asyncio.sleep(self.config.int("TransactionMessageRetryInterval"))
                 continue
             self.queue.acked(item, result)
-            if item.action == "StartTransaction" and item.tx_ref is not None:
-                self._start_answered(item.tx_ref, result)
+            self._answered(item.action, item.tx_ref, result)
 
     def _enqueue(
         self, action: str, payload: dict[str, Any], tx_ref: int | None = None, tx: bool = True
     ) -> None:
         self.queue.push(action, payload, tx_ref, transactional=tx)
         self._queue_changed.set()
+
+    def _answered(self, action: str, tx_ref: int | None, result: dict[str, Any]) -> None:
+        """A queued message got its CallResult."""
+        if action == "StartTransaction" and tx_ref is not None:
+            self._start_answered(tx_ref, result)
 
     def _start_answered(self, tx_ref: int, result: dict[str, Any]) -> None:
         record = self._records.get(tx_ref)
@@ -478,26 +507,30 @@ class SimCharger:
         conn.tx = ActiveTx(record, tx_ref, flow, remote, next_sample_ms=now + interval)
         conn.remote_tag = None
         conn.ended_by = None
-        payload = {
-            "connectorId": conn.id,
-            "idTag": id_tag,
-            "meterStart": meter_start,
-            "timestamp": self.stamp(now),
-        }
         reservation_id = self.reservations.take(conn.id, id_tag, parent)
-        if reservation_id is not None:
-            payload["reservationId"] = reservation_id
-        self._enqueue("StartTransaction", payload, tx_ref)
-        if remote and self.quirks.suspended_after_remote_start:
+        suspended = remote and self.quirks.suspended_after_remote_start
+        state = "SuspendedEV" if suspended or flow.ev.full else "Charging"
+        if suspended:
             flow.set_limit(0)
             conn.tx.resume_at_ms = now + self.quirks.suspended_for_s * 1000
-            self._send_status(conn, "SuspendedEV", now)
-        elif flow.ev.full:
-            self._send_status(conn, "SuspendedEV", now)
-        else:
-            self._send_status(conn, "Charging", now)
+        self._enqueue_start(conn, conn.tx, now, reservation_id, state)
+        self._send_status(conn, state, now)
         conn.tx.task = self._spawn(self._meter_loop(conn, conn.tx))
         return record
+
+    def _enqueue_start(
+        self, conn: Connector, tx: ActiveTx, now: int, reservation_id: int | None, state: str
+    ) -> None:
+        """StartTransaction (the 2.0.1 charger sends TransactionEvent Started instead)."""
+        payload: dict[str, Any] = {
+            "connectorId": conn.id,
+            "idTag": tx.record.id_tag,
+            "meterStart": tx.record.meter_start,
+            "timestamp": self.stamp(now),
+        }
+        if reservation_id is not None:
+            payload["reservationId"] = reservation_id
+        self._enqueue("StartTransaction", payload, tx.tx_ref)
 
     async def _meter_loop(self, conn: Connector, tx: ActiveTx) -> None:
         """Wake at the next sample, the car's predicted full time or a change; sample."""
@@ -523,9 +556,12 @@ class SimCharger:
 
     def _sample(self, conn: Connector, tx: ActiveTx, ms: int) -> None:
         ms = ms // 1000 * 1000
-        self._enqueue("MeterValues", self._meter_payload(conn, ms, "Sample.Periodic"), tx.tx_ref)
+        self._enqueue_sample(conn, tx, ms)
         tx.record.samples += 1
         tx.last_sample = (ms, register_wh(tx.flow.register_mj))
+
+    def _enqueue_sample(self, conn: Connector, tx: ActiveTx, ms: int) -> None:
+        self._enqueue("MeterValues", self._meter_payload(conn, ms, "Sample.Periodic"), tx.tx_ref)
 
     def _close(self, conn: Connector, reason: str, by: str) -> SessionRecord:
         """StopTransaction (queued) and Finishing; the register goes back to the connector."""
@@ -535,6 +571,24 @@ class SimCharger:
         self._advance(conn, now)
         tx.ended = True
         meter_stop = register_wh(tx.flow.register_mj)
+        self._enqueue_stop(conn, tx, meter_stop, now, reason)
+        tx.record.close(now, meter_stop, reason)
+        conn.register_mj = tx.flow.register_mj
+        conn.tx = None
+        conn.ended_by = by
+        self.profiles.drop_tx_profiles(conn.id)
+        self._send_status(conn, "Finishing", now)
+        if self.quirks.sample_after_stop:
+            conn.register_mj += self.quirks.after_stop_extra_wh * 3_600_000
+            self._enqueue_after_stop(conn, now + 2000)
+        self.completed_sessions.append(tx.record)
+        if conn.pending_inoperative:
+            conn.pending_inoperative, conn.operative = False, False
+        return tx.record
+
+    def _enqueue_stop(
+        self, conn: Connector, tx: ActiveTx, meter_stop: int, now: int, reason: str
+    ) -> None:
         payload: dict[str, Any] = {
             "idTag": tx.record.id_tag,
             "meterStop": meter_stop,
@@ -548,21 +602,10 @@ class SimCharger:
             end["sampledValue"] = end["sampledValue"][:1]  # the register only
             payload["transactionData"] = [end]
         self._enqueue("StopTransaction", payload, tx.tx_ref)
-        tx.record.close(now, meter_stop, reason)
-        conn.register_mj = tx.flow.register_mj
-        conn.tx = None
-        conn.ended_by = by
-        self.profiles.drop_tx_profiles(conn.id)
-        self._send_status(conn, "Finishing", now)
-        if self.quirks.sample_after_stop:
-            conn.register_mj += self.quirks.after_stop_extra_wh * 3_600_000
-            self._enqueue(
-                "MeterValues", self._meter_payload(conn, now + 2000, "Sample.Periodic"), tx=False
-            )
-        self.completed_sessions.append(tx.record)
-        if conn.pending_inoperative:
-            conn.pending_inoperative, conn.operative = False, False
-        return tx.record
+
+    def _enqueue_after_stop(self, conn: Connector, ms: int) -> None:
+        """Copper SB: a sample (no transaction) a few Wh above the stop reading."""
+        self._enqueue("MeterValues", self._meter_payload(conn, ms, "Sample.Periodic"), tx=False)
 
     def _forget(self, conn: Connector) -> None:
         """Reboot quirk: the transaction vanishes; no StopTransaction is ever sent."""
@@ -611,21 +654,26 @@ class SimCharger:
             return None
         parent = None
         if not remote or reserved or self.config.flag("AuthorizeRemoteTxRequests"):
-            answer = await self._call_now("Authorize", {"idTag": id_tag})
+            answer = await self._authorize(id_tag)
             if answer is None and not self.config.flag("LocalAuthorizeOffline"):
                 return None
             if answer is None and self.local_list.enabled(self.config):
                 listed = self.local_list.status_of(id_tag, self.clock.now())
                 if listed is not None and listed != "Accepted":  # offline: the list says no
                     return None
-            if answer is not None and (answer.get("idTagInfo") or {}).get("status") != "Accepted":
+            if answer is not None and answer.get("status") != "Accepted":
                 return None
-            parent = ((answer or {}).get("idTagInfo") or {}).get("parentIdTag")
+            parent = (answer or {}).get("parentIdTag")
         if reserved and not self.reservations.allows(connector, id_tag, parent):
             return None
         if conn.tx is not None or conn.ev is None:
             return None
         return await self._begin(conn, id_tag, remote, parent)
+
+    async def _authorize(self, id_tag: str) -> dict[str, Any] | None:
+        """Authorize: the idTagInfo answered ({status, parentIdTag}), None when offline."""
+        answer = await self._call_now("Authorize", {"idTag": id_tag})
+        return None if answer is None else dict(answer.get("idTagInfo") or {})
 
     async def end(self, connector: int = 1, reason: str | None = None) -> SessionRecord | None:
         """The driver ends the session (app or RFID): StopTransaction, Finishing."""
@@ -895,7 +943,8 @@ class SimCharger:
         conn = self.connectors.get(cid)
         if conn is None or conn.tx is None:
             return False, None
-        return True, conn.tx.record.transaction_id
+        tid = conn.tx.record.transaction_id
+        return True, tid if isinstance(tid, int) else None
 
     def _relimit(self, change: Any) -> Any:
         """Integrate every connector at the old limits, change the profiles, re-limit."""

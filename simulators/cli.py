@@ -15,8 +15,9 @@ from simulators.quirks import QUIRK_HELP, Quirks
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "simulate",
-        help="run a Wallbox-style OCPP 1.6J charger, a scenario, or a fleet",
-        description="Simulate OCPP 1.6J chargers against a central system (see docs/simulator.md).",
+        help="run a Wallbox-style OCPP 1.6J or 2.0.1 charger, a scenario, or a fleet",
+        description="Simulate OCPP 1.6J or 2.0.1 chargers against a central system "
+        "(see docs/simulator.md).",
     )
     p.add_argument("--url", default="ws://127.0.0.1:9000/ocpp", help="central system, without id")
     p.add_argument("--id", default="WB-001", help="charger id (single charger)")
@@ -74,6 +75,15 @@ def register(subparsers: Any) -> None:
         default="PUT",
         help="how GetDiagnostics uploads: PUT the file, or POST a multipart form",
     )
+    p.add_argument(
+        "--ocpp",
+        choices=["1.6", "2.0.1"],
+        default=None,
+        help="protocol version (default 1.6; a scenario's chargers may say their own)",
+    )
+    p.add_argument("--ca", metavar="FILE", help="wss://: CA certificate(s) to trust (PEM)")
+    p.add_argument("--client-cert", metavar="FILE", help="wss://: client certificate (PEM)")
+    p.add_argument("--client-key", metavar="FILE", help="wss://: the client certificate's key")
     p.add_argument("--id-tag", default="RFID-0001", help="single charger: the RFID to charge with")
     p.add_argument("--soc", type=int, default=30, help="single charger: EV start SoC %%")
     p.add_argument("--target", type=int, default=80, help="single charger: EV target SoC %%")
@@ -102,6 +112,10 @@ def main(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         return _fail("--speed must be positive")
     try:
+        args.tls = _tls(args)
+    except ValueError as exc:
+        return _fail(str(exc))
+    try:
         if args.fleet is not None:
             return _fleet(args)
         if args.scenario:
@@ -109,6 +123,31 @@ def main(args: argparse.Namespace) -> int:
         return _single(args, quirks)
     except KeyboardInterrupt:
         return 130
+
+
+def _tls(args: argparse.Namespace) -> Any:
+    """TlsFiles from --ca/--client-cert/--client-key, None without them; ValueError if wrong."""
+    from pathlib import Path
+
+    from simulators.rpc import TlsFiles
+
+    if not (args.ca or args.client_cert or args.client_key):
+        return None
+    if bool(args.client_cert) != bool(args.client_key):
+        raise ValueError("--client-cert and --client-key go together: give both")
+    if not args.url.startswith("wss://"):
+        raise ValueError("--ca and --client-cert need a wss:// --url")
+    for flag, name in (("--ca", args.ca), ("--client-cert", args.client_cert)):
+        if name and not Path(name).is_file():
+            raise ValueError(f"{flag} {name}: no such file")
+    if args.client_key and not Path(args.client_key).is_file():
+        raise ValueError(f"--client-key {args.client_key}: no such file")
+    tls = TlsFiles(args.ca, args.client_cert, args.client_key)
+    try:
+        tls.context()
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise ValueError(f"cannot use the TLS files: {exc}") from None
+    return tls
 
 
 def _fleet(args: argparse.Namespace) -> int:
@@ -134,6 +173,8 @@ def _fleet(args: argparse.Namespace) -> int:
         interval_s=args.interval or 2.0,
         connect_concurrency=args.concurrency,
         samples_per_session=args.samples_per_session,
+        ocpp=args.ocpp or "1.6",
+        tls=args.tls,
     )
     summary = asyncio.run(run_fleet(cfg))
     print(json.dumps(summary.to_dict()) if args.json else format_summary(summary))
@@ -151,7 +192,13 @@ def _scenario(args: argparse.Namespace, quirks: Quirks) -> int:
         return _fail(f"{args.scenario}: {exc}")
     records = asyncio.run(
         scenario.run(
-            plan, args.url, args.speed, quirks if quirks.enabled() else None, args.password
+            plan,
+            args.url,
+            args.speed,
+            quirks if quirks.enabled() else None,
+            args.password,
+            ocpp=args.ocpp,
+            tls=args.tls,
         )
     )
     _print_records(records, args.json)
@@ -159,13 +206,13 @@ def _scenario(args: argparse.Namespace, quirks: Quirks) -> int:
 
 
 def _single(args: argparse.Namespace, quirks: Quirks) -> int:
-    from simulators.charger import SimCharger
+    from simulators.charger201 import charger_class
     from simulators.clock import VirtualClock
     from simulators.firmware import FirmwareSwitches
     from simulators.physics import EV
 
     async def session() -> list[Any] | None:
-        sim = SimCharger(
+        sim = charger_class(args.ocpp or "1.6")(
             args.url,
             args.id,
             password=args.password,
@@ -181,6 +228,7 @@ def _single(args: argparse.Namespace, quirks: Quirks) -> int:
                 version=args.firmware_version,
                 upload_method=args.upload_method,
             ),
+            tls=args.tls,
         )
         try:
             await sim.start(timeout=30)

@@ -21,6 +21,7 @@ import os
 import random
 import sys
 import time
+import uuid
 from array import array
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -29,7 +30,7 @@ from typing import Any
 import orjson
 from websockets.exceptions import ConnectionClosed
 
-from simulators.rpc import open_socket
+from simulators.rpc import TlsFiles, open_socket
 
 _TS_CACHE: list[Any] = [0, ""]
 
@@ -77,6 +78,53 @@ _METER_TEMPLATE = (
 )
 
 
+def _sv201(
+    measurand: str, unit: str, slot: str, phase: str | None = None, loc: str = "Outlet"
+) -> str:
+    parts = [
+        f'"value":{slot}',
+        '"context":"Sample.Periodic"',
+        f'"measurand":"{measurand}"',
+    ]
+    if phase:
+        parts.append(f'"phase":"{phase}"')
+    parts += [f'"location":"{loc}"', f'"unitOfMeasure":{{"unit":"{unit}"}}']
+    return "{" + ",".join(parts) + "}"
+
+
+# The 2.0.1 TransactionEvent Updated body with %-slots: uid, timestamp, seqNo, transactionId,
+# timestamp, register, power, current x3, soc. Numbers are written from integers.
+_METER_TEMPLATE_201 = (
+    '[2,"%s","TransactionEvent",{"eventType":"Updated","timestamp":"%s",'
+    '"triggerReason":"MeterValuePeriodic","seqNo":%d,"transactionInfo":{"transactionId":"%s"},'
+    '"evse":{"id":1,"connectorId":1},"meterValue":[{"timestamp":"%s","sampledValue":['
+    + ",".join(
+        [
+            _sv201("Energy.Active.Import.Register", "Wh", "%s"),
+            _sv201("Power.Active.Import", "W", "%d"),
+            _sv201("Current.Import", "A", "%s", "L1"),
+            _sv201("Current.Import", "A", "%s", "L2"),
+            _sv201("Current.Import", "A", "%s", "L3"),
+            _sv201("Voltage", "V", "230", "L1-N"),
+            _sv201("Voltage", "V", "230", "L2-N"),
+            _sv201("Voltage", "V", "230", "L3-N"),
+            _sv201("SoC", "Percent", "%d", loc="EV"),
+        ]
+    )
+    + "]}]}]"
+)
+
+
+def meter_frame_201(
+    uid: str, seq: int, tx: str, ts: str, register_dwh: int, power_w: int, soc: int
+) -> str:
+    """One 2.0.1 workload TransactionEvent Updated frame (register in tenths of Wh, exact)."""
+    deci_amps = power_w * 10 // 690
+    amps = f"{deci_amps // 10}.{deci_amps % 10}"
+    reg = f"{register_dwh // 10}.{register_dwh % 10}"
+    return _METER_TEMPLATE_201 % (uid, ts, seq, tx, ts, reg, power_w, amps, amps, amps, soc)
+
+
 def meter_frame(uid: str, tx: int, ts: str, register_dwh: int, power_w: int, soc: int) -> str:
     """One workload MeterValues frame (register in tenths of Wh, exact)."""
     amps = f"{power_w / 690:.1f}"
@@ -116,6 +164,8 @@ class FleetConfig:
     # when given, the steady-state latencies (µs) are appended here, so that a caller can merge
     # the distributions of several load-generator processes
     latency_sink: array[int] | None = None
+    ocpp: str = "1.6"  # or "2.0.1": the same loop with TransactionEvent
+    tls: TlsFiles | None = None  # wss:// trust and client certificate
 
 
 @dataclass(slots=True)
@@ -175,6 +225,8 @@ class _Bot:
         self.n = 0
         self.register_dwh = 5_323_639 + index * 10_000
         self.ws: Any = None
+        self.v201 = cfg.ocpp == "2.0.1"
+        self.seq = 0  # 2.0.1: seqNo within the running transaction
 
     async def call(self, action: str, body: str) -> dict[str, Any]:
         """Send [2,uid,action,body] and wait for the answer with that uid."""
@@ -217,7 +269,13 @@ class _Bot:
     async def connect(self, gate: asyncio.Semaphore) -> bool:
         async with gate:
             try:
-                self.ws = await open_socket(self.cfg.url, self.id, self.cfg.password)
+                self.ws = await open_socket(
+                    self.cfg.url,
+                    self.id,
+                    self.cfg.password,
+                    subprotocol="ocpp2.0.1" if self.v201 else "ocpp1.6",
+                    ssl_context=self.cfg.tls.context() if self.cfg.tls else None,
+                )
             except Exception as exc:
                 self.shared.summary.connect_failures += 1
                 self.shared.error(type(exc).__name__)
@@ -226,7 +284,10 @@ class _Bot:
             try:
                 boot = await self.call(
                     "BootNotification",
-                    '{"chargePointVendor":"Wall Box Chargers","chargePointModel":"PLP1"}',
+                    '{"chargingStation":{"vendorName":"Wall Box Chargers","model":"PLP1"},'
+                    '"reason":"PowerUp"}'
+                    if self.v201
+                    else '{"chargePointVendor":"Wall Box Chargers","chargePointModel":"PLP1"}',
                 )
             except (_Timeout, ConnectionClosed):
                 return False
@@ -235,12 +296,46 @@ class _Bot:
             return True
 
     def _status(self, state: str) -> str:
+        if self.v201:
+            connector = "Available" if state == "Available" else "Occupied"
+            return (
+                f'{{"timestamp":"{now_stamp()}","connectorStatus":"{connector}",'
+                f'"evseId":1,"connectorId":1}}'
+            )
         return (
             f'{{"connectorId":1,"errorCode":"NoError","status":"{state}",'
             f'"timestamp":"{now_stamp()}"}}'
         )
 
-    async def start_session(self) -> int:
+    def _event(self, kind: str, trigger: str, tx: str, state: str, extra: str) -> str:
+        """A 2.0.1 TransactionEvent body (the next seqNo) with the register at Begin/End."""
+        ts = now_stamp()
+        context = "Transaction.Begin" if kind == "Started" else "Transaction.End"
+        body = (
+            f'{{"eventType":"{kind}","timestamp":"{ts}","triggerReason":"{trigger}",'
+            f'"seqNo":{self.seq},"transactionInfo":{{"transactionId":"{tx}",'
+            f'"chargingState":"{state}"{extra}}},"evse":{{"id":1,"connectorId":1}},'
+            f'"idToken":{{"idToken":"{self.tag}","type":"ISO14443"}},'
+            f'"meterValue":[{{"timestamp":"{ts}","sampledValue":[{{"value":'
+            f'{self.register_dwh // 10},"context":"{context}",'
+            f'"measurand":"Energy.Active.Import.Register","unitOfMeasure":{{"unit":"Wh"}}}}]}}]}}'
+        )
+        self.seq += 1
+        return body
+
+    async def start_session(self) -> Any:
+        if self.v201:
+            await self.call(
+                "Authorize", f'{{"idToken":{{"idToken":"{self.tag}","type":"ISO14443"}}}}'
+            )
+            tx = str(uuid.uuid4())
+            self.seq = 0
+            await self.call(
+                "TransactionEvent", self._event("Started", "Authorized", tx, "Charging", "")
+            )
+            self.shared.summary.sessions_started += 1
+            await self.call("StatusNotification", self._status("Charging"))
+            return tx
         await self.call("Authorize", f'{{"idTag":"{self.tag}"}}')
         answer = await self.call(
             "StartTransaction",
@@ -251,7 +346,14 @@ class _Bot:
         await self.call("StatusNotification", self._status("Charging"))
         return int(answer.get("transactionId", 0))
 
-    async def stop_session(self, tx: int) -> None:
+    async def stop_session(self, tx: Any) -> None:
+        if self.v201:
+            extra = ',"stoppedReason":"Local"'
+            await self.call(
+                "TransactionEvent", self._event("Ended", "StopAuthorized", tx, "EVConnected", extra)
+            )
+            self.shared.summary.sessions_completed += 1
+            return
         await self.call(
             "StopTransaction",
             f'{{"transactionId":{tx},"idTag":"{self.tag}","meterStop":{self.register_dwh // 10},'
@@ -293,7 +395,13 @@ class _Bot:
                 self.n += 1
                 uid = str(self.n)
                 soc = 20 + samples % 80
-                frame = meter_frame(uid, tx, now_stamp(), self.register_dwh, cfg.power_w, soc)
+                if self.v201:
+                    frame = meter_frame_201(
+                        uid, self.seq, tx, now_stamp(), self.register_dwh, cfg.power_w, soc
+                    )
+                    self.seq += 1
+                else:
+                    frame = meter_frame(uid, tx, now_stamp(), self.register_dwh, cfg.power_w, soc)
                 await self.send_frame(uid, frame, timed=True)
                 samples += 1
                 if cfg.samples_per_session and samples % cfg.samples_per_session == 0:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TX_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
+# 1.6 messages that get the central system's transactionId filled in; a 2.0.1 TransactionEvent
+# carries the charger's own id and is sent as queued
+NEEDS_TX_ID = frozenset({"StopTransaction", "MeterValues"})
 
 
 @dataclass(slots=True)
@@ -82,7 +85,7 @@ class OfflineQueue:
         """
         while self._items:
             item = self._items[0]
-            if item.tx_ref is None or item.action == "StartTransaction":
+            if item.tx_ref is None or item.action not in NEEDS_TX_ID:
                 return item, item.payload
             if item.tx_ref in self._dead_refs:
                 self.dropped.append(self._items.popleft())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
+import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -52,6 +53,25 @@ class LinkStats:
     answered: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """wss:// settings: the CA to trust (None: the system's) and a client certificate.
+
+    With `cert` and `key` the charger presents a certificate in the TLS handshake (OCPP
+    security profile 3); with only `ca` it checks the server (profile 2).
+    """
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    def context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.ca)
+        if self.cert is not None:
+            context.load_cert_chain(self.cert, self.key)
+        return context
+
+
 def basic_auth(user: str, password: str) -> str:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return f"Basic {token}"
@@ -63,18 +83,25 @@ async def open_socket(
     password: str | None,
     open_timeout: float = 10.0,
     ping_interval: float | None = None,
+    subprotocol: str = "ocpp1.6",
+    ssl_context: ssl.SSLContext | None = None,
 ) -> ClientConnection:
-    """Connect to {url}/{id} with subprotocol ocpp1.6, no compression, Basic auth if any."""
+    """Connect to {url}/{id} with one subprotocol, no compression, Basic auth if any.
+
+    `ssl_context` is used for wss:// (a client certificate in it is presented).
+    """
     headers = {"Authorization": basic_auth(charger_id, password)} if password is not None else {}
+    extra: dict[str, Any] = {"ssl": ssl_context} if ssl_context is not None else {}
     return await connect(
         f"{url.rstrip('/')}/{charger_id}",
-        subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        subprotocols=[subprotocol],  # type: ignore[list-item]
         compression=None,
         additional_headers=headers,
         open_timeout=open_timeout,
         ping_interval=ping_interval,
         proxy=None,
         max_queue=64,
+        **extra,
     )
 
 

@@ -21,9 +21,11 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from simulators.charger import SimCharger
+from simulators.charger201 import OCPP_VERSIONS, charger_class
 from simulators.clock import VirtualClock, to_ms
 from simulators.physics import EV, ChargerSpec
 from simulators.quirks import Quirks
+from simulators.rpc import TlsFiles
 from simulators.session import SessionRecord
 
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -80,6 +82,7 @@ class ChargerDef:
     password: str | None = None
     quirks: Quirks = field(default_factory=Quirks)
     spec: ChargerSpec = field(default_factory=ChargerSpec)
+    ocpp: str = "1.6"
 
 
 @dataclass(slots=True)
@@ -234,7 +237,12 @@ def parse(data: Any) -> Scenario:
             phases=int(raw.get("phases", 3)),
             connectors=int(raw.get("connectors", 1)),
         )
-        chargers[str(raw["id"])] = ChargerDef(str(raw["id"]), raw.get("password"), quirks, spec)
+        version = str(raw.get("ocpp", "1.6"))  # YAML reads 1.6 as a number
+        if version not in OCPP_VERSIONS:
+            raise ScenarioError(f"{where}.ocpp: {version!r} (known: {', '.join(OCPP_VERSIONS)})")
+        chargers[str(raw["id"])] = ChargerDef(
+            str(raw["id"]), raw.get("password"), quirks, spec, version
+        )
     if not chargers:
         raise ScenarioError("chargers: at least one charger is needed")
     drivers: dict[str, Driver] = {}
@@ -370,17 +378,19 @@ async def run(
     speed: float | None = None,
     quirks: Quirks | None = None,
     password: str | None = None,
+    ocpp: str | None = None,
+    tls: TlsFiles | None = None,
 ) -> list[SessionRecord]:
     """Play the scenario against a central system; returns every completed session.
 
     Sessions on the same connector run one after the other (a car that arrives while the
-    connector is busy waits for it).
+    connector is busy waits for it). `ocpp` overrides each charger's protocol version.
     """
     clock = VirtualClock(
         speed or scenario.speed, start=datetime.fromtimestamp(scenario.start_ms / 1000, UTC)
     )
-    sims = {
-        cid: SimCharger(
+    sims: dict[str, SimCharger] = {
+        cid: charger_class(ocpp or d.ocpp)(
             url,
             cid,
             password=d.password if d.password is not None else password,
@@ -388,6 +398,7 @@ async def run(
             clock=clock,
             spec=d.spec,
             sample_interval_s=scenario.sample_interval_s,
+            tls=tls,
         )
         for cid, d in scenario.chargers.items()
     }

@@ -20,7 +20,8 @@ class SessionRecord:
     id_tag: str
     meter_start: int  # integer Wh sent as meterStart
     start_ms: int  # virtual time of StartTransaction, whole seconds
-    transaction_id: int | None = None  # known once the central system answered the Start
+    # 1.6: known once the central system answered the Start; 2.0.1: the charger's own string
+    transaction_id: int | str | None = None
     meter_stop: int | None = None  # meterStop sent (or the last sample when forgotten)
     stop_ms: int | None = None
     stop_reason: str | None = None

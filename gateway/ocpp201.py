@@ -51,6 +51,7 @@ class TxState:
     seen: set[int] = field(default_factory=set)  # seqNos committed on this connection
     stored_until: datetime | None = None  # newest sample stored before this connection
     charging_state: str | None = None
+    identified: bool = True  # False: opened without a token, the next one given is its own
 
 
 def _time(value: str, what: str) -> datetime:
@@ -295,6 +296,11 @@ class Ocpp201Adapter:
             if status is not None:
                 answer["idTokenInfo"] = status
             found = [f for f in found if f[0].context != BEGIN]  # the start register is kept
+        if id_tag is not None and not state.identified:
+            answer["idTokenInfo"] = id_token_info(
+                await self.service.identify(ctx, state.session_id, id_tag)
+            )
+            state.identified = True
         charging = info.get("chargingState")
         if charging is not None and charging != state.charging_state:
             await self.service.status(ctx, state.connector_id, charging, "NoError", ts, {})
@@ -332,7 +338,9 @@ class Ocpp201Adapter:
             if row is None:
                 return None
             last = await transaction_refs.last_sample_at(conn, row["id"])
-        state = TxState(row["id"], row["connector_id"], stored_until=last)
+        state = TxState(
+            row["id"], row["connector_id"], stored_until=last, identified=bool(row["id_tag"])
+        )
         ctx.refs[ref] = row["id"]
         ctx.known_sessions.add(row["id"])
         ctx.tx[row["id"]] = state
@@ -384,6 +392,7 @@ class Ocpp201Adapter:
         state = ctx.tx.get(result.transaction_id)
         if state is None:
             state = ctx.tx[result.transaction_id] = TxState(result.transaction_id, connector)
+        state.identified = bool(id_tag)
         status = None
         if id_tag is not None:
             info: dict[str, Any] = {"status": result.status}

@@ -392,6 +392,30 @@ class ChargingService:
         assert facts is not None  # every key of a round is answered
         return id_tag_info(decide(*facts)[0], facts[3])
 
+    async def identify(self, ctx: ChargerContext, session_id: int, id_tag: str) -> dict[str, Any]:
+        """A session opened without a token (a 2.0.1 charger that starts when the car is
+        plugged in) takes the token of its first later event that carries one: who may charge
+        is decided then, and the token's subscriber is who pays. A session that has a token
+        keeps it; the answer is the token's idTagInfo either way."""
+        received = now()
+
+        async def op(batch: Batch) -> tuple[str, datetime | None]:
+            facts, owner = await transaction_refs.token_for_session(batch, session_id, id_tag)
+            status = decide(*facts, received)[0]
+            if await transaction_refs.identify_session(batch, session_id, id_tag, status, owner):
+                db.add_event(
+                    batch,
+                    "session_identified",
+                    ctx.site_id,
+                    ctx.id,
+                    {"session_id": session_id, "id_tag": id_tag, "auth_status": status},
+                    received,
+                )
+            return status, facts[3]
+
+        status, expires = await self.committer.run(op)
+        return id_tag_info(status, expires)
+
     async def _authorize_round(
         self, keys: list[tuple[str, str | None, str]]
     ) -> dict[tuple[str, str | None, str], db.AuthorizeFacts]:

@@ -6,11 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.batcher import Batch
-from store.schema import charger_reports, chargers, meter_samples, sessions
+from store.schema import (
+    charger_reports,
+    chargers,
+    meter_samples,
+    sessions,
+    sites,
+    subscribers,
+    tokens,
+)
 
 _BY_REF = select(sessions).where(
     sessions.c.charger_id == bindparam("charger_id"),
@@ -67,3 +75,68 @@ def add_report(
             }
         ],
     )
+
+
+# a session opened without a token: the session's monthly-payment snapshot and the token on
+# its charger's site (its state, its subscriber's state and id, its expiry, the site's policy)
+_TOKEN_FOR_SESSION = (
+    select(
+        sessions.c.monthly_payment,
+        tokens.c.state,
+        subscribers.c.state,
+        tokens.c.expires_at,
+        sites.c.auth_policy,
+        tokens.c.subscriber_id,
+    )
+    .select_from(
+        sessions.join(chargers, chargers.c.id == sessions.c.charger_id)
+        .outerjoin(sites, sites.c.id == chargers.c.site_id)
+        .outerjoin(
+            tokens,
+            and_(tokens.c.site_id == chargers.c.site_id, tokens.c.id_tag == bindparam("id_tag")),
+        )
+        .outerjoin(subscribers, subscribers.c.id == tokens.c.subscriber_id)
+    )
+    .where(sessions.c.id == bindparam("session_id"))
+)
+
+_IDENTIFY = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("b_session_id"), sessions.c.id_tag == "")
+    .values(
+        id_tag=bindparam("b_id_tag"),
+        auth_status=bindparam("b_status"),
+        subscriber_id=bindparam("b_subscriber_id"),
+    )
+)
+
+
+async def token_for_session(
+    batch: Batch, session_id: int, id_tag: str
+) -> tuple[tuple[bool, str | None, str | None, datetime | None, str], int | None]:
+    """What deciding on a late token needs: `gateway.service.decide`'s facts, and who owns
+    the token on the session's site now (the subscriber who pays)."""
+    row = (
+        await batch.execute(_TOKEN_FOR_SESSION, {"session_id": session_id, "id_tag": id_tag})
+    ).first()
+    if row is None:
+        return (False, None, None, None, "open"), None
+    paid, state, sub_state, expires, policy, owner = row
+    return (bool(paid), state, sub_state, expires, policy or "open"), owner
+
+
+async def identify_session(
+    batch: Batch, session_id: int, id_tag: str, status: str, subscriber_id: int | None
+) -> bool:
+    """Give a session opened without a token its token, once (a session that has one keeps
+    it): True when this call gave it."""
+    result = await batch.execute(
+        _IDENTIFY,
+        {
+            "b_session_id": session_id,
+            "b_id_tag": id_tag,
+            "b_status": status,
+            "b_subscriber_id": subscriber_id,
+        },
+    )
+    return bool(result.rowcount)

@@ -5,10 +5,10 @@ CallErrors for bad payloads and unknown actions, and which version a connection 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from store.schema import chargers
-from tests.integration.conftest import Env
+from store.schema import chargers, outbox, tokens
+from tests.integration.conftest import Env, add_subscribers, update_charger
 from tests.support.ocpp201_client import Charger201, energy, meter_value
 from tests.support.ocpp_client import CallErrorReceived, Charger, at
 
@@ -240,3 +240,60 @@ async def test_updated_with_samples_takes_the_quick_path(
         await cp.close()
     assert handled == ["BootNotification", "TransactionEvent"]  # the Updated ones: quick
     assert len([s for s in await env.samples() if s["context"] == "Sample.Periodic"]) == 3
+
+
+async def test_a_transaction_started_on_plug_in_takes_its_later_token_once(env: Env) -> None:
+    """Started without an idToken (the cable went in first), the card shown in an Updated:
+    the session gets that token and its subscriber, once; a second card changes nothing."""
+    await add_subscribers(env.engine)
+    async with env.engine.begin() as conn:
+        await update_charger(conn, "CP1", monthly_payment=True)
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        await cp.boot()
+        started = await cp.event(
+            "Started",
+            "tx-plug",
+            at(0),
+            trigger="CablePluggedIn",
+            charging_state="EVConnected",
+            meter=[meter_value(at(0), energy(1000, "Transaction.Begin"))],
+        )
+        assert "idTokenInfo" not in started
+        shown = await cp.event(
+            "Updated",
+            "tx-plug",
+            at(1),
+            trigger="Authorized",
+            charging_state="Charging",
+            id_tag="TAG1",
+        )
+        assert shown["idTokenInfo"]["status"] == "Accepted"
+        other = await cp.event("Updated", "tx-plug", at(2), trigger="Authorized", id_tag="TAG2")
+        assert other["idTokenInfo"]["status"] == "Invalid"  # not a subscriber's card
+        await cp.event(
+            "Ended",
+            "tx-plug",
+            at(30),
+            trigger="EVCommunicationLost",
+            stopped_reason="EVDisconnected",
+            meter=[meter_value(at(30), energy(4000, "Transaction.End"))],
+        )
+    finally:
+        await cp.close()
+    [session] = await env.sessions()
+    async with env.engine.connect() as conn:
+        owner = (
+            await conn.execute(select(tokens.c.subscriber_id).where(tokens.c.id_tag == "TAG1"))
+        ).scalar_one()
+        identified = (
+            await conn.execute(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.kind == "session_identified")
+            )
+        ).scalar_one()
+    assert (session["id_tag"], session["auth_status"]) == ("TAG1", "Accepted")
+    assert session["subscriber_id"] == owner is not None
+    assert session["energy_wh"] == 3000
+    assert identified == 1

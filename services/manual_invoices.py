@@ -83,7 +83,18 @@ async def issue_manual_invoice(
         "seller": seller,
         "buyer": buyer_snapshot(sub, await bs.get_buyer(conn, subscriber_id)),
     }
-    invoice_id = await manual_invoices.insert_draft(conn, row, draft)
+    line_rows = [
+        {
+            "kind": ln.kind,
+            "description": ln.description,
+            "net": ln.net,
+            "vat_bp": ln.vat_bp,
+            "quantity_milli": ln.quantity_milli,
+            "unit_price": ln.unit_price,
+        }
+        for ln in draft.lines
+    ]
+    invoice_id = await manual_invoices.insert_draft(conn, row, line_rows)
     number = await bs.take_numbers(conn, series, 1)
     kid_mode = (await bs.site_billing_settings(conn, site["id"]))["kid_mode"]
     terms = sub["payment_terms_days"] or site["payment_terms_days"] or 30

@@ -79,9 +79,8 @@ class Gateway:
         self.committer.start()
         await self.service.beat(self.host)  # this instance is alive before its first socket
         self._beating = asyncio.create_task(self._beat(), name="evgate-presence-beat")
-        ssl_context = None
-        if self.options.tls_cert:
-            o = self.options
+        o, ssl_context = self.options, None
+        if o.tls_cert:
             ssl_context = server_context(o.tls_cert, o.tls_key, o.tls_client_ca)
         self._server = WsServer(
             self._admit,

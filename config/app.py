@@ -173,6 +173,7 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
             max_connections=settings.max_connections or None,
             tls_cert=settings.tls_cert,
             tls_key=settings.tls_key,
+            tls_client_ca=settings.tls_client_ca,
         ),
     )
     bus = publisher = None

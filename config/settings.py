@@ -33,6 +33,8 @@ class Settings:
     max_connections: int = 0
     tls_cert: str | None = None
     tls_key: str | None = None
+    # CA file whose client certificates chargers may present (security profile 3)
+    tls_client_ca: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # MQTT broker for events and cross-instance commands; empty: events wait in the outbox
@@ -134,7 +136,9 @@ class Settings:
             raise SettingsError("unknown chargers must be 'reject' or 'pending'")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise SettingsError("TLS needs both a certificate and a key file")
-        for path in (self.tls_cert, self.tls_key):
+        if self.tls_client_ca and not self.tls_cert:
+            raise SettingsError("a TLS client CA needs --tls-cert and --tls-key (wss://)")
+        for path in (self.tls_cert, self.tls_key, self.tls_client_ca):
             if path and not os.path.isfile(path):
                 raise SettingsError(f"TLS file {path!r} does not exist")
         if self.mqtt_url and not self.mqtt_url.startswith(("mqtt://", "tcp://")):

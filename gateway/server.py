@@ -7,7 +7,6 @@ import contextlib
 import logging
 import math
 import socket as socket_module
-import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from gateway.auth import FailureThrottle, PasswordCache, parse_basic_auth
 from gateway.connection import ChargerConnection, ConnectionRegistry
 from gateway.ocpp16 import Ocpp16Adapter
 from gateway.ocpp201 import Ocpp201Adapter
+from gateway.security_profiles import DEFAULT_PROFILE, decide, peer_of, server_context
 from gateway.service import ChargerContext, ChargingService
 from gateway.ws_server import Socket, WsServer
 from store import charging as db
@@ -44,6 +44,7 @@ class GatewayOptions:
     heartbeat_interval: int = 300
     tls_cert: str | None = None
     tls_key: str | None = None
+    tls_client_ca: str | None = None  # ask for client certificates it signed (profile 3)
     ping_interval: float | None = 60  # ping a socket idle this long; drop it after two
     open_timeout: float = 10  # seconds for the opening handshake
     max_connections: int | None = None  # default: the open-file limit less a reserve
@@ -81,10 +82,9 @@ class Gateway:
         self.committer.start()
         await self.service.beat(self.host)  # this instance is alive before its first socket
         self._beating = asyncio.create_task(self._beat(), name="evgate-presence-beat")
-        ssl_context = None
-        if self.options.tls_cert:
-            ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ssl_context.load_cert_chain(self.options.tls_cert, self.options.tls_key)
+        o, ssl_context = self.options, None
+        if o.tls_cert:
+            ssl_context = server_context(o.tls_cert, o.tls_key, o.tls_client_ca)
         self._server = WsServer(
             self._admit,
             self._open,
@@ -169,8 +169,19 @@ class Gateway:
             await self._register_pending(charger_id)
             charger, ctx = await self.service.lookup(charger_id)
             assert charger is not None and ctx is not None
+        profile = charger.get("security_profile") or DEFAULT_PROFILE
+        is_tls, peer_cert = peer_of(socket.transport)
+        admission = decide(peer_cert, charger_id, profile, is_tls)
+        if not admission.allowed:
+            log.info(
+                "security profile refused",
+                extra={"charger": charger_id, "reason": admission.reason},
+            )
+            return self._refuse(HTTPStatus.FORBIDDEN, admission.reason)
         credentials = parse_basic_auth(request.headers.get("Authorization"))
-        if charger["password_hash"]:
+        if not admission.password_needed:
+            pass  # its client certificate names it
+        elif charger["password_hash"]:
             refused = await self._check_password(socket, charger_id, charger, credentials)
             if refused is not None:
                 return refused

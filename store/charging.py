@@ -49,9 +49,9 @@ from store.schema import (
 # at most this many ids in one IN (...): well under every engine's bind-parameter limit
 IN_CHUNK = 500
 
-_CHARGER = select(chargers, sites.c.allow_passwordless, sites.c.tz).select_from(
-    chargers.outerjoin(sites, sites.c.id == chargers.c.site_id)
-)
+_CHARGER = select(
+    chargers, sites.c.allow_passwordless, sites.c.tz, sites.c.security_profile
+).select_from(chargers.outerjoin(sites, sites.c.id == chargers.c.site_id))
 _LOAD_CHARGERS = _CHARGER.where(chargers.c.id.in_(bindparam("ids", expanding=True)))
 
 

@@ -40,6 +40,9 @@ sites = Table(
     Column("auth_policy", String(16), nullable=False, server_default="open"),
     # the site's power limit in W, shared between its running sessions (None: no limit)
     Column("power_limit_w", BigInteger, nullable=True),
+    # OCPP security profile its chargers must use: 1 Basic Auth, 2 TLS + Basic Auth,
+    # 3 TLS + client certificate (gateway.security_profiles)
+    Column("security_profile", Integer, nullable=False, server_default=text("1")),
 )
 
 chargers = Table(

@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--tls-cert", help="certificate file: serve wss:// (security profile 2)")
     p.add_argument("--tls-key", help="private key file of --tls-cert")
+    p.add_argument(
+        "--tls-client-ca",
+        help="CA file: ask chargers for client certificates it signed (security profile 3)",
+    )
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
     p.add_argument(
         "--mqtt-url",
@@ -80,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_max_body=args.api_max_body,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
         log_level=args.log_level,
         mqtt_url=args.mqtt_url,
         public_url=args.public_url,

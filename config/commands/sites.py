@@ -1,4 +1,4 @@
-"""`evgate sites add|policy|billing|power-limit|list`."""
+"""`evgate sites add|policy|security-profile|billing|power-limit|list`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from config.cli import CliError
 from config.commands import billing_settings
 from config.commands.common import add_database_flag, in_transaction
-from services import site_power, sites
+from services import site_power, site_security, sites
 from services.context import CLI
 from store import admin
 
@@ -57,6 +57,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     policy.add_argument("auth_policy", choices=admin.AUTH_POLICIES, help=POLICY)
     add_database_flag(policy)
     policy.set_defaults(func=_policy)
+
+    security = group.add_parser(
+        "security-profile",
+        help="set the OCPP security profile the site's chargers must connect with",
+    )
+    security.add_argument("id")
+    security.add_argument(
+        "profile",
+        type=int,
+        choices=(1, 2, 3),
+        help="1: Basic Auth; 2: TLS + Basic Auth; 3: TLS + client certificate",
+    )
+    add_database_flag(security)
+    security.set_defaults(func=_security_profile)
 
     billing_settings.register(group)
 
@@ -176,6 +190,13 @@ def _policy(args: argparse.Namespace) -> int:
     values = {"auth_policy": args.auth_policy}
     in_transaction(args, lambda conn: sites.update(conn, CLI, args.id, values))
     print(f"site {args.id} auth policy is now {args.auth_policy}")
+    return 0
+
+
+def _security_profile(args: argparse.Namespace) -> int:
+    in_transaction(args, lambda conn: site_security.set_profile(conn, CLI, args.id, args.profile))
+    described = site_security.DESCRIPTIONS[args.profile]
+    print(f"site {args.id} security profile is now {args.profile}: {described}")
     return 0
 
 

@@ -6,13 +6,13 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from config.api.auth import Reader, SuperAdmin, Writer
 from config.api.context import reading, transaction
 from config.api.output import percent
 from config.api.types import IdTagPath, SiteIdPath, SiteIdText, Text, UtcTime
-from services import sites, tokens
+from services import site_security, sites, tokens
 from store import admin
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
@@ -83,6 +83,35 @@ async def update_site(
 ) -> dict[str, Any]:
     async with transaction(request) as conn:
         return site_out(await sites.update(conn, who, site_id, body.values()))
+
+
+class SecurityProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    profile: Literal[1, 2, 3] = Field(
+        description="1: Basic Auth; 2: TLS + Basic Auth; 3: TLS + a client certificate whose "
+        "CN or subjectAltName DNS entry is the charger id (serve with --tls-client-ca)",
+        examples=[3],
+    )
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        if type(value) is not int or value not in (1, 2, 3):  # not true, 2.0 or "2"
+            raise ValueError(
+                f"the security profile must be 1 (Basic Auth), 2 (TLS + Basic Auth) or "
+                f"3 (TLS + client certificate), not {value!r}"
+            )
+        return value
+
+
+@router.put(
+    "/{site_id}/security-profile", summary="set a site's OCPP security profile (super-admin)"
+)
+async def set_security_profile(
+    request: Request, site_id: SiteIdPath, body: SecurityProfile, who: SuperAdmin
+) -> dict[str, Any]:
+    async with transaction(request) as conn:
+        return site_out(await site_security.set_profile(conn, who, site_id, body.profile))
 
 
 class TokenChange(BaseModel):

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.security_profiles import PROFILES
 from services.context import Actor
 from store import admin, audit
 from store.errors import Invalid
-from store.schema import sites
 
 DESCRIPTIONS = {
     1: "Basic Auth (ws:// or wss://)",
@@ -29,7 +27,7 @@ async def set_profile(
     if isinstance(profile, bool) or profile not in PROFILES:
         raise Invalid(f"security profile must be 1, 2 or 3, not {profile!r}")
     before = await admin.get_site(conn, site_id)
-    await conn.execute(update(sites).where(sites.c.id == site_id).values(security_profile=profile))
+    await admin.set_security_profile(conn, site_id, profile)
     after = await admin.get_site(conn, site_id)
     await audit.record(
         conn,

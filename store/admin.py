@@ -94,6 +94,10 @@ async def get_site(conn: AsyncConnection, site_id: str) -> dict[str, Any]:
     return dict(row)
 
 
+async def set_security_profile(conn: AsyncConnection, site_id: str, profile: int) -> None:
+    await conn.execute(update(sites).where(sites.c.id == site_id).values(security_profile=profile))
+
+
 async def list_sites(conn: AsyncConnection) -> list[dict[str, Any]]:
     return [dict(r) for r in (await conn.execute(select(sites).order_by(sites.c.id))).mappings()]
 

@@ -82,7 +82,7 @@ async def add_sessions(engine: AsyncEngine) -> None:
 async def load_charger(conn: AsyncConnection, charger_id: str) -> dict[str, Any] | None:
     """The charger with what its site allows, or None when it is unknown."""
     query = (
-        select(chargers, sites.c.allow_passwordless, sites.c.tz)
+        select(chargers, sites.c.allow_passwordless, sites.c.tz, sites.c.security_profile)
         .select_from(chargers.outerjoin(sites, sites.c.id == chargers.c.site_id))
         .where(chargers.c.id == charger_id)
     )

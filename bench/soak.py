@@ -510,17 +510,26 @@ def run_broker(db: str, outage: float, seed: int) -> dict[str, Any]:
             try:
                 await asyncio.to_thread(server.start)
 
+                def take(message: aiomqtt.Message) -> None:
+                    body = orjson.loads(bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
+                    received.add(body.get("event_id") or body.get("id"))
+
                 async def listen() -> None:
                     for _ in range(10_000):
+                        client = aiomqtt.Client(
+                            "127.0.0.1", mqtt_port, identifier="soak", clean_session=False
+                        )
                         try:
-                            async with aiomqtt.Client(
-                                "127.0.0.1", mqtt_port, identifier="soak", clean_session=False
-                            ) as client:
+                            async with client:
                                 await client.subscribe("evgate/#", qos=1)
                                 async for message in client.messages:
-                                    body = orjson.loads(bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
-                                    received.add(body.get("event_id") or body.get("id"))
+                                    take(message)
                         except aiomqtt.MqttError:
+                            # paho acknowledged what waits in aiomqtt's queue (PUBACK on
+                            # arrival), so the broker will not send it again: take it now
+                            queued = client._queue  # noqa: SLF001
+                            while not queued.empty():
+                                take(queued.get_nowait())
                             await asyncio.sleep(0.2)
 
                 listener = asyncio.create_task(listen())

@@ -175,6 +175,7 @@ async def run(settings: Settings, ready: asyncio.Event | None = None) -> None:
             tls_key=settings.tls_key,
             tls_client_ca=settings.tls_client_ca,
         ),
+        signer=compose.csr_signer(settings),
     )
     bus = publisher = None
     if settings.mqtt_url:  # events out, and commands to chargers held by other instances

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 from store.db import create_engine
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from billing.stripe_payments import StripePayments, StripeSettings
     from config.api.context import CommandSender
     from gateway.connection import ConnectionRegistry
+    from gateway.csr_signing import CsrSigner
     from services.mail_sender import MailSender
 
 # billing/ and the API are imported where they are built, so `evgate sites add` stays quick
@@ -101,3 +102,16 @@ def mail_sender(settings: Settings, engine: AsyncEngine) -> MailSender | None:
         domain=settings.message_domain,
     )
     return MailSender(engine, smtp)
+
+
+def csr_signer(settings: Settings) -> CsrSigner | None:
+    """What signs 2.0.1 chargers' certificate renewals; None without a CA key configured."""
+    if not settings.csms_ca_key:
+        return None
+    from gateway.csr_signing import CsrSigner
+
+    assert settings.csms_ca_cert is not None  # Settings.check: both or neither
+    try:
+        return CsrSigner.load(settings.csms_ca_cert, settings.csms_ca_key, settings.csms_cert_days)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None

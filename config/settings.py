@@ -35,6 +35,11 @@ class Settings:
     tls_key: str | None = None
     # CA file whose client certificates chargers may present (security profile 3)
     tls_client_ca: str | None = None
+    # the CA (certificate and unencrypted key, PEM) that signs OCPP 2.0.1 chargers' renewed
+    # client certificates (SignCertificate), and how many days what it signs lives
+    csms_ca_cert: str | None = None
+    csms_ca_key: str | None = field(default=None, repr=False)
+    csms_cert_days: int = 365
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # MQTT broker for events and cross-instance commands; empty: events wait in the outbox
@@ -141,6 +146,15 @@ class Settings:
         for path in (self.tls_cert, self.tls_key, self.tls_client_ca):
             if path and not os.path.isfile(path):
                 raise SettingsError(f"TLS file {path!r} does not exist")
+        if bool(self.csms_ca_cert) != bool(self.csms_ca_key):
+            raise SettingsError(
+                "signing chargers' certificates needs both a CA certificate and key"
+            )
+        for path in (self.csms_ca_cert, self.csms_ca_key):
+            if path and not os.path.isfile(path):
+                raise SettingsError(f"CA file {path!r} does not exist")
+        if not 1 <= self.csms_cert_days <= 3650:
+            raise SettingsError("a signed charger certificate lives 1 to 3650 days")
         if self.mqtt_url and not self.mqtt_url.startswith(("mqtt://", "tcp://")):
             raise SettingsError(f"MQTT URL {self.mqtt_url!r} must look like mqtt://HOST:1883")
         if self.max_connections < 0:

@@ -275,6 +275,10 @@ class ChargerConnection:
         if not self.socket.send_text(out):
             return  # the charger is gone; what it said is stored, it will resend unacked calls
         STATS.observe(action, perf_counter() - started)
+        if ctx.after_reply:
+            for follow_up in ctx.after_reply:
+                self._spawn(self._follow_up(*follow_up))
+            ctx.after_reply.clear()
         if not ctx.booted and not ctx.boot_triggered and action != "BootNotification":
             # Wallbox firmware 6.x talks without booting after a reconnect: ask it to boot.
             ctx.boot_triggered = True
@@ -312,6 +316,19 @@ class ChargerConnection:
             self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _follow_up(self, action: str, payload: dict[str, Any]) -> None:
+        try:
+            answer = await self.call(action, payload, timeout=30)
+        except CommandError as exc:
+            log.warning(
+                "follow-up unanswered",
+                extra={"charger": self.ctx.id, "action": action, "reason": str(exc)},
+            )
+            return
+        log.info(
+            "follow-up answered", extra={"charger": self.ctx.id, "action": action, "answer": answer}
+        )
 
     async def _trigger_boot(self) -> None:
         try:

@@ -10,6 +10,7 @@ chargingState change is kept in the status history, where the one session trace
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 
 from gateway import schemas
+from gateway.csr_signing import CsrRejected, CsrSigner
 from gateway.ocpp16 import iso_now
 from gateway.ocpp_j import OcppError
 from gateway.service import ChargerContext, ChargingService
@@ -149,9 +151,15 @@ def _check(action: str, payload: dict[str, Any]) -> None:
 class Ocpp201Adapter:
     version = VERSION
 
-    def __init__(self, service: ChargingService, heartbeat_interval: int = 300) -> None:
+    def __init__(
+        self,
+        service: ChargingService,
+        heartbeat_interval: int = 300,
+        signer: CsrSigner | None = None,
+    ) -> None:
         self.service = service
         self.heartbeat_interval = heartbeat_interval
+        self.signer = signer  # None: no CA key configured, SignCertificate is Rejected
         self.handlers: dict[str, Handler] = {
             "BootNotification": self.boot_notification,
             "Heartbeat": self.heartbeat,
@@ -165,6 +173,7 @@ class Ocpp201Adapter:
             "FirmwareStatusNotification": self.firmware_status,
             "LogStatusNotification": self.log_status,
             "DataTransfer": self.data_transfer,
+            "SignCertificate": self.sign_certificate,
         }
 
     async def handle(
@@ -432,6 +441,41 @@ class Ocpp201Adapter:
             data = orjson.dumps(data).decode()
         await self.service.data_transfer(ctx, p["vendorId"], p.get("messageId"), data)
         return {"status": "Accepted" if p["vendorId"] in KNOWN_VENDORS else "UnknownVendorId"}
+
+    async def sign_certificate(self, ctx: ChargerContext, p: dict[str, Any]) -> dict[str, Any]:
+        """A charger renews its client certificate: the CSR is signed before the answer (a
+        CSR evgate will not sign is Rejected, with the reason), the outcome is kept with the
+        charger's reports, and the chain follows in a CertificateSigned once the Accepted
+        is out. Only ChargingStationCertificate: evgate is no V2G (ISO 15118) CA."""
+        kind = p.get("certificateType", "ChargingStationCertificate")
+        outcome: dict[str, Any] = {"certificateType": kind}
+        signed = None
+        if self.signer is None:
+            outcome["reason"] = "evgate has no CA key to sign with (--csms-ca-key)"
+        elif kind != "ChargingStationCertificate":
+            outcome["reason"] = f"evgate signs no {kind}"
+        else:
+            try:
+                signed = await asyncio.to_thread(self.signer.sign, ctx.id, p["csr"])
+            except CsrRejected as exc:
+                outcome["reason"] = str(exc)
+        if signed is None:
+            log.warning("certificate not signed", extra={"charger": ctx.id, **outcome})
+            await self._report(
+                ctx, "SignCertificate", {**outcome, "status": "Rejected"}, None, None
+            )
+            reason = "NotEnabled" if self.signer is None else "InvalidCSR"
+            return {
+                "status": "Rejected",
+                "statusInfo": {"reasonCode": reason, "additionalInfo": outcome["reason"][:512]},
+            }
+        outcome.update(serial=f"{signed.serial:x}", notAfter=signed.not_after.isoformat())
+        await self._report(ctx, "SignCertificate", {**outcome, "status": "Accepted"}, None, None)
+        log.info("certificate signed", extra={"charger": ctx.id, **outcome})
+        ctx.after_reply.append(
+            ("CertificateSigned", {"certificateChain": signed.chain, "certificateType": kind})
+        )
+        return {"status": "Accepted"}
 
     async def _report(
         self,

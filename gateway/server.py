@@ -22,6 +22,7 @@ from websockets.http11 import Request, Response
 from gateway import versions
 from gateway.auth import FailureThrottle, PasswordCache, parse_basic_auth
 from gateway.connection import ChargerConnection, ConnectionRegistry
+from gateway.csr_signing import CsrSigner
 from gateway.ocpp16 import Ocpp16Adapter
 from gateway.ocpp201 import Ocpp201Adapter
 from gateway.security_profiles import DEFAULT_PROFILE, decide, peer_of, server_context
@@ -51,7 +52,9 @@ class GatewayOptions:
 
 
 class Gateway:
-    def __init__(self, engine: AsyncEngine, options: GatewayOptions) -> None:
+    def __init__(
+        self, engine: AsyncEngine, options: GatewayOptions, signer: CsrSigner | None = None
+    ) -> None:
         if options.unknown_chargers not in ("reject", "pending"):
             raise ValueError("unknown_chargers must be 'reject' or 'pending'")
         self.engine = engine
@@ -59,7 +62,7 @@ class Gateway:
         self.committer = GroupCommitter(engine)
         self.service = ChargingService(engine, self.committer)
         self.adapter = Ocpp16Adapter(self.service, options.heartbeat_interval)
-        self.adapter201 = Ocpp201Adapter(self.service, options.heartbeat_interval)
+        self.adapter201 = Ocpp201Adapter(self.service, options.heartbeat_interval, signer)
         self.registry = ConnectionRegistry()
         self.passwords = PasswordCache()
         self.host = socket_module.gethostname()

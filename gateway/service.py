@@ -114,6 +114,9 @@ class ChargerContext:
     # connection knows of its transaction (gateway.ocpp201.TxState: seqNos taken, state)
     refs: dict[str, int] = field(default_factory=dict)
     tx: dict[int, Any] = field(default_factory=dict)
+    # calls to send the charger once the answer in hand is out (action, payload), e.g. a
+    # CertificateSigned after the SignCertificate it follows
+    after_reply: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

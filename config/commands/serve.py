@@ -46,6 +46,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--tls-client-ca",
         help="CA file: ask chargers for client certificates it signed (security profile 3)",
     )
+    p.add_argument(
+        "--csms-ca-cert",
+        help="CA certificate (PEM) that signs OCPP 2.0.1 chargers' renewed certificates",
+    )
+    p.add_argument("--csms-ca-key", help="the private key (PEM, unencrypted) of --csms-ca-cert")
+    p.add_argument(
+        "--csms-cert-days",
+        help="days a certificate signed for a charger lives (default 365; never past the CA's)",
+    )
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
     p.add_argument(
         "--mqtt-url",
@@ -85,6 +94,9 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_client_ca=args.tls_client_ca,
+        csms_ca_cert=args.csms_ca_cert,
+        csms_ca_key=args.csms_ca_key,
+        csms_cert_days=args.csms_cert_days,
         log_level=args.log_level,
         mqtt_url=args.mqtt_url,
         public_url=args.public_url,

@@ -8,7 +8,6 @@ import base64
 import logging
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,32 +22,12 @@ from store import audit, migrate
 from store.db import create_engine
 from store.schema import sites
 from tests.integration.conftest import PASSWORD, seed
-from tests.support.certs import Authority, authority, server_certificate
-
-
-@dataclass
-class Pki:
-    ca: Authority
-    server_cert: str
-    server_key: str
-    where: Path
-
-    def client(self, cn: str, ca: Authority | None = None) -> ssl.SSLContext:
-        """A charger's TLS context: trusts the server, presents a certificate for cn."""
-        issued = (ca or self.ca).issue(self.where, cn)
-        context = ssl.create_default_context(cafile=self.ca.cert_file)
-        context.load_cert_chain(issued.cert, issued.key)
-        return context
-
-    def no_cert(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.ca.cert_file)
+from tests.support.certs import Pki, authority, make_pki
 
 
 @pytest.fixture
 def pki(tmp_path: Path) -> Pki:
-    ca = authority(tmp_path)
-    server = server_certificate(ca, tmp_path)
-    return Pki(ca, server.cert, server.key, tmp_path)
+    return make_pki(tmp_path)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ localhost, and client certificates named as a charger would be (EC keys: fast to
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,3 +116,33 @@ def authority(where: Path, name: str = "test-ca") -> Authority:
 
 def server_certificate(ca: Authority, where: Path) -> Issued:
     return ca.issue(where, "localhost", dns=("localhost",), ips=("127.0.0.1",), server=True)
+
+
+@dataclass
+class Pki:
+    """A CA, a server certificate it signed, and charger-side TLS contexts."""
+
+    ca: Authority
+    server_cert: str
+    server_key: str
+    where: Path
+
+    def client(self, cn: str, ca: Authority | None = None) -> ssl.SSLContext:
+        """A charger's TLS context: trusts the server, presents a certificate for cn."""
+        issued = (ca or self.ca).issue(self.where, cn)
+        return self.context(issued.cert, issued.key)
+
+    def context(self, cert_file: str, key_file: str) -> ssl.SSLContext:
+        """A charger's TLS context presenting the given certificate (chain) and key."""
+        context = ssl.create_default_context(cafile=self.ca.cert_file)
+        context.load_cert_chain(cert_file, key_file)
+        return context
+
+    def no_cert(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca.cert_file)
+
+
+def make_pki(where: Path) -> Pki:
+    ca = authority(where)
+    server = server_certificate(ca, where)
+    return Pki(ca, server.cert, server.key, where)

@@ -312,7 +312,8 @@ class Ocpp201Adapter:
             state.identified = True
         charging = info.get("chargingState")
         if charging is not None and charging != state.charging_state:
-            await self.service.status(ctx, state.connector_id, charging, "NoError", ts, {})
+            why = {"info": p["triggerReason"]}  # e.g. ChargingStateChanged, EVDetected
+            await self.service.status(ctx, state.connector_id, charging, "NoError", ts, why)
             state.charging_state = charging
         if kind == "Ended":
             stop_status = await self.service.stop(
@@ -397,6 +398,7 @@ class Ocpp201Adapter:
             p.get("reservationId"),
             transaction_ref=ref,
             extra_flags=flags,
+            remote_start_id=p["transactionInfo"].get("remoteStartId"),
         )
         state = ctx.tx.get(result.transaction_id)
         if state is None:

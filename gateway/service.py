@@ -435,6 +435,7 @@ class ChargingService:
         reservation_id: int | None,
         transaction_ref: str | None = None,
         extra_flags: Sequence[str] = (),
+        remote_start_id: int | None = None,
     ) -> StartResult:
         """A session opened (1.6 StartTransaction, 2.0.1 TransactionEvent Started, or the
         first event of a 2.0.1 transaction whose Started was lost): one decision for both."""
@@ -498,6 +499,7 @@ class ChargingService:
                     "flags": flags,
                     "received_at": received,
                     "transaction_ref": transaction_ref,
+                    "remote_start_id": remote_start_id,
                 },
             )
             if booked.taken is not None:
@@ -515,6 +517,7 @@ class ChargingService:
                     "meter_start_wh": meter_start,
                     "monthly_payment": bool(snap["monthly_payment"]),
                     "auth_status": status,
+                    **({"remote_start_id": remote_start_id} if remote_start_id is not None else {}),
                 },
                 received,
             )

@@ -142,6 +142,8 @@ sessions = Table(
     Column("subscriber_id", BigInteger, nullable=True),
     # OCPP 2.0.1: the charger's own transactionId (a string); None for a 1.6 session
     Column("transaction_ref", String(36), nullable=True),
+    # OCPP 2.0.1: the remoteStartId of the RequestStartTransaction it answers (migration 0022)
+    Column("remote_start_id", Integer, nullable=True),
     # a replayed StartTransaction finds its session again through this key
     UniqueConstraint(
         "charger_id", "connector_id", "id_tag", "charger_started_at", "meter_start_wh"

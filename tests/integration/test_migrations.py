@@ -25,8 +25,8 @@ async def test_upgrade_twice_is_a_no_op(engine: AsyncEngine) -> None:
     await migrate.upgrade(engine)
     async with engine.connect() as conn:
         version = await conn.exec_driver_sql("SELECT version_num FROM alembic_version")
-        # the newest migration (0018_security_profiles, after 0017_ocpp201: OCPP 2.0.1)
-        assert [r[0] for r in version] == ["0018_security_profiles"]
+        # the newest migration (0022_remote_start_id, after 0018_security_profiles)
+        assert [r[0] for r in version] == ["0022_remote_start_id"]
 
 
 async def test_a_populated_sqlite_database_upgrades_to_invoice_kinds(tmp_path) -> None:  # type: ignore[no-untyped-def]

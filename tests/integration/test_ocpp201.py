@@ -120,6 +120,42 @@ async def test_lost_started_and_offline(env: Env) -> None:
     assert offline["stopped_at"] is None
 
 
+async def test_a_remote_start_finds_its_session_and_states_keep_their_trigger(env: Env) -> None:
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        await cp.boot()
+        await cp.event(
+            "Started",
+            "rs-1",
+            at(0),
+            trigger="RemoteStart",
+            charging_state="EVConnected",
+            id_tag="TAG1",
+            remote_start_id=424242,
+            meter=[meter_value(at(0), energy(0, "Transaction.Begin"))],
+        )
+        await cp.event(
+            "Updated", "rs-1", at(5), charging_state="Charging", trigger="ChargingStateChanged"
+        )
+        await cp.event("Started", "local", at(9), evse=2, id_tag="TAG2", trigger="Authorized")
+    finally:
+        await cp.close()
+    remote, local = await env.sessions()
+    assert (remote["remote_start_id"], local["remote_start_id"]) == (424242, None)
+    states = [(s["status"], s["info"]) for s in await env.statuses()]
+    assert states == [("EVConnected", "RemoteStart"), ("Charging", "ChargingStateChanged")]
+    async with env.engine.connect() as conn:
+        events = [
+            r[0]
+            for r in await conn.execute(
+                select(outbox.c.payload)
+                .where(outbox.c.kind == "session_started")
+                .order_by(outbox.c.id)
+            )
+        ]
+    assert [e.get("remote_start_id") for e in events] == [424242, None]
+
+
 @pytest.mark.parametrize(
     ("action", "payload", "code"),
     [

@@ -98,6 +98,7 @@ class Charger201(Charger):
         evse: int | None = 1,
         offline: bool = False,
         stopped_reason: str | None = None,
+        remote_start_id: int | None = None,
     ) -> dict[str, Any]:
         if seq is None:
             seq = self.seq.get(tx, -1) + 1
@@ -107,6 +108,8 @@ class Charger201(Charger):
             info["chargingState"] = charging_state
         if stopped_reason is not None:
             info["stoppedReason"] = stopped_reason
+        if remote_start_id is not None:
+            info["remoteStartId"] = remote_start_id
         payload: dict[str, Any] = {
             "eventType": kind,
             "timestamp": iso(ts),

@@ -232,5 +232,8 @@ def _list(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             vat = Decimal(r["vat_bp"]) / 100
-            print(f"{r['id']}\t{r['plan']}\t{r['tz']}\t{r['currency']}\tVAT {vat}%")
+            print(
+                f"{r['id']}\t{r['plan']}\t{r['tz']}\t{r['currency']}\tVAT {vat}%"
+                f"\tprofile {r['security_profile']}"
+            )
     return 0

@@ -172,6 +172,8 @@ def test_cli_sets_the_profile_audited(db_url: str, capsys: pytest.CaptureFixture
     assert entries[0]["action"] == "site.security_profile" and entries[0]["actor"] == "cli"
     assert entries[0]["before"] == {"security_profile": 1}
     assert entries[0]["after"] == {"security_profile": 3}
+    assert main(["sites", "list", "--database-url", db_url]) == 0
+    assert capsys.readouterr().out == "OSLO\tbasic\tEurope/Oslo\tNOK\tVAT 25%\tprofile 3\n"
     with pytest.raises(SystemExit):  # argparse: invalid choice
         main(["sites", "security-profile", "OSLO", "4", "--database-url", db_url])
     assert "invalid choice" in capsys.readouterr().err

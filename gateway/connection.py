@@ -22,6 +22,7 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_REPLACED = 4001
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_INVALID_DATA = 1007  # RFC 6455: a text frame that is not UTF-8
+CLOSE_POLICY = 1008  # RFC 6455: the site's security profile no longer admits the socket
 
 
 Answered = Callable[[dict[str, Any], BaseException | None], None]

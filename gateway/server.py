@@ -21,7 +21,7 @@ from websockets.http11 import Request, Response
 
 from gateway import versions
 from gateway.auth import FailureThrottle, PasswordCache, parse_basic_auth
-from gateway.connection import ChargerConnection, ConnectionRegistry
+from gateway.connection import CLOSE_POLICY, ChargerConnection, ConnectionRegistry
 from gateway.csr_signing import CsrSigner
 from gateway.ocpp16 import Ocpp16Adapter
 from gateway.ocpp201 import Ocpp201Adapter
@@ -124,6 +124,37 @@ class Gateway:
                 await self.service.beat(self.host)
             except Exception:  # the next beat tries again; STALE allows for a few missed
                 log.warning("presence heartbeat failed", exc_info=True)
+            try:
+                await self.recheck()
+            except Exception:  # the database away: the next beat checks again
+                log.warning("security profile recheck failed", exc_info=True)
+
+    async def recheck(self) -> int:
+        """Close the sockets their site's security profile no longer admits (a profile
+        raised since they connected: a ws:// socket once the site needs TLS, a password-only
+        one once it needs a client certificate); how many were closed. Runs at every
+        presence beat, so a change made on any instance applies within one beat here."""
+        if not len(self.registry):
+            return 0
+        async with self.engine.connect() as conn:
+            profiles = await db.security_profiles(conn)
+        closed = 0
+        for charger_id in self.registry.ids():
+            conn = self.registry.get(charger_id)
+            if conn is None or conn.ctx.site_id is None:
+                continue
+            ctx = conn.ctx
+            profile = profiles.get(ctx.site_id, DEFAULT_PROFILE)
+            admission = decide(ctx.peer_cert, charger_id, profile, ctx.tls)
+            if not admission.allowed:
+                log.info(
+                    "security profile closed a socket",
+                    extra={"charger": charger_id, "reason": admission.reason},
+                )
+                reason = admission.reason.encode()[:123].decode(errors="ignore")  # RFC 6455
+                conn.socket.close(CLOSE_POLICY, reason)
+                closed += 1
+        return closed
 
     # -- handshake ------------------------------------------------------------------------
     @staticmethod
@@ -196,6 +227,7 @@ class Gateway:
                 {"WWW-Authenticate": 'Basic realm="evgate", charset="UTF-8"'},
             )
         assert ctx is not None
+        ctx.tls, ctx.peer_cert = is_tls, peer_cert
         # both offered: the version this charger spoke last (recorded on connect), else 2.0.1
         chosen = versions.choose(offers, charger.get("ocpp_version"))
         assert chosen is not None

@@ -114,6 +114,10 @@ class ChargerContext:
     # connection knows of its transaction (gateway.ocpp201.TxState: seqNos taken, state)
     refs: dict[str, int] = field(default_factory=dict)
     tx: dict[int, Any] = field(default_factory=dict)
+    # how the socket was opened: TLS or not, and the verified client certificate (None:
+    # none), so that a site's raised security profile is applied to it (Gateway.recheck)
+    tls: bool = False
+    peer_cert: dict[str, Any] | None = None
     # calls to send the charger once the answer in hand is out (action, payload), e.g. a
     # CertificateSigned after the SignCertificate it follows
     after_reply: list[tuple[str, dict[str, Any]]] = field(default_factory=list)

@@ -67,6 +67,12 @@ async def load_chargers(conn: AsyncConnection, ids: Collection[str]) -> dict[str
     return found
 
 
+async def security_profiles(conn: AsyncConnection) -> dict[str, int]:
+    """Each site's security profile (the gateway re-checks its open sockets against them)."""
+    rows = await conn.execute(select(sites.c.id, sites.c.security_profile))
+    return {site_id: profile for site_id, profile in rows}
+
+
 async def register_pending(conn: AsyncConnection, charger_id: str, at: datetime) -> None:
     """An unknown charger that connected: kept as pending until a super-admin approves it."""
     await conn.execute(

@@ -179,3 +179,39 @@ def test_cli_sets_the_profile_audited(db_url: str, capsys: pytest.CaptureFixture
     assert "invalid choice" in capsys.readouterr().err
     assert main(["sites", "security-profile", "NOWHERE", "2", "--database-url", db_url]) == 2
     assert "no site 'NOWHERE'" in capsys.readouterr().err
+
+
+async def test_raising_a_sites_profile_closes_the_sockets_it_no_longer_admits(
+    engine: AsyncEngine, tls_gateway: Gateway, pki: Pki
+) -> None:
+    await set_profile(engine, "S2", 2)
+    auth = base64.b64encode(f"SECURE:{PASSWORD}".encode()).decode()
+    opened = {
+        "SECURE": connect(  # its password, no certificate: fine on profile 2
+            wss(tls_gateway, "SECURE"),
+            ssl=pki.no_cert(),
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers={"Authorization": f"Basic {auth}"},
+        ),
+        "NOPASS": connect(  # its certificate
+            wss(tls_gateway, "NOPASS"),
+            ssl=pki.client("NOPASS"),
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        ),
+    }
+    password_only = await opened["SECURE"]
+    with_cert = await opened["NOPASS"]
+    try:
+        assert await tls_gateway.recheck() == 0  # profile 2 admits both
+        await set_profile(engine, "S2", 3)
+        assert await tls_gateway.recheck() == 1
+        await asyncio.wait_for(password_only.wait_closed(), 5)
+        assert password_only.close_code == 1008
+        assert password_only.close_reason == (
+            "charger 'SECURE' must present a client certificate (security profile 3)"
+        )
+        await with_cert.send('[2, "1", "Heartbeat", {}]')
+        assert str(await with_cert.recv()).startswith('[3,"1",{"currentTime"')
+    finally:
+        await password_only.close()
+        await with_cert.close()

@@ -136,8 +136,8 @@ class Gateway:
         presence beat, so a change made on any instance applies within one beat here."""
         if not len(self.registry):
             return 0
-        async with self.engine.connect() as conn:
-            profiles = await db.security_profiles(conn)
+        async with self.engine.connect() as db_conn:
+            profiles = await db.security_profiles(db_conn)
         closed = 0
         for charger_id in self.registry.ids():
             conn = self.registry.get(charger_id)

@@ -141,10 +141,11 @@ class Gateway:
         closed = 0
         for charger_id in self.registry.ids():
             conn = self.registry.get(charger_id)
-            if conn is None or conn.ctx.site_id is None:
+            site_id = conn.ctx.site_id if conn is not None else None
+            if conn is None or site_id is None:
                 continue
             ctx = conn.ctx
-            profile = profiles.get(ctx.site_id, DEFAULT_PROFILE)
+            profile = profiles.get(site_id, DEFAULT_PROFILE)
             admission = decide(ctx.peer_cert, charger_id, profile, ctx.tls)
             if not admission.allowed:
                 log.info(

@@ -986,6 +986,9 @@ class SimCharger:
     async def _cs_CancelReservation(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
         return self.reservations.cancel(p), None
 
+    def _reservation_ended(self, reservation_id: int, why: str) -> None:
+        """A reservation expired or was dropped at the charger (1.6 says nothing of it)."""
+
     async def _cs_SendLocalList(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
         return self.local_list.send(p, self.config), None
 

@@ -5,20 +5,30 @@ changes is what goes on the wire: TransactionEvent Started/Updated/Ended with th
 transactionId and an increasing seqNo instead of Start/StopTransaction and MeterValues,
 StatusNotification per EVSE and connector with 2.0.1 connector states, an idToken in
 Authorize, and the 2.0.1 commands (RequestStart/StopTransaction, Reset, UnlockConnector,
-ChangeAvailability, TriggerMessage, Get/SetVariables, GetBaseReport).
+ChangeAvailability, TriggerMessage, Get/SetVariables, GetBaseReport), and the 1.6 profiles'
+logic behind their 2.0.1 calls (simulators/profiles201.py translates): ReserveNow and
+CancelReservation, SendLocalList and GetLocalListVersion, Set/ClearChargingProfile and
+GetCompositeSchedule, UpdateFirmware and GetLog, and certificate renewal (SignCertificate,
+CertificateSigned) with the new certificate used at the next TLS connect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import os
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
+from simulators import certificates201, profiles201
 from simulators import payloads201 as p201
 from simulators.charger import ActiveTx, Connector, SimCharger
+from simulators.firmware201 import Firmware201
 from simulators.framing import CallErrorReply
-from simulators.rpc import AfterReply, ConnectionLost, Link
+from simulators.rpc import AfterReply, ConnectionLost, Link, TlsFiles
 from simulators.session import SessionRecord
 from simulators.variables201 import REPORT_PAGE, DeviceModel
 
@@ -38,8 +48,19 @@ ACTIONS = frozenset(
         "GetBaseReport",
         "ClearCache",
         "DataTransfer",
+        "ReserveNow",
+        "CancelReservation",
+        "SendLocalList",
+        "GetLocalListVersion",
+        "SetChargingProfile",
+        "ClearChargingProfile",
+        "GetCompositeSchedule",
+        "UpdateFirmware",
+        "GetLog",
+        "CertificateSigned",
     }
 )
+CSMS_CERTIFICATE = "ChargingStationCertificate"
 # the reasons SimCharger closes with -> 2.0.1 stoppedReason
 STOPPED_REASON = {
     "HardReset": "ImmediateReset",
@@ -76,6 +97,11 @@ class SimCharger201(SimCharger):
         self._seq: dict[int, int] = {}  # tx_ref -> next seqNo
         self._state: dict[int, str] = {}  # tx_ref -> chargingState last sent
         self._remote_ids: dict[str, int] = {}  # idToken -> remoteStartId of a pending start
+        self.firmware201 = Firmware201(self, self.firmware.switches)
+        self.firmware = self.firmware201
+        self.cert_dir: Path | None = None  # where renewed certificates go (None: a temp dir)
+        self._renewal: certificates201.Request | None = None  # the CSR awaiting its chain
+        self.certificate_answers: list[str] = []  # SignCertificate answers, in order
         profile = "3" if self.tls and self.tls.cert else "2" if self.url.startswith("wss") else "1"
         self.device = DeviceModel(
             self.config,
@@ -94,6 +120,7 @@ class SimCharger201(SimCharger):
     def _booted(self, link: Link) -> None:
         self._booted_link = link
         self._boot_reason = "Unknown"  # a later connect is no reboot, unless one says so
+        self.firmware201.booted()
 
     def _offline(self) -> bool:
         return not (self.connected and self._ready.is_set())
@@ -259,7 +286,7 @@ class SimCharger201(SimCharger):
         return await super().unplug(connector) or record
 
     async def reboot(self, hard: bool = False) -> None:
-        if self._boot_reason != "RemoteReset":
+        if self._boot_reason not in ("RemoteReset", "FirmwareUpdate"):
             self._boot_reason = "LocalReset"
         await super().reboot(hard)
 
@@ -277,8 +304,13 @@ class SimCharger201(SimCharger):
         token = (p.get("idToken") or {}).get("idToken")
         if not isinstance(token, str) or not isinstance(p.get("remoteStartId"), int):
             raise CallErrorReply("FormationViolation", "idToken and remoteStartId are required")
+        request: dict[str, Any] = {"idTag": token}
+        if p.get("chargingProfile") is not None:  # a TxProfile for the transaction it starts
+            profile = profiles201.charging_profile(p["chargingProfile"])
+            if profile is None or profile.get("transactionId") is not None:
+                return {"status": "Rejected"}, None
+            request["chargingProfile"] = profile
         self._remote_ids[token] = p["remoteStartId"]
-        request: dict[str, Any] = {"idTag": token}  # a chargingProfile is not applied
         if p.get("evseId") is not None:
             request["connectorId"] = p["evseId"]
         return await self._cs_RemoteStartTransaction(request)
@@ -353,11 +385,31 @@ class SimCharger201(SimCharger):
 
             return {"status": "Accepted"}, statuses
         if what == "FirmwareStatusNotification":
+            fw = self.firmware201
+            body: dict[str, Any] = {"status": fw.firmware_status}
+            if fw.firmware_status != "Idle" and fw.firmware_request is not None:
+                body["requestId"] = fw.firmware_request
 
             async def firmware() -> None:
-                await self._call_now("FirmwareStatusNotification", {"status": "Idle"})
+                await self._call_now("FirmwareStatusNotification", body)
 
             return {"status": "Accepted"}, firmware
+        if what == "LogStatusNotification":
+            fw = self.firmware201
+            body = {"status": fw.log_status}
+            if fw.log_status != "Idle" and fw.log_request is not None:
+                body["requestId"] = fw.log_request
+
+            async def log_status() -> None:
+                await self._call_now("LogStatusNotification", body)
+
+            return {"status": "Accepted"}, log_status
+        if what == "SignChargingStationCertificate":
+
+            async def renew() -> None:
+                await self.renew_certificate()
+
+            return {"status": "Accepted"}, renew
         if what == "MeterValues":
 
             async def meter() -> None:
@@ -420,6 +472,119 @@ class SimCharger201(SimCharger):
                 await self._call_now("NotifyReport", body)
 
         return {"status": "Accepted"}, notify
+
+    # ---------------------------------------------------------------- reservations
+
+    async def _cs_ReserveNow(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.reservations.reserve(profiles201.reserve_now(p)), None
+
+    async def _cs_CancelReservation(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.reservations.cancel({"reservationId": p.get("reservationId")}), None
+
+    def _reservation_ended(self, reservation_id: int, why: str) -> None:
+        """Expired (or Removed at the charger): the CSMS hears of it, in order with the
+        connector's Available."""
+        body = {"reservationId": reservation_id, "reservationUpdateStatus": why}
+        self._enqueue("ReservationStatusUpdate", body, tx=False)
+
+    # ---------------------------------------------------------------- local list
+
+    async def _cs_SendLocalList(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        if not self.local_list.supported:
+            raise CallErrorReply("NotSupported", "no local authorization list")
+        answer = self.local_list.send(profiles201.send_local_list(p), self.config)
+        status = answer["status"]  # a disabled list cannot take it: Failed
+        return {"status": "Failed" if status == "NotSupported" else status}, None
+
+    async def _cs_GetLocalListVersion(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        version = self.local_list.get_version(self.config)["listVersion"]
+        return {"versionNumber": max(version, 0)}, None  # none, empty or disabled: 0
+
+    # ---------------------------------------------------------------- smart charging
+
+    async def _cs_SetChargingProfile(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        evse = p.get("evseId")
+        if not isinstance(evse, int):
+            raise CallErrorReply("FormationViolation", "evseId must be an integer")
+        profile = profiles201.charging_profile(p.get("chargingProfile"))
+        if profile is None:
+            return {"status": "Rejected"}, None
+        if profile["chargingProfilePurpose"] == "TxProfile":
+            conn = self.connectors.get(evse)
+            running = conn.tx.record.transaction_id if conn and conn.tx else None
+            if running is None or profile.get("transactionId") != running:
+                return {"status": "Rejected"}, None  # a TxProfile names its transaction
+        return await super()._cs_SetChargingProfile(
+            {"connectorId": evse, "csChargingProfiles": profile}
+        )
+
+    async def _cs_ClearChargingProfile(
+        self, p: dict[str, Any]
+    ) -> tuple[dict[str, Any], AfterReply]:
+        return await super()._cs_ClearChargingProfile(profiles201.clear_charging_profile(p))
+
+    async def _cs_GetCompositeSchedule(
+        self, p: dict[str, Any]
+    ) -> tuple[dict[str, Any], AfterReply]:
+        evse = p.get("evseId")
+        if not isinstance(evse, int) or not isinstance(p.get("duration"), int):
+            raise CallErrorReply("FormationViolation", "duration and evseId are required")
+        request = {"connectorId": evse, "duration": p["duration"]}
+        if p.get("chargingRateUnit") is not None:
+            request["chargingRateUnit"] = p["chargingRateUnit"]
+        answer, _ = await super()._cs_GetCompositeSchedule(request)
+        return profiles201.composite_schedule(answer, evse), None
+
+    # ---------------------------------------------------------------- firmware and logs
+
+    async def _cs_UpdateFirmware(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.firmware201.update_firmware_201(p)
+
+    async def _cs_GetLog(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        return self.firmware201.get_log(p)
+
+    # ---------------------------------------------------------------- certificates
+
+    async def renew_certificate(self) -> str | None:
+        """A02: a new key and a CSR (CN = the charger id) in SignCertificate; the CSMS's
+        CertificateSigned brings the chain. The answer's status (None: offline)."""
+        self._renewal = certificates201.new_request(self.id)
+        body = {"csr": self._renewal.csr_pem, "certificateType": CSMS_CERTIFICATE}
+        answer = await self._call_now("SignCertificate", body)
+        status = None if answer is None else str(answer.get("status"))
+        self.certificate_answers.append(str(status))
+        return status
+
+    async def _cs_CertificateSigned(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        chain = p.get("certificateChain")
+        if not isinstance(chain, str):
+            raise CallErrorReply("FormationViolation", "certificateChain is required")
+        renewal = self._renewal
+        if p.get("certificateType", CSMS_CERTIFICATE) != CSMS_CERTIFICATE or renewal is None:
+            return {"status": "Rejected"}, None  # no V2G certificates; no CSR outstanding
+        problem = certificates201.chain_problem(chain, renewal.key_pem, self.clock.now())
+        if problem is not None:
+            return {
+                "status": "Rejected",
+                "statusInfo": {"reasonCode": "InvalidCertificate", "additionalInfo": problem},
+            }, None
+        self._renewal = None
+        self._install_certificate(chain, renewal.key_pem)
+        return {"status": "Accepted"}, None
+
+    def _install_certificate(self, chain: str, key_pem: bytes) -> None:
+        """Keep the chain and its key as files: the next TLS connect presents them."""
+        if self.cert_dir is None:
+            self.cert_dir = Path(tempfile.mkdtemp(prefix=f"sim201-{self.id}-"))
+        cert, key = self.cert_dir / "charger.pem", self.cert_dir / "charger.key"
+        cert.write_text(chain)
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key_pem)
+        base = self.tls or TlsFiles()
+        self.tls = dataclasses.replace(base, cert=str(cert), key=str(key))
+        if self.url.startswith("wss"):
+            self.device.fixed["SecurityProfile"] = "3"
 
 
 __all__ = ["OCPP_VERSIONS", "SimCharger201", "charger_class"]

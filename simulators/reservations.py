@@ -12,7 +12,9 @@ who may start on a reserved connector, and the end of a reservation at its expir
 - Only the reservation's idTag, or a tag whose parent idTag (from Authorize) is the
   reservation's parent idTag, may start on a reserved connector; its StartTransaction carries
   the reservationId, and the reservation ends.
-- At its expiry (the charger's clock) a reservation ends and its connector is Available again.
+- At its expiry (the charger's clock) a reservation ends and its connector is Available again
+  (the charger hears of it: the 2.0.1 one sends ReservationStatusUpdate Expired; a ``forget``
+  is Removed).
 - CancelReservation: ``Accepted`` for a reservation it holds (connector back to Available),
   ``Rejected`` for any other id.
 
@@ -62,6 +64,7 @@ class SimCharger(Protocol):
     def clock(self) -> VirtualClock: ...
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
     def _send_status(self, conn: Any, state: str, ms: int, record: bool = True) -> None: ...
+    def _reservation_ended(self, reservation_id: int, why: str) -> None: ...
 
 
 @dataclass(slots=True)
@@ -119,6 +122,7 @@ class Reservations:
         reservation = self.held.get(reservation_id)
         if reservation is not None:
             self._end(reservation)
+            self.charger._reservation_ended(reservation_id, "Removed")
 
     # -- starting on a connector -------------------------------------------------------------
     def wants_parent(self, connector_id: int) -> bool:
@@ -221,3 +225,4 @@ class Reservations:
         await self.charger.clock.sleep_until_ms(reservation.expiry_ms)
         if self.held.get(reservation.reservation_id) is reservation:
             self._end(reservation)
+            self.charger._reservation_ended(reservation.reservation_id, "Expired")

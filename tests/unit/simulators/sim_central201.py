@@ -28,6 +28,7 @@ class CsmsState:
     received: list[Received] = field(default_factory=list)
     valid_tags: set[str] | None = None  # None: every token is Accepted
     heartbeat_interval: int = 300
+    sign_status: str = "Accepted"  # the answer to SignCertificate
 
     def of(self, action: str, charger_id: str | None = None) -> list[dict[str, Any]]:
         return [
@@ -90,6 +91,18 @@ class Peer201(ChargePoint):
     @on("FirmwareStatusNotification")
     async def on_fw(self, **_: Any) -> call_result.FirmwareStatusNotification:
         return call_result.FirmwareStatusNotification()
+
+    @on("LogStatusNotification")
+    async def on_log(self, **_: Any) -> call_result.LogStatusNotification:
+        return call_result.LogStatusNotification()
+
+    @on("ReservationStatusUpdate")
+    async def on_reservation(self, **_: Any) -> call_result.ReservationStatusUpdate:
+        return call_result.ReservationStatusUpdate()
+
+    @on("SignCertificate")
+    async def on_sign(self, **_: Any) -> call_result.SignCertificate:
+        return call_result.SignCertificate(status=self.state.sign_status)
 
 
 class Csms:

@@ -202,7 +202,9 @@ async def test_commands_are_answered(cs: Csms) -> None:
     assert cs.state.of("MeterValues")[0]["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
     again = await cs.send(cid, call.TriggerMessage(requested_message="BootNotification"))
     assert again.status == "Rejected"  # already accepted on this connection
-    nope = await cs.send(cid, call.TriggerMessage(requested_message="LogStatusNotification"))
+    nope = await cs.send(
+        cid, call.TriggerMessage(requested_message="PublishFirmwareStatusNotification")
+    )
     assert nope.status == "NotImplemented"
     got = await cs.send(
         cid,

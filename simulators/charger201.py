@@ -21,16 +21,19 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from simulators import certificates201, profiles201
 from simulators import payloads201 as p201
+from simulators import profiles201
 from simulators.charger import ActiveTx, Connector, SimCharger
 from simulators.firmware201 import Firmware201
 from simulators.framing import CallErrorReply
 from simulators.rpc import AfterReply, ConnectionLost, Link, TlsFiles
 from simulators.session import SessionRecord
 from simulators.variables201 import REPORT_PAGE, DeviceModel
+
+if TYPE_CHECKING:  # `cryptography` is loaded only by a charger that renews its certificate
+    from simulators import certificates201
 
 OCPP_VERSIONS = ("1.6", "2.0.1")
 
@@ -548,6 +551,8 @@ class SimCharger201(SimCharger):
     async def renew_certificate(self) -> str | None:
         """A02: a new key and a CSR (CN = the charger id) in SignCertificate; the CSMS's
         CertificateSigned brings the chain. The answer's status (None: offline)."""
+        from simulators import certificates201
+
         self._renewal = certificates201.new_request(self.id)
         body = {"csr": self._renewal.csr_pem, "certificateType": CSMS_CERTIFICATE}
         answer = await self._call_now("SignCertificate", body)
@@ -556,6 +561,8 @@ class SimCharger201(SimCharger):
         return status
 
     async def _cs_CertificateSigned(self, p: dict[str, Any]) -> tuple[dict[str, Any], AfterReply]:
+        from simulators import certificates201
+
         chain = p.get("certificateChain")
         if not isinstance(chain, str):
             raise CallErrorReply("FormationViolation", "certificateChain is required")

@@ -58,7 +58,28 @@ VARIABLES = (
     Variable("SecurityCtrlr", "SecurityProfile", "integer"),
     Variable("ChargingStation", "SupplyPhases", "integer"),
     Variable("DeviceDataCtrlr", "ItemsPerMessage", "integer", instance="GetReport"),
+    # the 1.6 profiles the 2.0.1 charger takes too (their keys, or fixed values)
+    Variable("ReservationCtrlr", "Enabled", "boolean"),
+    Variable("ReservationCtrlr", "NonEvseSpecific", "boolean", "ReserveConnectorZeroSupported"),
+    Variable("LocalAuthListCtrlr", "Enabled", "boolean", "LocalAuthListEnabled"),
+    Variable("LocalAuthListCtrlr", "ItemsPerMessage", "integer", "SendLocalListMaxLength"),
+    Variable("LocalAuthListCtrlr", "BytesPerMessage", "integer"),
+    Variable("SmartChargingCtrlr", "Enabled", "boolean"),
+    Variable("SmartChargingCtrlr", "RateUnit", "MemberList"),
+    Variable("SmartChargingCtrlr", "ProfileStackLevel", "integer", "ChargeProfileMaxStackLevel"),
+    Variable("SmartChargingCtrlr", "PeriodsPerSchedule", "integer", "ChargingScheduleMaxPeriods"),
+    Variable(
+        "SmartChargingCtrlr", "EntriesChargingProfiles", "integer", "MaxChargingProfilesInstalled"
+    ),
 )
+# fixed values by component.name (a name alone: the first match)
+FIXED = {
+    "ItemsPerMessage": str(REPORT_PAGE),
+    "ReservationCtrlr.Enabled": "true",
+    "LocalAuthListCtrlr.BytesPerMessage": "65536",
+    "SmartChargingCtrlr.Enabled": "true",
+    "SmartChargingCtrlr.RateUnit": "A,W",
+}
 
 _STATUS = {"NotSupported": "UnknownVariable"}  # Configuration.change answers -> 2.0.1
 
@@ -72,11 +93,15 @@ class DeviceModel:
 
     def __init__(self, config: Configuration, fixed: dict[str, str]) -> None:
         self.config = config
-        self.fixed = {"ItemsPerMessage": str(REPORT_PAGE), **fixed}
+        self.fixed = {**FIXED, **fixed}
+        known = {entry["key"] for entry in config.get(None)["configurationKey"]}
+        # a profile the charger was built without (no local list): its component is absent
+        absent = {v.component for v in VARIABLES if v.key is not None and v.key not in known}
+        self.variables = [v for v in VARIABLES if v.component not in absent]
 
     def _find(self, component: dict[str, Any], variable: dict[str, Any]) -> Variable | str:
         """The variable, or the 2.0.1 status saying what is unknown."""
-        in_component = [v for v in VARIABLES if _same(v.component, component.get("name"))]
+        in_component = [v for v in self.variables if _same(v.component, component.get("name"))]
         if not in_component:
             return "UnknownComponent"
         for v in in_component:
@@ -85,7 +110,9 @@ class DeviceModel:
         return "UnknownVariable"
 
     def value(self, v: Variable) -> str:
-        return self.config.text(v.key) if v.key is not None else self.fixed[v.name]
+        if v.key is not None:
+            return self.config.text(v.key)
+        return self.fixed.get(f"{v.component}.{v.name}") or self.fixed[v.name]
 
     def readonly(self, v: Variable) -> bool:
         return v.key is None or self.config.get([v.key])["configurationKey"][0]["readonly"]
@@ -119,7 +146,7 @@ class DeviceModel:
         if base not in ("FullInventory", "ConfigurationInventory"):
             return None
         out = []
-        for v in VARIABLES:
+        for v in self.variables:
             readonly = self.readonly(v)
             if base == "ConfigurationInventory" and readonly:
                 continue

@@ -181,7 +181,14 @@ async def test_the_local_list_is_versioned_and_decides_offline(cs: Csms) -> None
     (started,) = cs.state.of("TransactionEvent")
     assert started["idToken"]["idToken"] == "LISTED" and started["offline"] is True
     assert started["evse"]["id"] == 2
-    sim.config.change("LocalAuthListEnabled", "false")
+    enabled = {"component": {"name": "LocalAuthListCtrlr"}, "variable": {"name": "Enabled"}}
+    got = await cs.send(CID, call.GetVariables(get_variable_data=[enabled]))
+    assert got.get_variable_result[0]["attribute_value"] == "true"
+    put = await cs.send(
+        CID, call.SetVariables(set_variable_data=[{**enabled, "attribute_value": "false"}])
+    )
+    assert put.set_variable_result[0]["attribute_status"] == "Accepted"
+    assert not sim.local_list.enabled(sim.config)
     assert (await cs.send(CID, call.GetLocalListVersion())).version_number == 0
     off = await cs.send(CID, call.SendLocalList(version_number=5, update_type="Full"))
     assert off.status == "Failed"
@@ -192,6 +199,9 @@ async def test_a_charger_without_a_local_list(cs: Csms) -> None:
     sim = make(cs, local_list=False)
     await sim.start()
     assert (await cs.send(CID, call.GetLocalListVersion())).version_number == 0
+    enabled = {"component": {"name": "LocalAuthListCtrlr"}, "variable": {"name": "Enabled"}}
+    got = await cs.send(CID, call.GetVariables(get_variable_data=[enabled]))
+    assert got.get_variable_result[0]["attribute_status"] == "UnknownComponent"
     with pytest.raises(NotSupportedError):
         await cs.send(CID, call.SendLocalList(version_number=1, update_type="Full"))
     await sim.stop()
@@ -234,6 +244,17 @@ def offered(event: dict[str, Any]) -> int:
 async def test_profiles_limit_the_power_and_make_the_composite_schedule(cs: Csms) -> None:
     sim = make(cs)
     await sim.start()
+    got = await cs.send(
+        CID,
+        call.GetVariables(
+            get_variable_data=[
+                {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": n}}
+                for n in ("Enabled", "RateUnit", "ProfileStackLevel")
+            ]
+            + [{"component": {"name": "ReservationCtrlr"}, "variable": {"name": "NonEvseSpecific"}}]
+        ),
+    )
+    assert [r["attribute_value"] for r in got.get_variable_result] == ["true", "A,W", "10", "true"]
     await sim.plug_in(1, "RFID-1", EV(capacity_wh=100_000, soc_percent=10))
     conn = sim.connectors[1]
     assert conn.tx is not None and conn.tx.flow.power_w == 11_000  # the car's own limit

@@ -235,9 +235,9 @@ async def test_commands_are_answered(cs: Csms) -> None:
     assert sim.config.int("MeterValueSampleInterval") == 120
     report = await cs.send(cid, call.GetBaseReport(request_id=5, report_base="FullInventory"))
     assert report.status == "Accepted"
-    await cs.wait_for(lambda: len(cs.state.of("NotifyReport")) == 2)
+    await cs.wait_for(lambda: len(cs.state.of("NotifyReport")) == 3)
     pages = cs.state.of("NotifyReport")
-    assert [(p["seqNo"], p["tbc"]) for p in pages] == [(0, True), (1, False)]
+    assert [(p["seqNo"], p["tbc"]) for p in pages] == [(0, True), (1, True), (2, False)]
     assert {p["requestId"] for p in pages} == {5}
     summary = await cs.send(cid, call.GetBaseReport(request_id=6, report_base="SummaryInventory"))
     assert summary.status == "NotSupported"

@@ -243,7 +243,7 @@ def _wire_201(action: str) -> Command | None:
     translated = (
         action in translation.TO_201
         or action in translation.TO_201_WITH_ID
-        or action == "RemoteStopTransaction"
+        or action in ("RemoteStopTransaction", "SetChargingProfile")
     )
     target = translation.EQUIVALENT_201.get(action)
     return CATALOG_201.get(kebab(target)) if translated and target else None
@@ -331,15 +331,26 @@ async def _to_201(
     engine: AsyncEngine, charger_id: str, action: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
     if action == "RemoteStopTransaction":
-        async with engine.connect() as conn:
-            session = await charging.get_session(conn, int(payload["transactionId"]))
-        if session is None or session["charger_id"] != charger_id or not session["transaction_ref"]:
-            raise NotFound(f"no 2.0.1 transaction {payload['transactionId']} on {charger_id!r}")
-        return translation.stop_to_201(str(session["transaction_ref"]))
+        return translation.stop_to_201(
+            await _transaction_ref(engine, charger_id, payload["transactionId"])
+        )
+    if action == "SetChargingProfile":  # a TxProfile names its transaction
+        tx = payload["csChargingProfiles"].get("transactionId")
+        found = await _transaction_ref(engine, charger_id, tx) if tx is not None else None
+        return translation.set_profile_to_201(payload, found)
     with_id = translation.TO_201_WITH_ID.get(action)
     if with_id is not None:
         return with_id(payload, _request_id())
     return translation.TO_201[action](payload)
+
+
+async def _transaction_ref(engine: AsyncEngine, charger_id: str, session_id: Any) -> str:
+    """The 2.0.1 transactionId (the charger's own string) of an evgate session."""
+    async with engine.connect() as conn:
+        session = await charging.get_session(conn, int(session_id))
+    if session is None or session["charger_id"] != charger_id or not session["transaction_ref"]:
+        raise NotFound(f"no 2.0.1 transaction {session_id} on {charger_id!r}")
+    return str(session["transaction_ref"])
 
 
 async def _stop_to_16(engine: AsyncEngine, charger_id: str, ref: str) -> dict[str, Any]:

@@ -9,6 +9,12 @@ reservationId) before the schema check, a ``before_send`` hook for a check the s
 express (it raises store.errors), and an ``after_reply`` hook that stores what the charger's
 answer means (a list version, a reservation's outcome, a profile in force) once the answer
 has come back.
+
+A charger that speaks 2.0.1 is sent the ``CATALOG_201`` rows. ``resolve`` picks the row by the
+charger's recorded version; a 1.6 command for a 2.0.1 charger keeps its 1.6 row's hooks (so
+evgate's own services, which speak 1.6, record what they always record) and only its wire
+payload is 2.0.1's (services/command_translation.py), and a 2.0.1 one for a 1.6 charger is
+translated first and then is a 1.6 command.
 """
 
 from __future__ import annotations

@@ -9,10 +9,17 @@ reservationId) before the schema check, a ``before_send`` hook for a check the s
 express (it raises store.errors), and an ``after_reply`` hook that stores what the charger's
 answer means (a list version, a reservation's outcome, a profile in force) once the answer
 has come back.
+
+A charger that speaks 2.0.1 is sent the ``CATALOG_201`` rows. ``resolve`` picks the row by the
+charger's recorded version; a 1.6 command for a 2.0.1 charger keeps its 1.6 row's hooks (so
+evgate's own services, which speak 1.6, record what they always record) and only its wire
+payload is 2.0.1's (services/command_translation.py), and a 2.0.1 one for a 1.6 charger is
+translated first and then is a 1.6 command.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -29,7 +36,7 @@ from services import firmware, local_list, reservations, smart_charging
 from services.commands import CommandSender, check_remote_start, send
 from services.context import Actor
 from store import admin, charging
-from store.errors import Invalid, NotFound
+from store.errors import EvgateError, Invalid, NotFound
 
 # (engine, charger_id, payload): completes the payload in place, before the schema check
 Prepare = Callable[[AsyncEngine, str, dict[str, Any]], Awaitable[None]]
@@ -194,12 +201,15 @@ async def _may_charge_201(
     await check_remote_start(engine, actor, charger_id, str(p["idToken"]["idToken"]))
 
 
+_REDACT_201: dict[str, Redact] = {"GetLog": firmware.redacted_log_payload}
+
 # the OCPP 2.0.1 rows: a charger that speaks 2.0.1 is sent these (same kebab-case names)
 CATALOG_201: dict[str, Command] = {
     kebab(a): Command(
         kebab(a),
         a,
         before_send=_may_charge_201 if a == "RequestStartTransaction" else None,
+        redact=_REDACT_201.get(a),
         version="v201",
     )
     for a in _ACTIONS_201
@@ -216,61 +226,137 @@ def find(name: str) -> Command:
     return command
 
 
-async def _charger_version(engine: AsyncEngine, charger_id: str) -> str:
+async def charger_version(engine: AsyncEngine, charger_id: str) -> str:
+    """v201 for a charger recorded as speaking 2.0.1, else v16."""
     async with engine.connect() as conn:
         charger = await admin.get_charger(conn, charger_id)
     return "v201" if charger.get("ocpp_version") == "ocpp2.0.1" else VERSION
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a command goes out: ``command`` is the row whose hooks run on ``payload`` (in that
+    row's version); ``wire`` is the 2.0.1 row it is sent as when a 1.6 command is translated
+    for a 2.0.1 charger (None: it is sent as ``command``)."""
+
+    command: Command
+    payload: dict[str, Any]
+    wire: Command | None = None
+
+
+def _wire_201(action: str) -> Command | None:
+    """The 2.0.1 row a 1.6 action is translated into, when evgate translates it."""
+    translated = (
+        action in translation.TO_201
+        or action in translation.TO_201_WITH_ID
+        or action in ("RemoteStopTransaction", "SetChargingProfile")
+    )
+    target = translation.EQUIVALENT_201.get(action)
+    return CATALOG_201.get(kebab(target)) if translated and target else None
+
+
+async def _fits(
+    engine: AsyncEngine,
+    charger_id: str,
+    row: Command,
+    payload: Any,
+    public_url: str | None,
+) -> bool:
+    """Whether ``payload`` is this row's, once what the caller may leave out is filled in (on
+    a copy: reserve-now without its reservationId is still a 1.6 reserve-now)."""
+    if not isinstance(payload, dict):
+        return False
+    if row.accepts(payload):
+        return True
+    if row.prepare is None and row.defaults is None:
+        return False
+    trial = copy.deepcopy(payload)
+    try:
+        if row.prepare is not None:
+            await row.prepare(engine, charger_id, trial)
+        if row.defaults is not None:
+            trial = row.defaults(trial, public_url)
+    except EvgateError:
+        return False
+    return row.accepts(trial)
+
+
 async def resolve(
-    engine: AsyncEngine, charger_id: str, name: str, payload: dict[str, Any]
-) -> tuple[Command, dict[str, Any]]:
-    """The row and payload to send ``name`` with to this charger, in its own version: a name
-    both versions have takes a payload of either (the charger's first); a command with an
-    equivalent in the other version is translated (services.command_translation)."""
-    version = await _charger_version(engine, charger_id)
-    ours, other = (CATALOG_201, CATALOG) if version == "v201" else (CATALOG, CATALOG_201)
-    own = ours.get(name)
-    if own is not None and (name not in other or own.accepts(payload)):
-        return own, payload
-    theirs = other.get(name)
-    if theirs is None:
+    engine: AsyncEngine,
+    charger_id: str,
+    name: str,
+    payload: dict[str, Any],
+    public_url: str | None = None,
+) -> Route:
+    """How to send ``name`` to this charger, in its own version.
+
+    A 2.0.1 charger: a payload of the 1.6 row, where evgate translates it, goes the 1.6 way
+    (the 1.6 row's hooks run on it, then it is translated; so a payload both versions share,
+    such as cancel-reservation's, is recorded as a 1.6 one is); otherwise the 2.0.1 row's.
+    A 1.6 charger: the 1.6 row's payload as it is; a 2.0.1 payload is translated to 1.6 first
+    and then goes the 1.6 way. Anything else: the row whose schema check then refuses it."""
+    version = await charger_version(engine, charger_id)
+    row16, row201 = CATALOG.get(name), CATALOG_201.get(name)
+    if row16 is None and row201 is None:
         find(name)  # NotFound with the known names
-        raise Invalid(f"{name} has no OCPP {version} equivalent")
-    if not isinstance(payload, dict) or not theirs.accepts(payload):
-        return (own, payload) if own is not None else (theirs, payload)  # its Invalid follows
     if version == "v201":
-        target = translation.EQUIVALENT_201.get(theirs.action)
-        row = CATALOG_201.get(kebab(target)) if target else None
-        if row is None:
-            raise Invalid(f"{name} has no OCPP 2.0.1 equivalent evgate translates")
-        return row, await _to_201(engine, charger_id, theirs.action, payload)
-    target = translation.EQUIVALENT_16.get(theirs.action)
+        wire = _wire_201(row16.action) if row16 is not None else None
+        if (
+            row16 is not None
+            and wire is not None
+            and (row201 is None or await _fits(engine, charger_id, row16, payload, public_url))
+        ):
+            return Route(row16, payload, wire)  # its own check follows
+        if row201 is not None:
+            return Route(row201, payload)
+        raise Invalid(f"{name} has no OCPP 2.0.1 equivalent evgate translates")
+    if row16 is not None and (
+        row201 is None or await _fits(engine, charger_id, row16, payload, public_url)
+    ):
+        return Route(row16, payload)
+    assert row201 is not None
+    if not row201.accepts(payload):
+        return Route(row16 or row201, payload)  # its Invalid follows
+    target = translation.EQUIVALENT_16.get(row201.action)
     row = CATALOG.get(kebab(target)) if target else None
     if row is None or (
-        theirs.action not in translation.TO_16 and row.action != "RemoteStopTransaction"
+        row201.action not in translation.TO_16 and row201.action != "RequestStopTransaction"
     ):
         raise Invalid(f"{name} has no OCPP 1.6 equivalent evgate translates")
-    if theirs.action == "RequestStopTransaction":
-        return row, await _stop_to_16(engine, charger_id, str(payload["transactionId"]))
-    return row, translation.TO_16[theirs.action](payload)
+    if row201.action == "RequestStopTransaction":
+        return Route(row, await _stop_to_16(engine, charger_id, str(payload["transactionId"])))
+    return Route(row, translation.TO_16[row201.action](payload))
+
+
+def _request_id() -> int:
+    """An id for a 2.0.1 request that carries one (remoteStartId, requestId)."""
+    return secrets.randbelow(2**31 - 1) + 1
 
 
 async def _to_201(
     engine: AsyncEngine, charger_id: str, action: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    if action == "RemoteStartTransaction":
-        return translation.start_to_201(payload, secrets.randbelow(2**31 - 1) + 1)
     if action == "RemoteStopTransaction":
-        async with engine.connect() as conn:
-            session = await charging.get_session(conn, int(payload["transactionId"]))
-        if session is None or session["charger_id"] != charger_id or not session["transaction_ref"]:
-            raise NotFound(f"no 2.0.1 transaction {payload['transactionId']} on {charger_id!r}")
-        return translation.stop_to_201(str(session["transaction_ref"]))
-    convert = translation.TO_201.get(action)
-    if convert is None:
-        raise Invalid(f"{kebab(action)}: the payload translation to OCPP 2.0.1 is not built yet")
-    return convert(payload)
+        return translation.stop_to_201(
+            await _transaction_ref(engine, charger_id, payload["transactionId"])
+        )
+    if action == "SetChargingProfile":  # a TxProfile names its transaction
+        tx = payload["csChargingProfiles"].get("transactionId")
+        found = await _transaction_ref(engine, charger_id, tx) if tx is not None else None
+        return translation.set_profile_to_201(payload, found)
+    with_id = translation.TO_201_WITH_ID.get(action)
+    if with_id is not None:
+        return with_id(payload, _request_id())
+    return translation.TO_201[action](payload)
+
+
+async def _transaction_ref(engine: AsyncEngine, charger_id: str, session_id: Any) -> str:
+    """The 2.0.1 transactionId (the charger's own string) of an evgate session."""
+    async with engine.connect() as conn:
+        session = await charging.get_session(conn, int(session_id))
+    if session is None or session["charger_id"] != charger_id or not session["transaction_ref"]:
+        raise NotFound(f"no 2.0.1 transaction {session_id} on {charger_id!r}")
+    return str(session["transaction_ref"])
 
 
 async def _stop_to_16(engine: AsyncEngine, charger_id: str, ref: str) -> dict[str, Any]:
@@ -296,7 +382,8 @@ async def send_by_name(
     makes a copy, since it may hold a secret such as evgate's own upload URL, ``public_url``),
     schema, before-send check, then services.commands.send (role check, audit under
     ``label``, default the name, a secret masked), then the after-reply hook."""
-    command, payload = await resolve(engine, charger_id, name, payload)
+    route = await resolve(engine, charger_id, name, payload, public_url)
+    command, payload = route.command, route.payload
     if command.prepare is not None and isinstance(payload, dict):
         await command.prepare(engine, charger_id, payload)
     if command.defaults is not None:
@@ -304,18 +391,18 @@ async def send_by_name(
     command.check(payload)
     if command.before_send is not None:
         await command.before_send(engine, actor, charger_id, payload)
-    audited = command.redact(payload) if command.redact is not None else None
+    wire, sent = command, payload
+    if route.wire is not None:  # a 1.6 command for a 2.0.1 charger: its 2.0.1 payload
+        wire, sent = route.wire, await _to_201(engine, charger_id, command.action, payload)
+        wire.check(sent)
+    audited = wire.redact(sent) if wire.redact is not None else None
     answer = await send(
-        engine,
-        sender,
-        actor,
-        charger_id,
-        label or command.name,
-        command.action,
-        payload,
-        timeout,
-        audited,
+        engine, sender, actor, charger_id, label or name, wire.action, sent, timeout, audited
     )
     if command.after_reply is not None:
-        await command.after_reply(engine, charger_id, payload, answer)
+        # the 1.6 hook reads a translated command's answer in 1.6's terms
+        view = answer
+        if route.wire is not None and command.action in translation.ANSWER_TO_16:
+            view = translation.ANSWER_TO_16[command.action](answer)
+        await command.after_reply(engine, charger_id, payload, view)
     return answer

@@ -80,6 +80,14 @@ def redacted_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "location": _redacted(str(payload["location"]))}
 
 
+def redacted_log_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """GetLog (2.0.1) as the audit log keeps it: an upload token masked."""
+    log = payload.get("log")
+    if not isinstance(log, dict) or "remoteLocation" not in log:
+        return payload
+    return {**payload, "log": {**log, "remoteLocation": _redacted(str(log["remoteLocation"]))}}
+
+
 def _time(payload: dict[str, Any], key: str, command: str) -> datetime | None:
     value = payload.get(key)
     if value is None:

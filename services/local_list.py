@@ -22,8 +22,10 @@ from store import local_lists
 from store.errors import Invalid
 
 PROFILE = "LocalAuthListManagement"
-# what a push asks a charger whose support is not known yet
+# what a push asks a charger whose support is not known yet (a 2.0.1 charger has no
+# SupportedFeatureProfiles: its LocalAuthListCtrlr's Enabled, known or not, says it)
 PROBE_KEYS = ["SupportedFeatureProfiles", "LocalAuthListEnabled"]
+PROBE_KEYS_201 = ["LocalAuthListEnabled"]
 
 
 async def check_send(
@@ -66,10 +68,16 @@ async def after_version(
 
 def supports(answer: dict[str, Any]) -> bool | None:
     """What a GetConfiguration answer says of the charger's local list: None when it does not
-    say (SupportedFeatureProfiles not among its keys)."""
+    say (neither SupportedFeatureProfiles nor LocalAuthListEnabled among its keys, known or
+    unknown). LocalAuthListEnabled belongs to the profile, so without SupportedFeatureProfiles
+    it answers alone (what a 2.0.1 charger's GetVariables, read as 1.6, gives)."""
     keys = {k.get("key"): k.get("value") for k in answer.get("configurationKey") or []}
     profiles = keys.get("SupportedFeatureProfiles")
     if profiles is None:
+        if "LocalAuthListEnabled" in keys:
+            return str(keys["LocalAuthListEnabled"]).lower() != "false"
+        if "LocalAuthListEnabled" in (answer.get("unknownKey") or []):
+            return False
         return None
     if PROFILE not in [p.strip() for p in str(profiles).split(",")]:
         return False

@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.connection import CommandError
 from services import local_list_rules as rules
-from services.command_catalog import send_by_name
+from services.command_catalog import charger_version, send_by_name
 from services.commands import CommandSender
 from services.context import Actor
-from services.local_list import PROBE_KEYS, wanted
+from services.local_list import PROBE_KEYS, PROBE_KEYS_201, wanted
 from store import local_lists, locks, presence
 from store.errors import EvgateError
 
@@ -64,10 +64,10 @@ async def push(
         assert row is not None
     seen = int(row["dirty"])
     if probe and row["supported"] is None:
+        v201 = await charger_version(engine, charger_id) == "v201"
+        ask = {"key": PROBE_KEYS_201 if v201 else PROBE_KEYS}
         try:
-            await send_by_name(
-                engine, sender, actor, charger_id, "get-configuration", {"key": PROBE_KEYS}, timeout
-            )
+            await send_by_name(engine, sender, actor, charger_id, "get-configuration", ask, timeout)
         except CommandError as exc:
             await _no_answer(engine, charger_id, row["version"], exc)
             raise

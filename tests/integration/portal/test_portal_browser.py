@@ -67,6 +67,11 @@ class Served:
                     "document.documentElement.scrollWidth - window.innerWidth"
                 )
                 assert wide <= 0, f"{name} scrolls sideways by {wide}px at phone width"
+                framed = await page.evaluate(
+                    "[...document.querySelectorAll('.table-wrap')]"
+                    ".filter(e => e.scrollWidth > e.clientWidth + 1).length"
+                )
+                assert framed == 0, f"{name}: {framed} table(s) scroll inside their frame"
         await page.set_viewport_size(DESKTOP)
 
     async def sign_in(self, page: Any, role: str, password: str = PASSWORD) -> None:
@@ -257,7 +262,7 @@ async def test_a_subscriber_follows_a_sign_in_link_once(served: Served) -> None:
     assert await page.locator("svg.chart rect.chart-energy").count() == 12
     await served.shoot(page, "my-page")
     async with page.expect_download() as downloading:
-        await page.click("table >> text=PDF")
+        await page.click("table >> text=PDF >> visible=true")
     download = await downloading.value
     data = Path(await download.path()).read_bytes()
     assert data.startswith(b"%PDF-") and len(data) > 1000

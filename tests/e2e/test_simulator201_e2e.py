@@ -2,8 +2,7 @@
 
 A scenario, each applicable quirk, and a server restart mid-session play on chargers speaking
 OCPP 2.0.1 over loopback; what `evgate sessions list --json` stored must equal what the
-simulator integrated, to the Wh. Skipped only while the gateway refuses the ocpp2.0.1
-subprotocol with HTTP 400 (a gateway that does not speak 2.0.1).
+simulator integrated, to the Wh.
 """
 
 from __future__ import annotations
@@ -13,10 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from websockets.exceptions import InvalidStatus
 
 from simulators import EV, Quirks, SimCharger201, VirtualClock, scenario
-from simulators.rpc import open_socket
 from tests.e2e.simhelpers import Gateway
 from tests.e2e.test_simulator_e2e import TAGS, assert_same, by_start, iso, two_sessions
 from tests.support.server_process import add_business_site
@@ -39,21 +36,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw.stop()
 
 
-async def skip_unless_201(gw: Gateway, charger_id: str = CHARGER) -> None:
-    try:
-        ws = await open_socket(gw.url, charger_id, PASSWORD, subprotocol="ocpp2.0.1")
-    except InvalidStatus as exc:
-        if exc.response.status_code == 400:
-            pytest.skip(
-                "evgate's gateway answers the ocpp2.0.1 subprotocol with HTTP 400: "
-                "its OCPP 2.0.1 side (gateway/ocpp201.py) has not been merged yet"
-            )
-        raise
-    await ws.close()
-
-
 async def test_scenario_in_201_is_metered_as_integrated(gateway: Gateway) -> None:
-    await skip_unless_201(gateway)
     plan = scenario.parse(
         {
             "start": "-2d",
@@ -88,7 +71,6 @@ async def test_scenario_in_201_is_metered_as_integrated(gateway: Gateway) -> Non
     ],
 )
 async def test_quirks_in_201_are_metered_as_integrated(gateway: Gateway, quirk: str) -> None:
-    await skip_unless_201(gateway)
     charger_id = f"E2E-201-{quirk.upper().replace('_', '-')}"
     gateway.cli("chargers", "add", charger_id, "--site", SITE, "--password", PASSWORD)
     quirks = Quirks.parse(quirk)
@@ -122,7 +104,6 @@ async def test_server_restart_mid_session_in_201_loses_and_duplicates_nothing(
     gw.cli("chargers", "add", "E2E-201-OFFLINE", "--site", SITE, "--password", PASSWORD)
     gw.start()
     try:
-        await skip_unless_201(gw, "E2E-201-OFFLINE")
         sim = SimCharger201(
             gw.url,
             "E2E-201-OFFLINE",

@@ -19,6 +19,8 @@ from websockets.asyncio.client import connect
 
 from gateway.csr_signing import CsrSigner
 from gateway.server import Gateway, GatewayOptions
+from simulators.charger201 import SimCharger201
+from simulators.rpc import TlsFiles
 from store.schema import charger_reports, sites
 from tests.integration.conftest import seed
 from tests.support.certs import Pki, make_pki
@@ -155,3 +157,40 @@ async def test_without_a_ca_key_renewal_is_not_enabled(engine: AsyncEngine, pki:
     assert answer["status"] == "Rejected"
     assert answer["statusInfo"]["reasonCode"] == "NotEnabled"
     assert "--csms-ca-key" in answer["statusInfo"]["additionalInfo"]
+
+
+async def test_the_simulator_renews_through_evgate_and_reconnects_on_profile_3(
+    engine: AsyncEngine, signing: Gateway, pki: Pki
+) -> None:
+    """The two halves together: evgate asks (TriggerMessage), the simulator sends its CSR,
+    evgate signs, the simulator keeps the chain and presents it at its next connect."""
+    first = pki.ca.issue(pki.where, "SECURE")
+    tls = TlsFiles(ca=pki.ca.cert_file, cert=first.cert, key=first.key)
+    sim = SimCharger201(
+        f"wss://127.0.0.1:{signing.port}/ocpp", "SECURE", tls=tls, backoff=(0.05, 0.2)
+    )
+    sim.cert_dir = pki.where / "sim-renewed"
+    sim.cert_dir.mkdir()
+    await sim.start()
+    try:
+        asked = await signing.registry.call(
+            "SECURE", "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"}
+        )
+        assert asked == {"status": "Accepted"}
+        for _ in range(100):
+            if sim.tls is not None and sim.tls.cert != first.cert:
+                break
+            await asyncio.sleep(0.05)
+        assert sim.certificate_answers == ["Accepted"]
+        assert sim.tls is not None and sim.tls.cert == str(sim.cert_dir / "charger.pem")
+        new, ca = x509.load_pem_x509_certificates(Path(sim.tls.cert).read_bytes())
+        assert ca == pki.ca.cert
+        [report] = await reports(engine)
+        assert report["status"] == "Accepted" and report["serial"] == f"{new.serial_number:x}"
+        Path(first.cert).unlink()  # the old certificate is gone: only the new one can serve
+        Path(first.key).unlink()
+        await sim.disconnect()
+        await sim.wait_ready()  # profile 3 admits the new certificate
+        assert "currentTime" in (await sim._call_now("Heartbeat", {}) or {})
+    finally:
+        await sim.stop()

@@ -15,12 +15,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from gateway import schemas
+from gateway import ocpp201_hot, schemas
 from gateway.csr_signing import CsrRejected, CsrSigner
 from gateway.ocpp16 import iso_now
 from gateway.ocpp_j import OcppError
@@ -65,15 +65,16 @@ def _time(value: str, what: str) -> datetime:
         ) from None
 
 
-def _text(value: Any, multiplier: int) -> str:
+def _text(value: Any, multiplier: int | float) -> str:
     """A 2.0.1 sampled value (a JSON number) as the decimal text it was sent as: the shortest
     repr of a float is the decimal written (for up to 15 significant digits), so 1234.56 Wh
-    stays exactly 1234.56 Wh."""
+    stays exactly 1234.56 Wh. A multiplier no meter sends (one that overflows Decimal) reads
+    as no value; 3.0 is the integer 3 to the draft-06 schema, so it is 3 here too."""
     if multiplier == 0:
         return str(value)
     try:
-        return str(Decimal(str(value)).scaleb(multiplier))
-    except InvalidOperation:
+        return str(Decimal(str(value)).scaleb(int(multiplier)))
+    except ArithmeticError:  # InvalidOperation, Overflow
         return ""
 
 
@@ -236,12 +237,14 @@ class Ocpp201Adapter:
         meter = payload.get("meterValue")
         if not meter:
             return False
-        try:
-            _check("TransactionEvent", payload)
-            stamp = payload["timestamp"]
-            found = readings(meter, stamp, _time(stamp, "timestamp"))
-        except OcppError:
-            return False
+        found = ocpp201_hot.updated_readings(payload)  # the periodic shape, in one pass
+        if found is None:  # any other shape, or in doubt: the full schema check decides
+            try:
+                _check("TransactionEvent", payload)
+                stamp = payload["timestamp"]
+                found = readings(meter, stamp, _time(stamp, "timestamp"))
+            except OcppError:
+                return False
         seq = payload["seqNo"]
 
         def done(error: BaseException | None) -> None:

@@ -36,7 +36,8 @@ def _fail(rule: str, path: str, message: str) -> None:
     raise SchemaViolation(rule, path, message)
 
 
-def _date_time(value: str) -> bool:
+def date_time(value: str) -> bool:
+    """The schemas' format date-time: RFC 3339 with a real calendar date."""
     if _DATE_TIME.fullmatch(value) is None:
         return False
     try:
@@ -276,7 +277,7 @@ def _namespace(consts: dict[str, Any]) -> dict[str, Any]:
     return {
         "fail": _fail,
         "MISSING": _MISSING,
-        "date_time": _date_time,
+        "date_time": date_time,
         "URI": _URI,
         "multiple_of": _multiple_of,
         **consts,

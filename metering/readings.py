@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 EAIR = "Energy.Active.Import.Register"
@@ -79,7 +79,7 @@ def _scaled(value: str, scale: Decimal, limit: int) -> int | None:
     ``limit`` either way (the value as sent is kept with the sample all the same)."""
     try:
         number = Decimal(value) * scale
-    except (InvalidOperation, TypeError):
+    except (ArithmeticError, TypeError):  # unreadable, or past Decimal's exponent (Overflow)
         return None
     if not number.is_finite() or abs(number) > limit:
         return None

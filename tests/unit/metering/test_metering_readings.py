@@ -48,6 +48,13 @@ def test_reading_defaults_and_units() -> None:
     assert parse_reading(mv({"value": "12", "measurand": "SoC"}), T0).energy_mwh is None
 
 
+def test_a_value_past_decimals_exponent_reads_as_no_value() -> None:
+    # 9E+999999 kWh overflows Decimal when scaled: no register, not an exception
+    assert parse_reading(mv({"value": "9E+999999", "unit": "kWh"}), T0).energy_mwh is None
+    power = {"value": "9E+999999", "measurand": "Power.Active.Import", "unit": "kW"}
+    assert parse_reading(mv(power), T0).power_w is None
+
+
 def test_timestamps() -> None:
     assert parse_timestamp("2026-10-01T12:00:00Z") == T0
     assert parse_timestamp("2026-10-01T14:00:00+02:00") == T0

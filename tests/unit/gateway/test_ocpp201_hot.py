@@ -123,7 +123,8 @@ WRONG = st.one_of(
     st.sampled_from([2**31, -(2**31), 2**40]),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=5),
-    st.sampled_from(["x" * 21, "x" * 37, "Started", "Ended", "Outlet", "Wh", "charging"]),
+    st.sampled_from(["x" * 21, "x" * 37, "x" * 256]),  # one past each maxLength of the shape
+    st.sampled_from(["Started", "Ended", "Outlet", "Wh", "charging"]),
     st.sampled_from(
         [
             "2026-13-01T00:00:00Z",
@@ -188,7 +189,7 @@ def ordinary_readings(p: dict[str, Any]) -> list[Any] | None:
         return None
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=800, deadline=None, suppress_health_check=list(HealthCheck))
 @given(payloads())
 def test_never_yes_to_what_the_schema_refuses_and_reads_the_same(
     case: tuple[dict[str, Any], str],
@@ -255,3 +256,98 @@ def test_a_multiplier_reads_without_an_exception(unit: Any, value: Any, mwh: int
     mv = {"sampledValue": [{"value": value, "unitOfMeasure": unit}]}
     at = parse_timestamp("2026-11-01T08:00:00Z")
     assert ocpp201.reading(mv, at).energy_mwh == mwh
+
+
+def bench_like() -> dict[str, Any]:
+    """A periodic Updated as bench.ocpp201_hot_path sends it (two of the nine values)."""
+    stamp = "2026-11-01T08:00:05Z"
+    values = [
+        {
+            "context": "Sample.Periodic",
+            "measurand": EAIR,
+            "location": "Outlet",
+            "value": 1050,
+            "unitOfMeasure": {"unit": "Wh"},
+        },
+        {"context": "Sample.Periodic", "measurand": POWER, "value": 7.4, "unitOfMeasure": {}},
+    ]
+    return {
+        "eventType": "Updated",
+        "timestamp": stamp,
+        "triggerReason": "MeterValuePeriodic",
+        "seqNo": 5,
+        "transactionInfo": {"transactionId": "tx-1", "chargingState": "Charging"},
+        "meterValue": [{"timestamp": stamp, "sampledValue": values}],
+    }
+
+
+SV = ("meterValue", 0, "sampledValue", 0)
+EDGES = [
+    # (path, value, taken by the one-pass reader)
+    (("transactionInfo", "transactionId"), "x" * 36, True),
+    (("transactionInfo", "transactionId"), "x" * 37, False),
+    ((*SV, "unitOfMeasure", "unit"), "x" * 20, True),
+    ((*SV, "unitOfMeasure", "unit"), "x" * 21, False),
+    ((*SV, "unitOfMeasure", "unit"), None, False),
+    ((*SV, "unitOfMeasure", "multiplier"), 3, True),
+    ((*SV, "unitOfMeasure", "multiplier"), 3.0, False),  # valid: the full check takes it
+    ((*SV, "unitOfMeasure"), None, False),
+    ((*SV, "value"), True, False),
+    ((*SV, "value"), "1050", False),
+    ((*SV, "value"), None, False),
+    ((*SV, "context"), "Sample.Clock", True),
+    ((*SV, "context"), "Sample.periodic", False),
+    ((*SV, "context"), ["Sample.Periodic"], False),  # unhashable where an enum is
+    ((*SV, "phase"), "L1-N", True),
+    ((*SV, "phase"), None, False),
+    ((*SV, "location"), "Cable", True),
+    ((*SV, "customData"), {"vendorId": "acme"}, False),
+    ((*SV, "signedMeterValue"), {}, False),
+    (("meterValue", 0, "timestamp"), "2026-11-01T08:00:06+01:00", True),
+    (("meterValue", 0, "timestamp"), "2026-02-30T08:00:06Z", False),
+    (("meterValue", 0, "timestamp"), "2026-11-01T23:59:60Z", False),
+    (("meterValue", 0, "sampledValue"), [], False),
+    (("meterValue",), [], False),
+    (("seqNo",), 2**31 - 1, True),
+    (("seqNo",), 2**31, False),
+    (("seqNo",), -(2**31), False),
+    (("seqNo",), 5.0, False),
+    (("timestamp",), "2026-11-01T08:00:05", False),
+    (("triggerReason",), "Trigger", True),
+    (("triggerReason",), None, False),
+    (("eventType",), "Ended", False),
+    (("offline",), True, True),
+    (("offline",), None, False),
+    (("evse",), {"id": 1, "connectorId": 1}, True),
+    (("evse",), {"connectorId": 1}, False),
+    (("evse",), None, False),
+    (("idToken",), {"idToken": "T", "type": "ISO14443"}, False),
+    (("customData",), {"vendorId": "acme"}, False),
+    (("transactionInfo", "stoppedReason"), "Local", False),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "taken"), EDGES)
+def test_edges_of_the_shape(path: tuple[Any, ...], value: Any, taken: bool) -> None:
+    p = bench_like()
+    parent: Any = p
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    got = ocpp201_hot.updated_readings(p)
+    assert (got is not None) is taken
+    if taken:
+        assert schema_accepts(p)
+        assert got == ordinary_readings(p)
+
+
+def test_the_bench_shape_reads_its_register_and_power() -> None:
+    got = ocpp201_hot.updated_readings(bench_like())
+    assert got is not None
+    [(reading, values)] = got
+    assert (reading.energy_mwh, reading.power_w, reading.context) == (
+        1_050_000,
+        7,  # 7.4 W, half-even to whole W
+        "Sample.Periodic",
+    )
+    assert values == bench_like()["meterValue"][0]["sampledValue"]  # kept as sent

@@ -3,9 +3,10 @@
 Beside gateway/ocpp16.py, over the same ChargingService, store and group commit: every
 answer follows its commit. A TransactionEvent is mapped onto 1.6's session calls (docs/
 ocpp201.md): Started opens a session (service.start), Updated adds samples (the hot path,
-taken without a task by `quick` like 1.6's MeterValues), Ended closes it (service.stop); a
-chargingState change is kept in the status history, where the one session trace
-(metering.trace) reads charging and parking time from, as it reads 1.6's statuses.
+taken without a task by `quick` like 1.6's MeterValues; its periodic shape is checked and read
+in one pass by gateway.ocpp201_hot, any other by the full schema check and `readings`), Ended
+closes it (service.stop); a chargingState change is kept in the status history, where the one
+session trace (metering.trace) reads charging and parking time from, as it reads 1.6's statuses.
 """
 
 from __future__ import annotations

@@ -278,6 +278,46 @@ async def test_updated_with_samples_takes_the_quick_path(
     assert len([s for s in await env.samples() if s["context"] == "Sample.Periodic"]) == 3
 
 
+async def test_an_updated_of_another_shape_is_checked_in_full_and_still_quick(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """customData or a multiplier of 1.0 are outside the one-pass shape (gateway.ocpp201_hot):
+    the full schema check takes them, still without a task; what the schema refuses gets its
+    CallError; a multiplier past Decimal's exponent is a sample without a register, acked."""
+    handled: list[str] = []
+    real = env.gateway.adapter201.handle
+
+    async def counting(ctx, action, payload):  # type: ignore[no-untyped-def]
+        handled.append(action)
+        return await real(ctx, action, payload)
+
+    monkeypatch.setattr(env.gateway.adapter201, "handle", counting)
+
+    def periodic(value: int, unit: dict[str, object], **extra: object) -> list[dict[str, object]]:
+        sv = {**energy(value, "Sample.Periodic"), "unitOfMeasure": unit, **extra}
+        return [meter_value(at(len(handled) + 1), sv)]
+
+    cp = await Charger201.connect201(env.url("CP1"))
+    try:
+        await cp.boot()
+        begin = [meter_value(at(0), energy(1000, "Transaction.Begin"))]
+        await cp.event("Started", "s", at(0), id_tag="TAG1", charging_state="Charging", meter=begin)
+        await cp.event("Updated", "s", at(1), meter=periodic(1100, {"unit": "Wh"}))
+        vendor = {"customData": {"vendorId": "com.wallbox"}}
+        tens = {"unit": "Wh", "multiplier": 1.0}  # an integer to the draft-06 schema
+        await cp.event("Updated", "s", at(2), meter=periodic(120, tens, **vendor))
+        with pytest.raises(CallErrorReceived) as caught:
+            await cp.event("Updated", "s", at(3), meter=periodic(1300, {"unit": "x" * 21}))
+        assert caught.value.code == "TypeConstraintViolation"
+        huge = {"unit": "Wh", "multiplier": 999_999}
+        await cp.event("Updated", "s", at(4), meter=periodic(1400, huge))
+    finally:
+        await cp.close()
+    assert handled == ["BootNotification", "TransactionEvent", "TransactionEvent"]
+    periodic_rows = [s for s in await env.samples() if s["context"] == "Sample.Periodic"]
+    assert [s["energy_mwh"] for s in periodic_rows] == [1_100_000, 1_200_000, None]
+
+
 async def test_a_transaction_started_on_plug_in_takes_its_later_token_once(env: Env) -> None:
     """Started without an idToken (the cable went in first), the card shown in an Updated:
     the session gets that token and its subscriber, once; a second card changes nothing."""

@@ -89,7 +89,9 @@ class Raw:
 @pytest.fixture
 async def gw(engine: AsyncEngine) -> AsyncIterator[Gateway]:
     await seed(engine)
-    gateway = Gateway(engine, GatewayOptions(port=0, ping_interval=0.3, open_timeout=0.5))
+    # the open timeout covers the admission's database read too: 2 s leaves a loaded machine
+    # (and PostgreSQL's first connection) room, and still cuts a stalled handshake quickly
+    gateway = Gateway(engine, GatewayOptions(port=0, ping_interval=0.3, open_timeout=2))
     await gateway.start()
     try:
         yield gateway
@@ -124,7 +126,7 @@ async def test_a_charger_that_answers_pings_stays(gw: Gateway) -> None:
 async def test_a_stalled_handshake_is_cut(gw: Gateway) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
     writer.write(b"GET /ocpp/CP1 HTTP/1.1\r\nHost: x\r\n")  # and never the end of it
-    await asyncio.wait_for(reader.read(), 3)
+    await asyncio.wait_for(reader.read(), 6)
     assert reader.at_eof()
     writer.close()
 

@@ -177,9 +177,9 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         ids = [f"CP-{i:06d}" for i in range(1, len(ORDER) * n + 1)]
         pid = server.proc.pid
         done: dict[bool, list[tuple[float, int, float]]] = {False: [], True: []}
-        for k, v201 in enumerate(ORDER):
+        for k, is_201 in enumerate(ORDER):
             chargers = ids[k * n : (k + 1) * n]
-            done[v201].append(asyncio.run(window(server.ws_url, pid, chargers, v201, args)))
+            done[is_201].append(asyncio.run(window(server.ws_url, pid, chargers, is_201, args)))
     v16, v201 = _figures(done[False]), _figures(done[True])
     ratio = v201["server_us_per_msg"] / v16["server_us_per_msg"]
     return {

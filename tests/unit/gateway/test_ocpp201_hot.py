@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from gateway import ocpp201, ocpp201_hot, schemas
 from gateway.ocpp_j import OcppError
 from metering import EAIR, POWER, parse_timestamp
+from tests.unit.gateway.test_validators_differential import nodes as paths
 
 SCHEMA = schemas.schema("v201", "TransactionEventRequest")
 assert SCHEMA is not None
@@ -103,17 +104,6 @@ def hot_shapes(draw: st.DrawFn) -> dict[str, Any]:
             evse["connectorId"] = draw(st.integers(0, 10))
         p["evse"] = evse
     return p
-
-
-def paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            found += paths(sub, (*path, key))
-    elif isinstance(value, list):
-        for i, sub in enumerate(value):
-            found += paths(sub, (*path, i))
-    return found
 
 
 WRONG = st.one_of(

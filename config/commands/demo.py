@@ -90,6 +90,9 @@ def last_month(today: date) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
+OCPP_OF = ("1.6", "2.0.1")
+
+
 def scenario(
     chargers: list[str], subscribers: int, first: date, last: date, seconds: float
 ) -> dict[str, Any]:
@@ -113,8 +116,9 @@ def scenario(
         "timezone": TZ,
         "speed": round(days * 86400 / seconds),
         "sample_interval": "15m",
+        # every second charger speaks OCPP 2.0.1, on the same port as the 1.6 ones
         "chargers": [
-            {"id": c, "max_current": 16 if i % 3 else 32, "phases": 3}
+            {"id": c, "max_current": 16 if i % 3 else 32, "phases": 3, "ocpp": OCPP_OF[i % 2]}
             for i, c in enumerate(chargers)
         ],
         "drivers": drivers,
@@ -203,9 +207,11 @@ def _demo(args: argparse.Namespace) -> int:
         month = first.strftime("%Y-%m")
         plan = scenario(chargers, args.subscribers, first, last, args.seconds)
         (work / "scenario.json").write_text(json.dumps(plan, indent=2))
+        v201 = sum(1 for c in plan["chargers"] if c["ocpp"] == "2.0.1")
         step(
-            f"playing {month} with the charger simulator ({args.chargers} Wallbox chargers, "
-            f"{args.subscribers} drivers, {plan['speed']:,}x speed)"
+            f"playing {month} with the charger simulator ({args.chargers} Wallbox chargers: "
+            f"{args.chargers - v201} in OCPP 1.6, {v201} in 2.0.1; {args.subscribers} drivers, "
+            f"{plan['speed']:,}x speed)"
         )
         records = play(work, ocpp_port, api)
         items = all_sessions(api)

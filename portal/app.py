@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from portal import card_pages, owner_pages, pages, payment_pages  # noqa: F401 - their routes are on ROUTER
+from portal import (  # noqa: F401 - their routes are on ROUTER
+    card_pages,
+    invite_pages,
+    owner_pages,
+    pages,
+    payment_pages,
+)
 from portal.web import HERE, ROUTER, STATIC_PATH, Portal
 from services import portal_auth
 

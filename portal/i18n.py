@@ -301,6 +301,68 @@ _ROWS: dict[str, tuple[str, str, str, str, str]] = {
         "Moyen de paiement",
     ),
     "reason": ("Reason", "Anledning", "Begrunnelse", "Begrundelse", "Motif"),
+    # the invitation page (portal/invite_pages.py) and the sessions on my page
+    "invite_title": (
+        "Your invitation",
+        "Din inbjudan",
+        "Invitasjonen din",
+        "Din invitation",
+        "Votre invitation",
+    ),
+    "invite_intro": (
+        "{site} invites you to charge with Monthly payment: your charging is billed once a "
+        "month, on the 1st.",
+        "{site} bjuder in dig att ladda med Månadsbetalning: din laddning faktureras en gång i "
+        "månaden, den 1:a.",
+        "{site} inviterer deg til å lade med Månedlig betaling: ladingen din faktureres én "
+        "gang i måneden, den 1.",
+        "{site} inviterer dig til at oplade med Månedlig betaling: din opladning faktureres én "
+        "gang om måneden, den 1.",
+        "{site} vous invite à recharger avec le Paiement mensuel : vos recharges sont "
+        "facturées une fois par mois, le 1er.",
+    ),
+    "invite_pay_note": (
+        "You pay each invoice by bank transfer with its KID; on your page you can register a "
+        "card instead.",
+        "Du betalar varje faktura med banköverföring och dess KID; på din sida kan du i stället "
+        "registrera ett kort.",
+        "Du betaler hver faktura med bankoverføring og KID; på siden din kan du registrere et "
+        "kort i stedet.",
+        "Du betaler hver faktura med bankoverførsel og KID; på din side kan du i stedet "
+        "registrere et kort.",
+        "Vous réglez chaque facture par virement avec son KID ; sur votre espace, vous pouvez "
+        "enregistrer une carte à la place.",
+    ),
+    "invite_accept": (
+        "Accept and open my page",
+        "Acceptera och öppna min sida",
+        "Godta og åpne min side",
+        "Accepter og åbn min side",
+        "Accepter et ouvrir mon espace",
+    ),
+    "invite_used": (
+        "This invitation was accepted already. Ask for a sign-in link to reach your page.",
+        "Denna inbjudan har redan accepterats. Be om en inloggningslänk för att nå din sida.",
+        "Denne invitasjonen er allerede godtatt. Be om en innloggingslenke for å komme til "
+        "siden din.",
+        "Denne invitation er allerede accepteret. Bed om et login-link for at komme til din side.",
+        "Cette invitation a déjà été acceptée. Demandez un lien de connexion pour accéder à "
+        "votre espace.",
+    ),
+    "my_sessions": (
+        "Sessions this month",
+        "Laddningar denna månad",
+        "Ladinger denne måneden",
+        "Opladninger denne måned",
+        "Recharges ce mois-ci",
+    ),
+    "no_sessions_yet": (
+        "No sessions this month yet.",
+        "Inga laddningar denna månad ännu.",
+        "Ingen ladinger denne måneden ennå.",
+        "Ingen opladninger denne måned endnu.",
+        "Aucune recharge ce mois-ci pour l’instant.",
+    ),
 }
 
 

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -54,12 +53,8 @@ def _shown(problem: Problem) -> dict[str, Any]:
     return {"status": status, "error": error}
 
 
-def _clock(dt: datetime | None, tz: str) -> str:
-    return "" if dt is None else dt.astimezone(ZoneInfo(tz)).strftime("%H:%M")
-
-
 async def render(request: Request, template: str, status: int = 200, **values: Any) -> Response:
-    return await render_page(request, template, status=status, time=_clock, **values)
+    return await render_page(request, template, status=status, **values)
 
 
 async def _site(request: Request, site_id: str) -> tuple[Actor, dict[str, Any]]:

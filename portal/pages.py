@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from billing import local_forms
 from billing.months import month_bounds, period_of
 from billing.run import estimate
-from billing.views import pdf_of
+from billing.views import pdf_of, ubl_of
 from portal import card_pages, i18n
 from portal.chart import activity_svg
 from portal.web import (
@@ -330,6 +330,25 @@ async def site_invoice_pdf(request: Request, number: str) -> Response:
     return _pdf(data, number)
 
 
+@ROUTER.get("/invoices/{number}/ubl")
+@page
+async def site_invoice_ubl(request: Request, number: str) -> Response:
+    """The invoice as EHF (Peppol BIS Billing 3.0 UBL), as `GET /api/v1/invoices/{n}/ubl`
+    gives it; a site without the seller's legal details gets a page saying what is missing."""
+    actor = portal_auth.actor_of(await user(request))
+    async with engine(request).connect() as conn:
+        inv = await bs.get_invoice(conn, number)
+        if inv is None or inv["state"] == "draft":
+            raise NotFound(f"no invoice {number!r}")
+        actor.check_read(inv["site_id"])
+        data = await ubl_of(conn, number)
+    return Response(
+        data,
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{number}.xml"'},
+    )
+
+
 # --- subscribers --------------------------------------------------------------------------
 
 
@@ -411,6 +430,7 @@ async def my_page(request: Request) -> Response:
         series=series,
         pdf_base="/my/invoices",
         payment=await card_pages.payment_method(request, sub, invoices),
+        sessions=sorted(sessions, key=lambda ln: ln.started_at or now, reverse=True),
     )
 
 

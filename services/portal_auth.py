@@ -224,6 +224,15 @@ async def language_of_link(conn: AsyncConnection, token: str) -> str | None:
     return sub
 
 
+async def open_subscriber_session(conn: AsyncConnection, subscriber_id: int) -> str:
+    """A subscriber's session cookie value, e.g. right after they accepted their invitation
+    (the invitation's token proved the mailbox as a sign-in link does)."""
+    now = datetime.now(UTC)
+    return await portal_store.open_session(
+        conn, now, now + SESSION_TTL, subscriber_id=subscriber_id
+    )
+
+
 async def use_sign_in_link(conn: AsyncConnection, token: str) -> tuple[int, str]:
     """Spend a link: (subscriber id, session cookie value). Gone when used or expired,
     NotFound when it never existed."""

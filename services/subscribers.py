@@ -17,7 +17,9 @@ from services import leaving, mail
 from services.context import INVITEE, Actor
 from store import admin, audit, local_lists, subscribers
 
-INVITATION_PATH = "/api/v1/invitations/"  # what the link opens: GET shows, POST .../accept
+# what the mail's link opens: the portal's page (portal/invite_pages.py), a form that accepts;
+# the JSON side stays at /api/v1/invitations/{token} (GET shows, POST .../accept)
+INVITATION_PATH = "/invite/"
 
 
 def invitation_link(base: str, token: str) -> str:
@@ -157,6 +159,8 @@ async def invitation(conn: AsyncConnection, token: str) -> dict[str, Any]:
         "site_id": inv["site_id"],
         "site_name": inv["site_name"],
         "email": None if accepted else inv["email"],
+        "name": None if accepted else inv["name"],
+        "language": inv["language"],
         "expires_at": inv["expires_at"],
         "accepted": accepted,
     }

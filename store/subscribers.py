@@ -120,6 +120,8 @@ async def invitation(conn: AsyncConnection, token: str) -> dict[str, Any]:
             invitations,
             sites.c.name.label("site_name"),
             subscribers.c.state.label("subscriber_state"),
+            subscribers.c.language.label("language"),
+            subscribers.c.name.label("name"),
         )
         .select_from(
             invitations.join(sites, sites.c.id == invitations.c.site_id).join(

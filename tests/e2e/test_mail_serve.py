@@ -80,7 +80,7 @@ async def test_serve_sends_each_mail_once_across_a_kill(
         assert msg["To"] == "first@example.dk" and msg["From"] == "noreply@charge.test"
         assert msg["Message-ID"].endswith("@charge.test>")
         body = msg.get_body(("plain",)).get_content()  # the text part (an HTML one beside it)
-        assert f"https://charge.test/api/v1/invitations/{first['token']}" in body
+        assert f"https://charge.test/invite/{first['token']}" in body
         assert body.startswith("Hej,")  # Danish, no name given
         # killed once the mail is marked sent (the mail accepted but not yet marked is the
         # one window in which it goes again, with its Message-ID: services.mail_sender)

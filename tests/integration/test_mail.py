@@ -114,7 +114,7 @@ async def test_an_invitation_mail_arrives_once_with_its_link(
     engine: AsyncEngine, smtp: SmtpServer, clock: Clock
 ) -> None:
     created = await invite(engine)
-    assert created["link"] == f"https://charge.test/api/v1/invitations/{created['token']}"
+    assert created["link"] == f"https://charge.test/invite/{created['token']}"
     sender = sender_for(engine, smtp.port, clock)
     assert await sender.drain_once() == 1
     assert await sender.drain_once() == 0

@@ -24,7 +24,7 @@ async def test_invite_accept_and_charge_as_a_subscriber(api: Api) -> None:
     assert invited.status_code == 201, invited.text
     body = invited.json()
     token = body["token"]
-    assert body["link"] == f"http://evgate.test/api/v1/invitations/{token}"
+    assert body["link"] == f"http://evgate.test/invite/{token}"  # the portal page
     pending = (
         await api.call("admin", "GET", f"/api/v1/subscribers/{body['subscriber_id']}")
     ).json()

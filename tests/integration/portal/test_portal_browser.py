@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy import insert, select
 
 from services import portal_auth
+from services import subscribers as subscriber_service
 from services.context import CLI
 from store import billing_store as bs
 from store.schema import audit_log, chargers, connectors
@@ -276,3 +277,20 @@ async def test_a_subscriber_follows_a_sign_in_link_once(served: Served) -> None:
     await other.click("button >> text=Continue to my page")
     await other.wait_for_selector("text=used or has expired")
     await served.shoot(other, "sign-in-link-used")
+
+
+async def test_an_invitee_accepts_in_the_browser(served: Served) -> None:
+    async with served.env.engine.begin() as conn:
+        created = await subscriber_service.invite(
+            conn, CLI, "S1", "ola@example.no", name="", language="nb", link_base=served.base
+        )
+    page = await served.page()
+    await page.goto(str(created["link"]))
+    assert await page.locator("h1").inner_text() == "Invitasjonen din"
+    await served.shoot(page, "invite")
+    await page.fill("input[name=name]", "Ola Nordmann")
+    await page.click("button >> text=Godta og åpne min side")
+    await page.wait_for_url(f"{served.base}/my")
+    assert await page.locator("h2 >> text=Estimert neste faktura").count() == 1
+    assert await page.locator("text=Ingen ladinger denne måneden ennå.").count() == 1
+    await served.shoot(page, "invited-my-page")

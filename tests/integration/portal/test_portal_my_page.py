@@ -60,6 +60,11 @@ async def test_a_subscriber_signs_in_by_link_and_sees_estimate_invoices_and_char
     assert manual["number"] in text and "62,50\xa0kr" in text
     kinds = [c.split("<")[0] for c in text.split('data-testid="invoice-kind">')[1:]]
     assert sorted(kinds) == ["Manuell", "Månedlig"]  # the type of each, in nb
+    # this month's sessions so far (the estimate's): when, where, kWh and price
+    mine = text.split('data-testid="my-session">')[1:]
+    assert len(mine) == 1, mine
+    assert "Ladinger denne måneden" in text and '02.11.2026<div class="muted">09:00' in mine[0]
+    assert "CP1" in mine[0] and "12,000" in mine[0] and "30,00\xa0kr" in mine[0]
     assert '<svg class="chart"' in text and text.count('class="chart-energy"') == 12
     assert "chart-amount chart-estimated" in text  # November: the estimate
     pdf = await portal.client.get(f"/my/invoices/{seeded['invoice']}/pdf")

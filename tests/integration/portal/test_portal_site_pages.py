@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from services.billing import set_seller
 from store.schema import audit_log, chargers, outbox
 from tests.integration.portal.conftest import Portal, seed_billing
+from tests.integration.test_billing_parties import SELLER
 
 
 async def _monthly_payment(portal: Portal, charger_id: str) -> bool:
@@ -42,6 +44,17 @@ async def test_dashboard_chargers_and_invoices(portal: Portal) -> None:
     pdf = await portal.client.get(f"/invoices/{seeded['invoice']}/pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert pdf.headers["content-type"] == "application/pdf"
+    page = await portal.client.get(f"/invoices/{seeded['invoice']}")
+    assert f'href="/invoices/{seeded["invoice"]}/ubl"' in page.text
+    # EHF needs the seller's legal details: without them a page says so, then the XML
+    refused = await portal.client.get(f"/invoices/{seeded['invoice']}/ubl")
+    assert refused.status_code == 422 and "<html" in refused.text, refused.text
+    async with portal.env.engine.begin() as conn:
+        await set_seller(conn, "S1", SELLER, actor="test")
+    ehf = await portal.client.get(f"/invoices/{seeded['invoice']}/ubl")
+    assert ehf.status_code == 200 and ehf.headers["content-type"] == "application/xml"
+    assert b"urn:fdc:peppol.eu:2017:poacc:billing:01:1.0" in ehf.content
+    assert b"923609016" in ehf.content  # the seller's organisation number
 
 
 async def test_a_site_admin_sees_only_its_own_site(portal: Portal) -> None:
@@ -53,6 +66,7 @@ async def test_a_site_admin_sees_only_its_own_site(portal: Portal) -> None:
         "/chargers/CP1",
         "/sites/S1/invoices",
         f"/invoices/{seeded['invoice']}/pdf",
+        f"/invoices/{seeded['invoice']}/ubl",
     ):
         r = await portal.client.get(path)
         assert r.status_code == 403, path

@@ -13,14 +13,12 @@ from fastapi.responses import Response
 from portal import i18n
 from portal.web import (
     ROUTER,
-    SESSION_COOKIE,
     engine,
     form,
     page,
-    redirect,
     render,
-    set_cookie,
     status_of,
+    subscriber_signed_in,
 )
 from services import portal_auth, subscribers
 from store.errors import Conflict, EvgateError
@@ -81,12 +79,4 @@ async def accept_invitation(request: Request, token: str) -> Response:
         return await _form(request, token, inv, 409, message, **typed)
     except EvgateError as exc:  # a name left out, an e-mail that is not one, expired
         return await _form(request, token, inv, status_of(exc), str(exc), **typed)
-    response = redirect("/my")
-    set_cookie(
-        request,
-        response,
-        SESSION_COOKIE,
-        cookie,
-        max_age=int(portal_auth.SESSION_TTL.total_seconds()),
-    )
-    return response
+    return subscriber_signed_in(request, cookie)

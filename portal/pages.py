@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing import local_forms
 from billing.months import month_bounds, period_of
@@ -31,6 +33,7 @@ from portal.web import (
     set_cookie,
     state,
     subscriber,
+    subscriber_signed_in,
     user,
     who,
 )
@@ -317,17 +320,23 @@ def _pdf(data: bytes, number: str) -> Response:
     )
 
 
-@ROUTER.get("/invoices/{number}/pdf")
-@page
-async def site_invoice_pdf(request: Request, number: str) -> Response:
+async def _site_document(
+    request: Request, number: str, draw: Callable[[AsyncConnection, str], Awaitable[bytes]]
+) -> bytes:
+    """An issued invoice's document for a site user who may read its site."""
     actor = portal_auth.actor_of(await user(request))
     async with engine(request).connect() as conn:
         inv = await bs.get_invoice(conn, number)
         if inv is None or inv["state"] == "draft":
             raise NotFound(f"no invoice {number!r}")
         actor.check_read(inv["site_id"])
-        data = await pdf_of(conn, number)
-    return _pdf(data, number)
+        return await draw(conn, number)
+
+
+@ROUTER.get("/invoices/{number}/pdf")
+@page
+async def site_invoice_pdf(request: Request, number: str) -> Response:
+    return _pdf(await _site_document(request, number, pdf_of), number)
 
 
 @ROUTER.get("/invoices/{number}/ubl")
@@ -335,15 +344,8 @@ async def site_invoice_pdf(request: Request, number: str) -> Response:
 async def site_invoice_ubl(request: Request, number: str) -> Response:
     """The invoice as EHF (Peppol BIS Billing 3.0 UBL), as `GET /api/v1/invoices/{n}/ubl`
     gives it; a site without the seller's legal details gets a page saying what is missing."""
-    actor = portal_auth.actor_of(await user(request))
-    async with engine(request).connect() as conn:
-        inv = await bs.get_invoice(conn, number)
-        if inv is None or inv["state"] == "draft":
-            raise NotFound(f"no invoice {number!r}")
-        actor.check_read(inv["site_id"])
-        data = await ubl_of(conn, number)
     return Response(
-        data,
+        await _site_document(request, number, ubl_of),
         media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{number}.xml"'},
     )
@@ -387,15 +389,7 @@ async def link_use(request: Request, token: str) -> Response:
     except (NotFound, Gone):
         lang = i18n.language_of(request.cookies.get(LANG_COOKIE))
         return await error_page(request, 410, i18n.text(lang, "link_gone"))
-    response = redirect("/my")
-    set_cookie(
-        request,
-        response,
-        SESSION_COOKIE,
-        cookie,
-        max_age=int(portal_auth.SESSION_TTL.total_seconds()),
-    )
-    return response
+    return subscriber_signed_in(request, cookie)
 
 
 @ROUTER.get("/my")

@@ -228,6 +228,14 @@ def redirect(where: str) -> RedirectResponse:
     return RedirectResponse(where, status_code=303)
 
 
+def subscriber_signed_in(request: Request, cookie: str) -> RedirectResponse:
+    """To my page, with the subscriber's new session cookie (a sign-in link, an invitation)."""
+    response = redirect("/my")
+    ttl = int(portal_auth.SESSION_TTL.total_seconds())
+    set_cookie(request, response, SESSION_COOKIE, cookie, max_age=ttl)
+    return response
+
+
 def local_path(value: str | None, default: str = "/") -> str:
     """A same-site path to go back to (never another host)."""
     if value and value.startswith("/") and not value.startswith(("//", "/\\")):

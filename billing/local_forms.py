@@ -59,13 +59,18 @@ def date(dt: datetime | None, tz: str, language: str | None) -> str:
     return format_date(dt.astimezone(ZoneInfo(tz)).date(), "short", locale=locale_of(language))
 
 
+def time_of_day(dt: datetime | None, tz: str, language: str | None) -> str:
+    """The local time of day at the site (a 24-hour clock in every document language)."""
+    if dt is None:
+        return ""
+    return format_datetime(dt.astimezone(ZoneInfo(tz)), "HH:mm", locale=locale_of(language))
+
+
 def date_time(dt: datetime | None, tz: str, language: str | None) -> str:
     """Local date and time at the site (24-hour clock in every document language)."""
     if dt is None:
         return ""
-    local = dt.astimezone(ZoneInfo(tz))
-    day = format_date(local.date(), "short", locale=locale_of(language))
-    return f"{day} {format_datetime(local, 'HH:mm', locale=locale_of(language))}"
+    return f"{date(dt, tz, language)} {time_of_day(dt, tz, language)}"
 
 
 def unit_money(price: Decimal, currency: str, language: str | None) -> str:

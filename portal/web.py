@@ -17,11 +17,9 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -176,7 +174,7 @@ async def render(
             money=lambda minor, currency: local_forms.money(int(minor), currency, lang),
             kwh=lambda wh: local_forms.kwh(wh, lang),
             day=lambda dt, tz: local_forms.date(dt, tz, lang),
-            time=clock,
+            time=lambda dt, tz: local_forms.time_of_day(dt, tz, lang),
             **values,
         )
     )
@@ -187,11 +185,6 @@ async def render(
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
     return response
-
-
-def clock(dt: datetime | None, tz: str) -> str:
-    """A moment's local time of day, as the pages show it (HH:MM in the site's zone)."""
-    return "" if dt is None else dt.astimezone(ZoneInfo(tz)).strftime("%H:%M")
 
 
 async def error_page(request: Request, status: int, message: str) -> HTMLResponse:

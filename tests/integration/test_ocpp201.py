@@ -253,9 +253,8 @@ async def test_commands_by_either_name_are_translated(env: Env) -> None:
     ]
 
 
-async def test_updated_with_samples_takes_the_quick_path(
-    env: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def handled_in_full(env: Env, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The actions the 2.0.1 adapter's handle() takes (a quick call never reaches it)."""
     handled: list[str] = []
     real = env.gateway.adapter201.handle
 
@@ -264,6 +263,13 @@ async def test_updated_with_samples_takes_the_quick_path(
         return await real(ctx, action, payload)
 
     monkeypatch.setattr(env.gateway.adapter201, "handle", counting)
+    return handled
+
+
+async def test_updated_with_samples_takes_the_quick_path(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handled = handled_in_full(env, monkeypatch)
     cp = await Charger201.connect201(env.url("CP1"))
     try:
         await cp.boot()
@@ -284,14 +290,7 @@ async def test_an_updated_of_another_shape_is_checked_in_full_and_still_quick(
     """customData or a multiplier of 1.0 are outside the one-pass shape (gateway.ocpp201_hot):
     the full schema check takes them, still without a task; what the schema refuses gets its
     CallError; a multiplier past Decimal's exponent is a sample without a register, acked."""
-    handled: list[str] = []
-    real = env.gateway.adapter201.handle
-
-    async def counting(ctx, action, payload):  # type: ignore[no-untyped-def]
-        handled.append(action)
-        return await real(ctx, action, payload)
-
-    monkeypatch.setattr(env.gateway.adapter201, "handle", counting)
+    handled = handled_in_full(env, monkeypatch)
 
     def periodic(value: int, unit: dict[str, object], **extra: object) -> list[dict[str, object]]:
         sv = {**energy(value, "Sample.Periodic"), "unitOfMeasure": unit, **extra}
